@@ -1,0 +1,14 @@
+"""metahook: learning how to learn learning algorithms, reproduced.
+
+The systems of Schmidhuber and colleagues' "learning to learn" line (OOPS, the success-story
+algorithm, the Goedel machine, fast weight programmers, neuroevolution, ...), each faithful to its
+paper, with the paper's figures printed beside ours.
+
+Layers (arrows point down only)::
+
+    cli -> harness -> experiments -> {search, rsi, neural, evolution} -> {machines, envs}
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

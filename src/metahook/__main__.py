@@ -1,0 +1,5 @@
+"""``python -m metahook`` runs the command-line interface."""
+
+from metahook.cli import main
+
+raise SystemExit(main())

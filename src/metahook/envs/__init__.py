@@ -1,0 +1,1 @@
+"""Tasks and environments; each module's docstring is its full specification."""

@@ -1,0 +1,25 @@
+"""Plot helpers: a headless matplotlib figure, saved as PNG into the run's ``plots/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def figure(width: float = 6.0, height: float = 4.0) -> tuple[Any, Any]:
+    """A new (figure, axes) pair with the house size."""
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    return fig, ax
+
+
+def save(fig: Any, path: Path) -> Path:
+    """Save ``fig`` to ``path`` (PNG) and close it."""
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,1 @@
+"""Universal, self-modifiable languages: machine state, instruction tables, interpreters."""

@@ -1,0 +1,1 @@
+"""PyTorch learners that learn to learn in their activations or fast weights."""

@@ -1,0 +1,1 @@
+"""Frameworks that keep only useful self-modifications: SSA, Goedel machine, PowerPlay, ..."""

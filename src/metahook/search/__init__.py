@@ -1,0 +1,1 @@
+"""Bias-optimal program search over a machine: Levin search, adaptive LS, OOPS, HSEARCH."""

@@ -1,0 +1,183 @@
+"""The CLI end to end: runs, SIGKILL and resume, Ctrl-C, bad input, reports, benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import cli, read_json
+
+TOY = ["toy-counter", "--quiet"]
+
+
+def _metrics(folder: Path) -> dict:
+    m = read_json(folder / "result.json")["metrics"]
+    m.pop("wall_s")
+    return m
+
+
+def test_run_writes_the_design_layout(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = cli("run", *TOY, "--out", str(out), "--seed", "3", "--set", "steps=40")
+    assert proc.returncode == 0, proc.stderr
+    doc = read_json(out / "result.json")
+    assert {"experiment", "scale", "seed", "status", "metrics", "reference", "versions"} <= set(doc)
+    assert doc["experiment"] == "toy-counter" and doc["seed"] == 3 and doc["status"] == "ok"
+    assert doc["reference"]["mean_increment"]["unit"] == "per step"
+    assert {"metahook", "python", "numpy", "numba", "torch"} <= set(doc["versions"])
+    assert read_json(out / "config.json")["config"]["steps"] == 40
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 40 and json.loads(lines[-1])["counter"] == doc["metrics"]["final"]
+    assert (out / "plots" / "counter.png").stat().st_size > 1000
+    assert not (out / "checkpoint").exists()
+    # same seed, same result; another seed, another result
+    again = tmp_path / "again"
+    assert cli("run", *TOY, "--out", str(again), "--seed", "3", "--set", "steps=40").returncode == 0
+    assert _metrics(again) == _metrics(out)
+    other = tmp_path / "other"
+    assert cli("run", *TOY, "--out", str(other), "--seed", "4", "--set", "steps=40").returncode == 0
+    assert _metrics(other) != _metrics(out)
+
+
+def _start_slow(out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "metahook", "run", *TOY, "--out", str(out), "--seed", "11",
+         "--set", "steps=80", "--set", "sleep_s=0.05", "--checkpoint-every", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_progress(out: Path, proc: subprocess.Popen[str], lines: int) -> None:
+    deadline = time.time() + 120
+    metrics = out / "metrics.jsonl"
+    while time.time() < deadline:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= lines:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("run made no progress")
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    assert cli("run", *TOY, "--out", str(whole), "--seed", "11", "--set", "steps=80"
+               ).returncode == 0
+
+    killed = tmp_path / "killed"
+    proc = _start_slow(killed)
+    _wait_for_progress(killed, proc, 25)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "result.json").exists()
+    assert (killed / "checkpoint" / "latest.json").exists()
+
+    resumed = cli("run", "toy-counter", "--quiet", "--out", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _metrics(killed) == _metrics(whole)
+    assert (killed / "metrics.jsonl").read_text() == (whole / "metrics.jsonl").read_text()
+    assert not (killed / "checkpoint").exists()
+
+
+def test_ctrl_c_writes_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = _start_slow(out)
+    _wait_for_progress(out, proc, 10)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "checkpoint saved" in err
+    assert not (out / "result.json").exists()
+    assert cli("run", *TOY, "--out", str(out), "--resume").returncode == 0
+    whole = tmp_path / "whole"
+    assert cli("run", *TOY, "--out", str(whole), "--seed", "11", "--set", "steps=80"
+               ).returncode == 0
+    assert _metrics(out) == _metrics(whole)
+
+
+def _one_line_exit_2(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "no-such-experiment"], ["unknown experiment 'no-such-experiment'",
+                                         "valid:", "toy-counter"]),
+        (["run", "toy-counter", "--set", "nope=1"], ["unknown config key 'nope'",
+                                                     "valid: plot, sleep_s, steps"]),
+        (["run", "toy-counter", "--set", "steps=many"], ["bad value 'many' for steps",
+                                                         "expected int"]),
+        (["run", "toy-counter", "--set", "steps=0"], ["steps must be >= 1"]),
+        (["run", "toy-counter", "--scale", "huge"], ["invalid choice: 'huge'", "quick"]),
+        (["run", "toy-counter", "--resume"], ["no run to resume"]),
+    ],
+)
+def test_bad_run_input(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
+    out = tmp_path / "out"
+    _one_line_exit_2(cli(*args, "--out", str(out)), *fragments)
+    assert not out.exists()
+
+
+def test_bad_input_on_other_commands(tmp_path: Path) -> None:
+    _one_line_exit_2(cli("bench", "no-such-bench"), "unknown benchmark", "valid:", "harness")
+    _one_line_exit_2(cli("reproduce", "--out", str(tmp_path / "r"), "--only", "nope"),
+                     "unknown experiment 'nope'")
+    _one_line_exit_2(cli("report", str(tmp_path / "missing")), "is not a folder of runs")
+    _one_line_exit_2(cli("frobnicate"), "invalid choice")
+
+
+def test_resume_refuses_missing_or_corrupt_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = _start_slow(out)
+    _wait_for_progress(out, proc, 10)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = sorted(p.name for p in out.rglob("*"))
+    npz = next((out / "checkpoint").glob("*.npz"))
+    npz.write_bytes(b"garbage")
+    _one_line_exit_2(cli("run", *TOY, "--out", str(out), "--resume"), "corrupt checkpoint")
+    assert sorted(p.name for p in out.rglob("*")) == before
+    for f in (out / "checkpoint").iterdir():
+        f.unlink()
+    _one_line_exit_2(cli("run", *TOY, "--out", str(out), "--resume"), "no checkpoint")
+    assert not (out / "result.json").exists()
+    # an existing run is never overwritten by a fresh one
+    _one_line_exit_2(cli("run", *TOY, "--out", str(out)), "already holds files")
+    # a resume may not change the saved run
+    _one_line_exit_2(cli("run", *TOY, "--out", str(out), "--resume", "--seed", "1"), "seed 11")
+
+
+def test_list_reproduce_report_bench(tmp_path: Path) -> None:
+    listed = cli("list", "--json")
+    assert listed.returncode == 0
+    names = {e["name"] for e in json.loads(listed.stdout)}
+    assert "toy-counter" in names
+    out = tmp_path / "repro"
+    proc = cli("reproduce", "--out", str(out), "--only", "toy-counter", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "mean_increment" in proc.stdout and "HTML report" in proc.stdout
+    page = (out / "report.html").read_text()
+    assert "toy-counter" in page and "data:image/png;base64," in page and "4.5" in page
+    again = cli("report", str(out), "--out", str(tmp_path / "r.html"))
+    assert again.returncode == 0 and (tmp_path / "r.html").read_text() == page
+    bench = cli("bench", "harness", "--quick")
+    assert bench.returncode == 0, bench.stderr
+    doc = json.loads(bench.stdout)
+    assert doc["benchmark"] == "harness" and doc["figures"]["log_lines_per_s"] > 0
+    assert doc["machine"]["cores"] >= 1
+
+
+def test_python_dash_m_and_version() -> None:
+    proc = cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("metahook ")
