@@ -2,7 +2,13 @@
 
 Each module defines its config dataclass (every hyperparameter in one place), its ``quick`` and
 ``full`` scales, the paper's reference figures and a ``run(ctx, config) -> Result`` that reads
-top to bottom.
+top to bottom. Every module of this package is imported here, so adding an experiment is adding
+its module.
 """
 
-from metahook.experiments import toy_counter  # noqa: F401
+import importlib
+import pkgutil
+
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if not _info.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_info.name}")
