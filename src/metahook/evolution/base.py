@@ -75,13 +75,14 @@ def evolve(algo: Algorithm, task: PoleTask, spec: NetSpec, rng: np.random.Genera
     evals = 0
     gen = 0
     cur = spec
+    tested: dict[bytes, int] = {}
     while evals < max_evaluations:
         cur, genomes = algo.ask(state, rng)
         budget = max_evaluations - evals
         truncated = genomes.shape[0] > budget
         if truncated:
             genomes = genomes[:budget]
-        res = task.evaluate(cur, genomes)
+        res = task.evaluate(cur, genomes, tested)
         evals += res.n_evaluated
         gen += 1
         if on_generation is not None:

@@ -20,9 +20,9 @@ SOURCE = "Gomez, Schmidhuber & Miikkulainen, JMLR 9 (2008), Table 3 (quoted by a
 
 @dataclass(frozen=True)
 class Config(PoleStudyConfig):
-    methods: tuple[str, ...] = ("cosyne", "cosyne-all", "esp", "hesp", "cmaes")
+    methods: tuple[str, ...] = ("cosyne-all", "cmaes", "esp", "hesp", "cosyne")
     runs: int = 50
-    max_evaluations: int = 100_000
+    max_evaluations: int = 20_000
     hidden: int = 0
     recurrent: bool = False
     esp_hidden: int = 1

@@ -24,10 +24,10 @@ SOURCE = ("Gomez, Schmidhuber & Miikkulainen, JMLR 9 (2008), Table 4, damping fi
 
 @dataclass(frozen=True)
 class Config(PoleStudyConfig):
-    methods: tuple[str, ...] = ("cosyne", "cosyne-all", "esp", "hesp", "cmaes")
+    methods: tuple[str, ...] = ("cosyne-all", "cmaes", "esp", "hesp", "cosyne")
     fitness: Literal["damping", "standard"] = "damping"
     runs: int = 50
-    max_evaluations: int = 200_000
+    max_evaluations: int = 100_000
     hidden: int = 3
     recurrent: bool = True
     esp_hidden: int = 3
