@@ -52,6 +52,8 @@ class ModernSRWM(nn.Module):
     ``state``: the heads' current matrices ``(B, H, 3 d + 4, d)`` (``W_0`` when ``None``).
     """
 
+    block: Tensor
+
     def __init__(self, d_in: int, d_out: int, *, n_heads: int = 1, d_head: int = 16) -> None:
         super().__init__()
         self.n_heads, self.d_head = n_heads, d_head
@@ -105,6 +107,8 @@ class SRWM1993(nn.Module):
     Units (columns of ``W``): ``[x, eval, val, bias, previous non-input activations]``; rows:
     ``[hidden (tanh), y (linear), ana (sigmoid), mod (sigmoid), delta (tanh * delta_scale)]``.
     """
+
+    adr: Tensor
 
     def __init__(
         self, n_in: int, n_out: int, n_hidden: int = 8, delta_scale: float = 1.0
