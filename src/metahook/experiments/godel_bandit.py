@@ -1,0 +1,280 @@
+"""godel-bandit: a Gödel machine that rewrites its own policy and proof searcher only with a proof.
+
+The machine (``metahook.rsi.godel``) lives T cycles in a Bernoulli bandit whose means it knows
+(environment axioms). It starts with a poor policy (always pull arm 0) and a naive bias-optimal
+proof searcher that spends σ cycles per pull testing proof techniques in Levin's order. A switch
+happens only when ``check()`` finds a target theorem ``U1@t1 − U0@t1 > 0`` (derived by the kernel,
+with z3 finding the linear-arithmetic step) whose hypotheses hold at t1. Every switch is audited
+exactly outside the machine: ``false_switches`` counts switches with u[s(t1)⊕1] ≤ u[s(t1)⊕0].
+
+Two parts:
+
+1. **A life** of T cycles: lifetime reward of the machine beside the unmodified machine (the same
+   p(1), switching disabled), the initial policy alone (no search) and an oracle (the best arm from
+   cycle 0); switches, false switches, the time of each rewrite, proof-search cycles, and what
+   happened to the deliberately wrong techniques (true theorems about a passed t1, a proof about a
+   switchprog that was then replaced, a target asked of the environment axioms alone).
+2. **Late in life**: lives whose end falls just after the time t1 at which the machine can first
+   prove the good rewrite. For each, the exact gain of the machine over the unmodified machine,
+   and the exact gain of a rewriter that switches to the same program at the same t1 without a
+   proof. When too little life is left to recoup the rewrite's cost (the proof search having used
+   up the time), the proof-less switch loses and the Gödel machine declines.
+
+Cost measure: machine cycles (the paper's time steps); wall-clock time beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from metahook.harness import plots
+from metahook.harness.context import RunContext
+from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.rsi.godel import isa
+from metahook.rsi.godel.isa import Costs
+from metahook.rsi.godel.machine import Life, Setup, fixed_policy_reward, live
+
+
+@dataclass(frozen=True)
+class Config:
+    means: tuple[float, ...] = (0.1, 0.3, 0.5, 0.6, 0.4, 0.9)  # arm 0 is the initial policy
+    T: int = 200_000                 # lifetime in cycles
+    sigma: int = 50                  # proof-search cycles per pull in p(1)
+    pull_cost: int = 10              # cycles per pull
+    write_cost: int = 300            # cycles per switchprog instruction
+    lin_cost: int = 400              # cycles of apply-rule's linear-arithmetic rule (the prover)
+    proof_cost: int = 50             # cycles of get-axiom, state2theorem, check, other rules
+    searcher: int = 0                # 0: naive prior (arm k weighted 2^-k); 1: uniform
+    sweep_lives: int = 4             # lives ending just after the good proof's t1
+    sweep_span: int = 2400           # remaining cycles after t1 covered by the sweep
+    seeds: int = 1                   # independent repetitions of the first part
+
+    def validate(self) -> None:
+        if len(self.means) < 2 or any(not 0 <= m <= 1 for m in self.means):
+            raise ValueError("means: at least two probabilities in [0, 1]")
+        for name in ("T", "pull_cost", "write_cost", "lin_cost", "proof_cost", "seeds"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.sigma < 0 or self.sweep_lives < 0 or self.sweep_span < 1:
+            raise ValueError("sigma, sweep_lives must be >= 0 and sweep_span >= 1")
+        if self.searcher not in (0, 1):
+            raise ValueError("searcher must be 0 (naive) or 1 (uniform)")
+
+    def setup(self, T: int | None = None) -> Setup:
+        costs = Costs(pull=self.pull_cost, write=self.write_cost, lin_base=self.lin_cost,
+                      axiom=self.proof_cost, rule=self.proof_cost, s2t=self.proof_cost,
+                      check=self.proof_cost)
+        means = tuple(Fraction(str(m)) for m in self.means)
+        return Setup(means=means, T=self.T if T is None else T, costs=costs, policy=(0,),
+                     sigma=self.sigma, searcher=(self.searcher,))
+
+
+def _best_rewrite(setup: Setup) -> tuple[int, ...]:
+    best = max(range(len(setup.means)), key=lambda k: setup.means[k])
+    return (isa.SETPOL, best, isa.SETSIG, 0)
+
+
+def _summary(life: Life, unmod: Life, setup: Setup) -> dict[str, Any]:
+    st = life.hardware.stats
+    return {
+        "reward": float(life.expected_reward),
+        "reward_realized": life.reward,
+        "reward_unmodified_machine": float(unmod.expected_reward),
+        "switches": len(life.switches),
+        "false_switches": life.false_switches,
+        "switch_times": [s["t1"] for s in life.switches],
+        "switchprogs": [s["switchprog"] for s in life.switches],
+        "u1_exact": [float(s["u1_exact"]) for s in life.switches],
+        "u0_exact": [float(s["u0_exact"]) for s in life.switches],
+        "u1_lower": [float(s.get("u1_lower", float("nan"))) for s in life.switches],
+        "u0_upper": [float(s.get("u0_upper", float("nan"))) for s in life.switches],
+        "proof_search_cycles": st.search_cycles,
+        "techniques_run": st.techniques_run,
+        "targets_proven": st.targets_proven,
+        "unprovable_targets": st.halts.get("no proof found", 0),
+        "rejected_too_late": st.check_failures.get("too late for t1", 0),
+        "rejected_state_changed": st.check_failures.get("state changed since the snapshot", 0),
+        "kernel_rejections": st.kernel_rejections,
+        "z3_calls": st.prover.calls,
+        "z3_rlimit": st.prover.rlimit,
+    }
+
+
+def _forced_gain(unmod: Life, setup: Setup, rewrite: tuple[int, ...]) -> tuple[int | None, float]:
+    """t1 of the good rewrite's proof attempt in the unmodified life, and the exact gain of
+    switching to it at t1 without a proof (0 if no attempt happened before T)."""
+    names = [t.name for t in unmod.hardware.techniques if t.candidate == rewrite
+             and t.tactic == "direct"]
+    attempts = [a for a in unmod.hardware.stats.attempts if a["technique"] in names]
+    if not attempts or attempts[0]["t1"] >= setup.T:
+        return None, 0.0
+    t1 = attempts[0]["t1"]
+    times, arms, _ = unmod.hardware.pulls()
+    counts = np.bincount(arms[times <= t1], minlength=len(setup.means))
+    before = unmod.hardware.expected_reward(counts)
+    c_x = setup.costs.write * (len(rewrite) // 2)
+    after = max(setup.means) * max(0, (setup.T - t1 - c_x) // setup.costs.pull)
+    return t1, float(before + after - unmod.expected_reward)
+
+
+def run(ctx: RunContext, cfg: Config) -> Result:
+    state = ctx.restore() or {"seeds": [int(s) for s in ctx.rng.integers(0, 2**31, cfg.seeds
+                                                                          + cfg.sweep_lives)],
+                              "lives": [], "sweep": []}
+    setup = cfg.setup()
+    rewrite = _best_rewrite(setup)
+    total = cfg.seeds + cfg.sweep_lives
+    curve: dict[str, Any] = {}
+
+    while len(state["lives"]) < cfg.seeds:
+        i = len(state["lives"])
+        rng = np.random.default_rng(state["seeds"][i])
+        life = live(setup, rng)
+        unmod = live(setup, None, audit=False, allow_switch=False)
+        summary = _summary(life, unmod, setup)
+        state["lives"].append(summary)
+        ctx.log(i, **{k: v for k, v in summary.items() if not isinstance(v, list)})
+        ctx.progress(i + 1, total, "lives")
+        if i == 0:
+            curve = {"gm": life.hardware.pulls(), "unmod": unmod.hardware.pulls()}
+        ctx.checkpoint(lambda: state)
+
+    first = state["lives"][0]
+    t1_star = first["switch_times"][0] if first["switch_times"] else None
+    while t1_star is not None and len(state["sweep"]) < cfg.sweep_lives:
+        j = len(state["sweep"])
+        rest = int(cfg.sweep_span * (j + 0.5) / cfg.sweep_lives)
+        T = t1_star + rest
+        s = cfg.setup(T)
+        life = live(s, np.random.default_rng(state["seeds"][cfg.seeds + j]))
+        unmod = live(s, None, audit=False, allow_switch=False)
+        t1, forced = _forced_gain(unmod, s, rewrite)
+        row = {"T": T, "rest": rest, "t1": t1, "switched": len(life.switches) > 0,
+               "false_switches": life.false_switches,
+               "gain_gm": float(life.expected_reward - unmod.expected_reward),
+               "gain_forced": forced}
+        state["sweep"].append(row)
+        ctx.log(cfg.seeds + j, **{f"sweep_{k}": v for k, v in row.items()})
+        ctx.progress(cfg.seeds + j + 1, total, "late-life sweep")
+        ctx.checkpoint(lambda: state)
+
+    lives = state["lives"]
+    sweep = state["sweep"]
+    oracle = float(fixed_policy_reward(setup, (max(range(len(setup.means)),
+                                                   key=lambda k: setup.means[k]),)))
+    initial = float(fixed_policy_reward(setup, setup.policy))
+    metrics: dict[str, Any] = {
+        "lifetime_reward": float(np.mean([x["reward"] for x in lives])),
+        "lifetime_reward_realized": float(np.mean([x["reward_realized"] for x in lives])),
+        "unmodified_machine_reward": float(np.mean([x["reward_unmodified_machine"]
+                                                    for x in lives])),
+        "initial_policy_reward": initial,
+        "oracle_reward": oracle,
+        "fraction_of_oracle": float(np.mean([x["reward"] for x in lives])) / oracle,
+        "switches": int(sum(x["switches"] for x in lives)),
+        "false_switches": int(sum(x["false_switches"] for x in lives)
+                              + sum(r["false_switches"] for r in sweep)),
+        "switch_times": lives[0]["switch_times"],
+        "switchprogs": lives[0]["switchprogs"],
+        "proof_search_cycles": int(np.mean([x["proof_search_cycles"] for x in lives])),
+        "techniques_run": int(np.mean([x["techniques_run"] for x in lives])),
+        "targets_proven": int(sum(x["targets_proven"] for x in lives)),
+        "unprovable_targets": int(sum(x["unprovable_targets"] for x in lives)),
+        "true_targets_rejected_too_late": int(sum(x["rejected_too_late"] for x in lives)),
+        "targets_rejected_switchprog_replaced": int(sum(x["rejected_state_changed"]
+                                                        for x in lives)),
+        "kernel_rejections": int(sum(x["kernel_rejections"] for x in lives)),
+        "z3_calls": int(sum(x["z3_calls"] for x in lives)),
+        "u1_exact_vs_lower": [lives[0]["u1_exact"], lives[0]["u1_lower"]],
+        "u0_exact_vs_upper": [lives[0]["u0_exact"], lives[0]["u0_upper"]],
+        "lifetime_cycles": cfg.T,
+    }
+    if sweep:
+        metrics.update({
+            "sweep_rest": [r["rest"] for r in sweep],
+            "sweep_switched": [r["switched"] for r in sweep],
+            "sweep_gain_gm": [r["gain_gm"] for r in sweep],
+            "sweep_gain_forced": [r["gain_forced"] for r in sweep],
+            "late_declines_of_losing_rewrites": sum(1 for r in sweep if not r["switched"]
+                                                    and r["gain_forced"] <= 0),
+            "late_switches_that_lose": sum(1 for r in sweep if r["switched"]
+                                           and r["gain_forced"] <= 0),
+            "min_gain_over_unmodified": min(r["gain_gm"] for r in sweep),
+        })
+    if curve:
+        _plot_life(ctx, cfg, setup, curve, lives[0], oracle)
+    if sweep:
+        _plot_sweep(ctx, sweep)
+    return Result(metrics=metrics)
+
+
+def _plot_life(ctx: RunContext, cfg: Config, setup: Setup, curve: dict[str, Any],
+               first: dict[str, Any], oracle: float) -> None:
+    means = np.array([float(m) for m in setup.means])
+    fig, ax = plots.figure(7, 4.2)
+    for key, label in (("gm", "Gödel machine"), ("unmod", "unmodified machine (no switch)")):
+        times, arms, _ = curve[key]
+        ax.plot(np.concatenate([[0], times]), np.concatenate([[0], np.cumsum(means[arms])]),
+                label=label)
+    t = np.array([0, cfg.T])
+    ax.plot(t, t // cfg.pull_cost * means[0], ":", label="initial policy, no search")
+    ax.plot(t, t // cfg.pull_cost * means.max(), "--", label="oracle (best arm from t=0)")
+    for t1 in first["switch_times"]:
+        ax.axvline(t1, color="k", lw=0.8)
+        ax.annotate(" switch", (t1, 0.9 * oracle), fontsize=8)
+    ax.set_xlabel("cycle")
+    ax.set_ylabel("expected reward collected")
+    ax.set_title("godel-bandit: one life")
+    ax.legend(fontsize=8)
+    plots.save(fig, ctx.plot_path("life"))
+
+
+def _plot_sweep(ctx: RunContext, sweep: list[dict[str, Any]]) -> None:
+    fig, ax = plots.figure(6, 4)
+    rest = [r["rest"] for r in sweep]
+    ax.axhline(0, color="k", lw=0.8)
+    ax.plot(rest, [r["gain_forced"] for r in sweep], "s--", label="switch at t1 without proof")
+    ax.plot(rest, [r["gain_gm"] for r in sweep], "o-", label="Gödel machine")
+    for r in sweep:
+        ax.annotate("switch" if r["switched"] else "declined", (r["rest"], r["gain_gm"]),
+                    textcoords="offset points", xytext=(0, 6), fontsize=7, ha="center")
+    ax.set_xlabel("cycles of life left after t1 (T − t1)")
+    ax.set_ylabel("exact gain over the unmodified machine")
+    ax.set_title("late in life: rewrites that cannot pay off are declined")
+    ax.legend(fontsize=8)
+    plots.save(fig, ctx.plot_path("late_life"))
+
+
+EXPERIMENT = register(
+    Experiment(
+        name="godel-bandit",
+        system="Gödel machine",
+        paper="Schmidhuber, Gödel machines: self-referential universal problem solvers making "
+              "provably optimal self-improvements, TR IDSIA-19-03 / arXiv cs/0309048 (2003); "
+              "Cognitive Computation 1(2):177-193 (2009)",
+        description="A Gödel machine on a known bandit: proof-based self-rewrites (z3 + kernel), "
+                    "exact audit of every switch, late-life declines.",
+        config=Config,
+        scales={
+            "quick": Config(),
+            "full": Config(means=(0.1, 0.3, 0.5, 0.6, 0.4, 0.55, 0.2, 0.7, 0.35, 0.9),
+                           T=1_000_000, sweep_lives=24, sweep_span=3600, seeds=5),
+        },
+        run=run,
+        reference={
+            "false_switches": Ref(0, "switches", "Global Optimality Theorem (2003 sec. 4; 2009 "
+                                  "Thm 4.1): a switch executed after proving a target theorem "
+                                  "is optimal", metric="false_switches", compare="<="),
+            "late_losing_switches": Ref(0, "switches", "target theorems charge the remaining "
+                                        "search time against the remaining lifetime (2003 sec. "
+                                        "3.1, item check())", metric="late_switches_that_lose",
+                                        compare="<="),
+            "no_numbers": Ref("none", "", "the papers report no experiment; the Gödel machine "
+                              "is a theoretical construction", compare=""),
+        },
+    )
+)
