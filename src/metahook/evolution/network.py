@@ -95,14 +95,29 @@ def net_step(genome: np.ndarray, n_in: int, h: int, recurrent: bool, bias: bool,
 
 def net_step_reference(genome: np.ndarray, spec: NetSpec, u: np.ndarray,
                        act: np.ndarray) -> tuple[float, np.ndarray]:
-    """Slow numpy version of :func:`net_step`: ``(y, new_activations)``."""
-    uu = np.concatenate([u, [1.0]]) if spec.bias else np.asarray(u, dtype=float)
+    """Slow pure-Python version of :func:`net_step`: ``(y, new_activations)``.
+
+    Sums in the same order as the fast path, so that the two agree to the last bit and whole
+    episodes (chaotic systems) can be compared step for step.
+    """
+    uu = [float(v) for v in u] + ([1.0] if spec.bias else [])
+    w = [float(v) for v in genome]
     if spec.h == 0:
-        return float(np.tanh(genome[: spec.n_inputs] @ uu)), act
-    W = genome.reshape(spec.h, spec.neuron_length)
-    w_in = W[:, : spec.n_inputs]
-    z = w_in @ uu
-    if spec.recurrent:
-        z = z + W[:, spec.n_inputs: spec.n_inputs + spec.h] @ act
-    a = np.tanh(z)
-    return float(np.tanh(W[:, -1] @ a)), a
+        z = 0.0
+        for i, ui in enumerate(uu):
+            z += w[i] * ui
+        return math.tanh(z), act
+    L = spec.neuron_length
+    new = []
+    for j in range(spec.h):
+        z = 0.0
+        for i, ui in enumerate(uu):
+            z += w[j * L + i] * ui
+        if spec.recurrent:
+            for k in range(spec.h):
+                z += w[j * L + spec.n_inputs + k] * float(act[k])
+        new.append(math.tanh(z))
+    y = 0.0
+    for j in range(spec.h):
+        y += w[j * L + L - 1] * new[j]
+    return math.tanh(y), np.array(new)
