@@ -1,0 +1,262 @@
+"""fwp-capacity: capacity of the sum rule against the delta rule (Schlag, Irie & Schmidhuber 2021).
+
+I. Schlag, K. Irie, J. Schmidhuber, "Linear Transformers are secretly fast weight programmers",
+ICML 2021, sec. 6.1 (synthetic retrieval).  A fast weight memory writes ``S`` key-value pairs
+(:mod:`metahook.envs.key_value`) and is then queried with a key.  Keys are learned embeddings of
+size ``d_key`` = 64 mapped by ``phi`` to ``d_dot`` features (linear ELU+1: 64; DPFP nu = 1, 2, 3:
+128, 256, 384), sum-normalised; values are fixed random unit vectors; the read-out is
+``S_T^T phi(k_query)``; the loss is ``1/2 ||v - v_hat||^2``.  Training: Adam, batch 32, evaluation
+every ``eval_every`` steps on 20 held-out sequences querying every present key, stopping at an
+evaluation loss <= ``stop_loss`` or after ``patience`` evaluations without improvement.  The
+figure is the final evaluation loss against ``S``, per feature map and update rule, for setting 1
+(``sizes``, ``phis``: unique keys) and setting 2 (``sizes2``, ``phis2``: keys with replacement,
+the last value wins).
+
+The writes run through the chunkwise kernels of :mod:`metahook.neural.fast_weights`.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from metahook.envs import key_value
+from metahook.harness import plots
+from metahook.harness.context import RunContext
+from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.neural.fast_weights import (
+    delta_rule_chunkwise,
+    feature_dim,
+    feature_map,
+    sum_rule_chunkwise,
+)
+from metahook.neural.training import (
+    load_optimizer_state,
+    optimizer_state,
+    pick_device,
+    seeded,
+    set_threads,
+)
+
+PHIS = ("elu_sum", "dpfp1", "dpfp2", "dpfp3")
+
+
+@dataclass(frozen=True)
+class Config:
+    sizes: tuple[int, ...] = (20, 40, 60, 80, 120, 160, 200, 260, 360, 400, 600)  # setting 1
+    phis: tuple[str, ...] = PHIS
+    rules: tuple[str, ...] = ("sum", "delta")
+    sizes2: tuple[int, ...] = (20, 60, 100, 140, 200)  # setting 2 (empty: skip it)
+    phis2: tuple[str, ...] = ("elu_sum", "dpfp1", "dpfp2")
+    d_key: int = 64
+    d_value: int = 64
+    batch: int = 32
+    lr: float = 0.1  # the paper: 1e-3 for up to 100k steps; see docs/neural.md, Deviations
+    max_steps: int = 1000
+    eval_every: int = 100
+    eval_seqs: int = 20
+    stop_loss: float = 1e-3
+    patience: int = 10
+    chunk_size: int = 64
+    device: str = "auto"
+    threads: int = 1
+
+    def validate(self) -> None:
+        if min(self.sizes + self.sizes2, default=0) < 1:
+            raise ValueError("sizes must be positive (and not both empty)")
+        bad = [p for p in self.phis + self.phis2 if p not in PHIS]
+        if bad or not self.phis:
+            raise ValueError(f"unknown phis {bad}; valid: {', '.join(PHIS)}")
+        badr = [r for r in self.rules if r not in ("sum", "delta")]
+        if badr or not self.rules:
+            raise ValueError(f"unknown rules {badr}; valid: sum, delta")
+        for name in ("d_key", "d_value", "batch", "max_steps", "eval_every", "eval_seqs",
+                     "patience", "chunk_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError("device must be one of auto, cpu, cuda")
+
+
+class Memory(nn.Module):
+    """Learned key embeddings -> phi -> sum- or delta-rule fast weights over fixed values."""
+
+    values: torch.Tensor
+
+    def __init__(self, S: int, cfg: Config, phi: str, rule: str, values: torch.Tensor) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(S, cfg.d_key)
+        self.beta = nn.Linear(cfg.d_key, 1) if rule == "delta" else None
+        self.register_buffer("values", values)
+        self.phi, self.rule, self.C = phi, rule, cfg.chunk_size
+
+    def write(self, keys: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
+        e = self.emb(keys)[:, None]  # (B, 1, L, d_key): one head
+        k = feature_map(e, self.phi)
+        v = self.values[vals][:, None]
+        q = k[..., :1, :]  # unused read-outs; only the final state is needed
+        if self.beta is None:
+            _, S = sum_rule_chunkwise(q.expand_as(k), k, v, chunk_size=self.C)
+        else:
+            beta = torch.sigmoid(self.beta(e))[..., 0]
+            _, S = delta_rule_chunkwise(q.expand_as(k), k, v, beta, chunk_size=self.C)
+        return S[:, 0]  # (B, d_dot, d_value)
+
+    def read(self, S: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+        """``queries (B, Q)`` key ids -> ``(B, Q, d_value)``."""
+        return feature_map(self.emb(queries), self.phi) @ S
+
+
+def _loss(model: Memory, S: torch.Tensor, queries: torch.Tensor, target: torch.Tensor,
+          mask: torch.Tensor) -> torch.Tensor:
+    err = 0.5 * ((model.read(S, queries) - model.values[target.clamp_min(0)]) ** 2).sum(-1)
+    return (err * mask).sum() / mask.sum()
+
+
+def _snapshot(done: dict[str, Any], key: str, model: nn.Module, opt: torch.optim.Optimizer,
+              step: int, best: float, since: int, curve: list[list[float]], t0: float
+              ) -> dict[str, Any]:
+    return {"done": done, "current": {
+        "key": key, "model": model.state_dict(), "opt": optimizer_state(opt), "step": step,
+        "best": best, "since": since, "curve": curve, "wall": time.perf_counter() - t0}}
+
+
+def run(ctx: RunContext, cfg: Config) -> Result:
+    device = pick_device(cfg.device)
+    set_threads(cfg.threads)
+    jobs = [(1, S, phi, rule) for S in cfg.sizes for phi in cfg.phis for rule in cfg.rules]
+    jobs += [(2, S, phi, rule) for S in cfg.sizes2 for phi in cfg.phis2 for rule in cfg.rules]
+    state = ctx.restore()
+    done: dict[str, Any] = {} if state is None else dict(state["done"])
+    for j, (setting, S, phi, rule) in enumerate(jobs):
+        key = f"s{setting}_{rule}_{phi}_S{S}"
+        if key in done:
+            continue
+        g = torch.Generator().manual_seed(ctx.seed * 7919 + S)
+        values = nn.functional.normalize(torch.randn(S, cfg.d_value, generator=g), dim=-1)
+        model = seeded(functools.partial(Memory, S, cfg, phi, rule, values),
+                       ctx.seed * 1000 + j).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        test_rng = np.random.default_rng([ctx.seed, S, 3])
+        tk, tv, tt = (torch.from_numpy(a).to(device)
+                      for a in key_value.make(cfg.eval_seqs, S, setting, test_rng))
+        all_q = torch.arange(S, device=device).expand(cfg.eval_seqs, S)
+        cur = state["current"] if state is not None and state.get("current", {}).get("key") == key \
+            else None
+        step, best, since, curve, wall = 0, float("inf"), 0, [], 0.0
+        if cur is not None:
+            model.load_state_dict(cur["model"])
+            load_optimizer_state(opt, cur["opt"])
+            step, best, since = int(cur["step"]), float(cur["best"]), int(cur["since"])
+            curve, wall = [list(c) for c in cur["curve"]], float(cur["wall"])
+        t0 = time.perf_counter() - wall
+        while step < cfg.max_steps:
+            ks, vs, tg = key_value.make(cfg.batch, S, setting, ctx.rng)
+            qs = key_value.sample_queries(tg, ctx.rng)
+            ks_t, vs_t = torch.from_numpy(ks).to(device), torch.from_numpy(vs).to(device)
+            q_t = torch.from_numpy(qs).to(device)[:, None]
+            tg_t = torch.from_numpy(tg).to(device).gather(1, q_t)
+            loss = _loss(model, model.write(ks_t, vs_t), q_t, tg_t, torch.ones_like(tg_t))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            if step % cfg.eval_every == 0:
+                with torch.no_grad():
+                    ev = float(_loss(model, model.write(tk, tv), all_q, tt, (tt >= 0).float()))
+                curve.append([step, ev])
+                ctx.log(j, key=key, model_step=step, eval_loss=ev)
+                if ev < best:
+                    best, since = ev, 0
+                else:
+                    since += 1
+                if ev <= cfg.stop_loss or since >= cfg.patience:
+                    break
+            ctx.progress(j + step / cfg.max_steps, len(jobs), f"{key} step {step}")
+            ctx.checkpoint(functools.partial(_snapshot, done, key, model, opt, step, best, since,
+                                             curve, t0))
+        if not curve:
+            with torch.no_grad():
+                curve.append([step, float(_loss(model, model.write(tk, tv), all_q, tt,
+                                                 (tt >= 0).float()))])
+        done[key] = {"setting": setting, "S": S, "phi": phi, "rule": rule,
+                     "d_dot": feature_dim(cfg.d_key, phi),
+                     "final_eval_loss": curve[-1][1], "steps": step,
+                     "wall_s": time.perf_counter() - t0}
+    metrics: dict[str, Any] = {f"loss_{k}": round(d["final_eval_loss"], 5) for k, d in done.items()}
+    metrics["train_steps_total"] = sum(d["steps"] for d in done.values())
+    for setting in (1, 2):
+        runs = [d for d in done.values() if d["setting"] == setting]
+        if not runs:
+            continue
+        # the largest S still retrieved (loss < 0.05) per rule and phi, beside d_dot
+        for phi in sorted({d["phi"] for d in runs}):
+            for rule in cfg.rules:
+                ok = [d["S"] for d in runs
+                      if d["phi"] == phi and d["rule"] == rule and d["final_eval_loss"] < 0.05]
+                metrics[f"max_S_retrieved_s{setting}_{rule}_{phi}"] = max(ok) if ok else 0
+        fig, ax = plots.figure()
+        for phi in sorted({d["phi"] for d in runs}):
+            for rule in cfg.rules:
+                pts = sorted((d["S"], d["final_eval_loss"]) for d in runs
+                             if d["phi"] == phi and d["rule"] == rule)
+                if pts:
+                    xs, ys = zip(*pts, strict=True)
+                    ax.plot(xs, ys, "o-" if rule == "delta" else "s--",
+                            label=f"{rule}, {phi} (d_dot {feature_dim(cfg.d_key, phi)})")
+        ax.set_xlabel("number of unique keys S")
+        ax.set_ylabel("final evaluation loss")
+        ax.set_title(f"setting {setting}: " + ("unique keys" if setting == 1 else
+                                               "keys with replacement, last value wins"))
+        ax.legend(fontsize=7)
+        plots.save(fig, ctx.plot_path(f"capacity_setting{setting}"))
+    return Result(metrics=metrics)
+
+
+_SRC = "Schlag, Irie & Schmidhuber 2021, synthetic setting {}, final loss from the official logs"
+
+EXPERIMENT = register(
+    Experiment(
+        name="fwp-capacity",
+        system="linear Transformers as fast weight programmers (sum vs delta rule)",
+        paper="Schlag, Irie & Schmidhuber, Linear Transformers are secretly fast weight "
+              "programmers, ICML 2021",
+        description="Retrieval loss vs number of stored keys: sum rule breaks past d_dot",
+        config=Config,
+        scales={
+            "quick": Config(sizes=(20, 150), phis=("elu_sum",), sizes2=(), max_steps=300,
+                            eval_every=50, patience=4),
+            "full": Config(sizes=(20, 60, 120, 200, 260, 400, 600)),
+        },
+        run=run,
+        reference={
+            "sum_linear_S20": Ref(0.0008, "eval loss", _SRC.format(1) + " (S = 40)",
+                                  metric="loss_s1_sum_elu_sum_S20", compare="<=",
+                                  note="paper logs S = 40; S = 20 is easier"),
+            "sum_linear_S200": Ref(0.34, "eval loss", _SRC.format(1),
+                                   metric="loss_s1_sum_elu_sum_S200", compare="~"),
+            "sum_linear_S600": Ref(0.45, "eval loss", _SRC.format(1),
+                                   metric="loss_s1_sum_elu_sum_S600", compare="~"),
+            "sum_dpfp2_S200": Ref(0.0004, "eval loss", _SRC.format(1),
+                                  metric="loss_s1_sum_dpfp2_S200", compare="~"),
+            "sum_dpfp2_S400": Ref(0.17, "eval loss", _SRC.format(1),
+                                  metric="loss_s1_sum_dpfp2_S400", compare="~"),
+            "sum_dpfp3_S600": Ref(0.20, "eval loss", _SRC.format(1),
+                                  metric="loss_s1_sum_dpfp3_S600", compare="~"),
+            "s2_sum_dpfp1_S100": Ref(0.117, "eval loss", _SRC.format(2),
+                                     metric="loss_s2_sum_dpfp1_S100", compare="~"),
+            "s2_delta_dpfp1_S100": Ref(9e-5, "eval loss", _SRC.format(2),
+                                       metric="loss_s2_delta_dpfp1_S100", compare="~"),
+            "s2_delta_dpfp2_S200": Ref(0.0008, "eval loss", _SRC.format(2),
+                                       metric="loss_s2_delta_dpfp2_S200", compare="~"),
+            "s2_delta_linear_S200": Ref(0.34, "eval loss", _SRC.format(2),
+                                        metric="loss_s2_delta_elu_sum_S200", compare="~"),
+        },
+    )
+)
