@@ -1,4 +1,4 @@
-"""The pole-balancing simulator and fitness kernels: ODE cross-check, fast vs slow, Gymnasium API."""
+"""The pole simulator and fitness kernels: ODE cross-check, fast vs slow, Gymnasium API."""
 
 from __future__ import annotations
 
