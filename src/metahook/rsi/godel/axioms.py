@@ -76,6 +76,16 @@ def _window_max_counts(policy: Sequence[int], n: int) -> Counter[int]:
     return best
 
 
+def _window_min_counts(policy: Sequence[int], n: int) -> Counter[int]:
+    """Per arm, the fewest pulls of that arm in any n consecutive pulls of the cyclic schedule."""
+    worst: Counter[int] = Counter()
+    if not policy or n <= 0:
+        return worst
+    for arm in set(policy):
+        worst[arm] = min(_cyclic_counts(policy, n, s)[arm] for s in range(len(policy)))
+    return worst
+
+
 class AxiomSystem:
     """The axioms of one Gödel machine (environment means, lifetime, instruction costs)."""
 
@@ -115,6 +125,8 @@ class AxiomSystem:
         else:
             window = min(rest, self.search_delay(new.sigma, True))
             n = window // (self.costs.pull + new.sigma + self.costs.c_max - 1)
+        if new.policy == p.policy:  # the policy runs on from wherever it was
+            return _window_min_counts(new.policy, n)
         return _cyclic_counts(new.policy, n, 0)
 
     def continue_upper(self, t1: int, policy: tuple[int, ...], sigma: int
@@ -135,11 +147,7 @@ class AxiomSystem:
         after = max(0, -(-(rest - window) // self.costs.pull))
         any_arm = min(after, total)
         own = min(window // self.costs.pull, total - any_arm)
-        counts = _window_max_counts(policy, own)
-        if len(set(policy)) > 1:  # one later switch may restart the cycle inside the window:
-            # the window is then two runs of the schedule, each within the one-run maximum
-            counts = Counter({arm: min(own, 2 * c) for arm, c in counts.items()})
-        return counts, any_arm
+        return _window_max_counts(policy, own), any_arm
 
     # ------------------------------------------------------------------ schema instances
     def instantiate(self, schema: Schema, values: dict[str, tuple[int, ...]]) -> Lin:

@@ -16,7 +16,7 @@ The executive (hard-wired, like the paper's F): repeat { one policy instruction 
 proof searcher runs technique instructions until it has used at least σ cycles } until T. The only
 way to change p is a switch: ``check()`` finds the last theorem to be a target theorem about a time
 t1 whose hypotheses hold, sets switchbit, waits until t1 and then executes switchprog, after which
-the policy restarts at its first instruction and the searcher restarts from the new p.
+a changed policy starts at its first instruction and the searcher restarts from the new p.
 
 When nothing but pulls can happen any more (σ = 0, or every technique has run) the remaining pulls
 are drawn in one vectorised batch (``fast=True``); ``fast=False`` steps them one by one, the
@@ -520,8 +520,9 @@ class Hardware:
                                ("searcher", self.p.searcher, new.searcher)):
             if old != now:
                 self.last_write[comp] = self.time
+        if new.policy != self.p.policy:
+            self.ip = 0  # a new policy starts at its first instruction; an unchanged one runs on
         self.p = new
-        self.ip = 0
         self.switchbit = 0
         self.biops = self._new_searcher()
         self.cur = None
