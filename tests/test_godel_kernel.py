@@ -78,7 +78,7 @@ def test_kernel_rejects_tampered_certificates() -> None:
 
 
 def test_rules_refuse_what_does_not_follow() -> None:
-    k, ax = _kernel()
+    k, _ax = _kernel()
     fact = k.state_fact([StateEq("policy", 100, (0,)), StateEq("sigma", 100, (50,))])
     schema = k.get_axiom(isa.UTIL_CONT + isa.N_AXIOM_KINDS * 200)
     with pytest.raises(KernelError):
