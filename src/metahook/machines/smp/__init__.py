@@ -39,7 +39,7 @@ from metahook.machines.smp import machine as fast
 from metahook.machines.smp.instructions import EnvInstruction, InstructionSet
 from metahook.rsi.ssa import SuccessStory
 
-__all__ = ["EnvInstruction", "InstructionSet", "SMPParams", "SMPState", "fast"]
+__all__ = ["EnvInstruction", "InstructionSet", "SMPGroup", "SMPParams", "SMPState", "fast"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +141,63 @@ class SMPState:
         self.iregs = np.array(state["iregs"], dtype=np.int64)
         self.fregs = np.array(state["fregs"], dtype=np.float64)
         self.ssa.load_state_dict(state["ssa"])
+
+
+class SMPGroup:
+    """``k`` SMPs with the same instruction set and constants, stacked on a leading axis.
+
+    Compiled multi-agent loops take these arrays whole and work on ``P[a]``, ``tags[a]``, ...;
+    :meth:`grow` enlarges the SSA stacks of all agents when one of them is full.
+    """
+
+    def __init__(self, iset: InstructionSet, params: SMPParams, k: int) -> None:
+        params.validate(iset)
+        self.iset, self.params, self.k = iset, params, int(k)
+        n_ops, m = iset.n_ops, params.n_cells
+        self.P = np.full((k, m, n_ops), 1.0 / n_ops)
+        self.c = np.zeros((k, params.n_work))
+        self.iregs = np.zeros((k, fast.N_IREGS), dtype=np.int64)
+        self.iregs[:, fast.MODS_ENABLED] = 1
+        self.fregs = np.zeros((k, fast.N_FREGS))
+        self.tags = np.zeros((k, 256, 4))
+        self.entries = np.zeros((k, 4096, 1 + n_ops))
+        self.mark = np.full((k, m), -1, dtype=np.int64)
+        self.counts = np.zeros((k, 7), dtype=np.int64)
+        self.kind, self.arity, self.env_id = iset.kind, iset.arity, iset.env_id
+        self.iparams = SMPState(iset, params).iparams
+        self.fparams = np.array([params.lam, params.minp])
+
+    def grow(self) -> None:
+        """Double the SSA stack capacity of every agent (contents kept)."""
+        t = np.zeros((self.k, 2 * self.tags.shape[1], 4))
+        t[:, : self.tags.shape[1]] = self.tags
+        e = np.zeros((self.k, 2 * self.entries.shape[1], self.entries.shape[2]))
+        e[:, : self.entries.shape[1]] = self.entries
+        self.tags, self.entries = t, e
+
+    def stack_size(self, a: int) -> int:
+        """Tags plus saved rows on agent ``a``'s stack."""
+        return int(self.counts[a, 0] + self.counts[a, 1])
+
+    def state_dict(self) -> dict[str, Any]:
+        n_t = int(self.counts[:, 0].max(initial=0))
+        n_e = int(self.counts[:, 1].max(initial=0))
+        return {"P": self.P, "c": self.c, "iregs": self.iregs, "fregs": self.fregs,
+                "tags": self.tags[:, :n_t], "entries": self.entries[:, :n_e], "mark": self.mark,
+                "counts": self.counts}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.P = np.array(state["P"], dtype=np.float64)
+        self.c = np.array(state["c"], dtype=np.float64)
+        self.iregs = np.array(state["iregs"], dtype=np.int64)
+        self.fregs = np.array(state["fregs"], dtype=np.float64)
+        self.mark = np.array(state["mark"], dtype=np.int64)
+        self.counts = np.array(state["counts"], dtype=np.int64)
+        tags = np.asarray(state["tags"], dtype=np.float64)
+        entries = np.asarray(state["entries"], dtype=np.float64)
+        cap_t = max(256, 2 * tags.shape[1])
+        cap_e = max(4096, 2 * entries.shape[1])
+        self.tags = np.zeros((self.k, cap_t, 4))
+        self.tags[:, : tags.shape[1]] = tags
+        self.entries = np.zeros((self.k, cap_e, 1 + self.iset.n_ops))
+        self.entries[:, : entries.shape[1]] = entries

@@ -72,27 +72,28 @@ MAX_UNIFORMS = 4
 _BIG = 1e300
 
 
-@njit(cache=True)
-def sample(row: np.ndarray, u: float) -> int:
-    """Inverse-CDF sample of a code from one cell's distribution (one full scan: 1 time step)."""
+@njit(cache=True, inline='always')
+def sample(P: np.ndarray, i: int, u: float) -> int:
+    """Inverse-CDF sample of a code from cell ``i``'s distribution (a full scan: 1 time step).
+
+    Every probability is positive (the MinP guard), so the first code whose cumulative sum
+    exceeds ``u`` is drawn; rounding can leave ``u`` above the total, then the last code is.
+    """
     acc = 0.0
-    last = 0
-    for j in range(row.shape[0]):
-        p = row[j]
-        if p > 0.0:
-            last = j
-            acc += p
-            if u < acc:
-                return j
-    return last
+    n = P.shape[1]
+    for j in range(n - 1):
+        acc += P[i, j]
+        if u < acc:
+            return j
+    return n - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _finite(x: float) -> bool:
     return -_BIG < x < _BIG
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _open_sms(
     iregs: np.ndarray, fregs: np.ndarray, iparams: np.ndarray, tags: np.ndarray,
     counts: np.ndarray,
@@ -104,7 +105,7 @@ def _open_sms(
         iregs[BLOCK_OPEN] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _save_row(
     P: np.ndarray, iregs: np.ndarray, iparams: np.ndarray, tags: np.ndarray,
     entries: np.ndarray, mark: np.ndarray, counts: np.ndarray, row: int,
@@ -113,7 +114,7 @@ def _save_row(
         iregs[TIME] += 1  # pushing a distribution costs one time step
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _end_sms(iregs: np.ndarray, delay: int) -> None:
     """Close the open SMS (if it changed anything) and schedule its evaluation."""
     if iregs[SMS_MODS] > 0 and iregs[MODS_ENABLED] != 0:
@@ -154,7 +155,7 @@ def smp_reward(
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _incprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     """P[i,k] <- lam P[i,k] for k != j; P[i,j] takes the rest (1 - lam(1 - P[i,j]) when the row
     sums to 1; computed from the row's actual sum so rounding never accumulates)."""
@@ -167,7 +168,7 @@ def _incprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     P[i, j] = 1.0 - rest
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _decprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     """P[i,j] <- lam P[i,j]; the others are scaled up to fill the row to exactly 1."""
     n = P.shape[1]
@@ -184,7 +185,7 @@ def _decprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
             P[i, k] = P[i, k] * scale
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def smp_step(
     P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
     kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,
@@ -214,7 +215,7 @@ def smp_step(
         _end_sms(iregs, iparams[P_EVAL_DELAY])
         iregs[N_FORCED] += 1
     ip = iregs[IP]
-    op = sample(P[ip], u[upos[0]])
+    op = sample(P, ip, u[upos[0]])
     upos[0] += 1
     iregs[TIME] += 1
     na = arity[op]
@@ -223,11 +224,15 @@ def smp_step(
     out[2] = 0
     out[3] = 0
     for a in range(na):
-        out[1 + a] = sample(P[(ip + 1 + a) % m], u[upos[0]])
+        cell = ip + 1 + a
+        if cell >= m:
+            cell -= m
+        out[1 + a] = sample(P, cell, u[upos[0]])
         upos[0] += 1
         iregs[TIME] += 1
     iregs[N_INSTR] += 1
-    iregs[IP] = (ip + w) % m
+    nxt = ip + w
+    iregs[IP] = nxt if nxt < m else nxt - m
     k = kind[op]
     a1 = out[1]
     a2 = out[2]

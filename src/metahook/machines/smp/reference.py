@@ -71,14 +71,11 @@ class ReferenceSMP:
     @staticmethod
     def _sample(row: Sequence[float], u: float) -> int:
         acc = 0.0
-        last = 0
-        for j, p in enumerate(row):
-            if p > 0.0:
-                last = j
-                acc += p
-                if u < acc:
-                    return j
-        return last
+        for j, p in enumerate(row[:-1]):
+            acc += p
+            if u < acc:
+                return j
+        return len(row) - 1
 
     # ---------------------------------------------------------------- SSA
     def _open(self) -> None:

@@ -1,0 +1,215 @@
+"""Compiled life loops for the doors-and-keys task: SMP or Q(λ) agents, with SSA on or off.
+
+ML97 section 2 / LTL97 section 2: the learner lives one life; each *basic cycle* it executes
+instructions chosen by its policy; environment instructions act in the world; rewards feed the
+cumulative reward ``R``; SSA calls happen when an evaluation criterion is met (here: a pending
+self-modification sequence has seen its quota of reward events, see
+:mod:`metahook.machines.smp.machine`).
+
+:func:`doors_keys_cycles` runs the two-agent doors-and-keys task of LTL97: one basic cycle = one
+instruction of agent A, then one of agent B. A sensing instruction ``Look...(a1)`` that senses its
+object makes IP jump to instruction slot ``a1``. Reaching the goal is a reward event for both
+agents (5.0 and 3.0); the move and turn penalties are plain rewards.
+
+:func:`q_doors_keys_cycles` runs the same task with two tabular Q(λ) learners
+(:mod:`metahook.rsi.q_lambda`) on the agents' sensor bits (:func:`dk_observe`: obstacle, own key,
+own door, goal within 50 px ahead, own key carried: 32 observations) and 7 primitive actions (move,
+turn right / left / around, face own key / own door / goal). With SSA on, each agent's Q-updates
+since its last SSA call form one block, and every trial's end is an SSA call for both agents.
+
+The loops return to Python when it has run ``max_cycles`` cycles or filled ``trial_out``, or when
+Python must refill the random stream or grow an SSA stack; ``dr`` keeps the loop's own registers
+(cycle count, the agent whose turn it is, the cycle the current trial began), so that it resumes
+exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from metahook.envs.doors_keys import (
+    LOOK_OBSTACLE,
+    MOVE,
+    RES_END,
+    RES_SENSED,
+    TURN,
+    TURN_DOOR,
+    TURN_GOAL,
+    TURN_KEY,
+    dk_act,
+    dk_observe,
+    dk_reset,
+)
+from metahook.machines.smp.machine import EV_ENV, IP, P_SSA_ON, P_WIDTH, smp_reward, smp_step
+from metahook.rsi.q_lambda import q_lambda_update, q_select
+from metahook.rsi.ssa import N_TAGS, ssa_begin_block, ssa_call, ssa_free
+
+# dr: the loop's registers
+DR_CYCLE, DR_AGENT, DR_TRIAL_START, DR_N_OUT, DR_STARTED = range(5)
+N_DR = 5
+# return codes
+DONE, NEED_RANDOM, STACK_FULL, OUT_FULL = range(4)
+# uniforms one agent step may need: an instruction with 3 arguments, and a trial restart
+_U_PER_STEP = 4 + 6
+
+
+@njit(cache=True)
+def doors_keys_cycles(
+    P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
+    kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,
+    iparams: np.ndarray, fparams: np.ndarray,
+    tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray,
+    u: np.ndarray, upos: np.ndarray,
+    fstate: np.ndarray, istate: np.ndarray, step_px: float,
+    walls: np.ndarray, doors: np.ndarray, keys: np.ndarray, goal: np.ndarray,
+    dr: np.ndarray, trial_out: np.ndarray, max_cycles: int, penalty_events: bool,
+) -> int:
+    """Run basic cycles until ``dr[DR_CYCLE] == max_cycles`` (see the module docstring).
+
+    ``penalty_events``: the move/turn penalties count as reward events too (else only the goal
+    rewards do).
+
+    ``trial_out[i] = (length in cycles, cycle it ended, winner, stack size A, stack size B,
+    time A, time B, R A, R B)`` for each finished trial.
+    """
+    out = np.zeros(4, dtype=np.int64)
+    res = np.zeros(4)
+    w = iparams[P_WIDTH]
+    m = P.shape[1]
+    if dr[DR_STARTED] == 0:
+        if upos[0] + 6 > u.shape[0]:
+            return NEED_RANDOM
+        dk_reset(fstate, istate, u, upos)
+        dr[DR_STARTED] = 1
+        dr[DR_TRIAL_START] = dr[DR_CYCLE]
+    while dr[DR_CYCLE] < max_cycles:
+        a = dr[DR_AGENT]
+        if upos[0] + _U_PER_STEP > u.shape[0]:
+            return NEED_RANDOM
+        if iparams[P_SSA_ON] != 0 and not ssa_free(tags[a], entries[a], counts[a], w):
+            return STACK_FULL
+        if dr[DR_N_OUT] >= trial_out.shape[0]:
+            return OUT_FULL
+        ev = smp_step(P[a], c[a], iregs[a], fregs[a], kind, arity, env_id, iparams, fparams,
+                      tags[a], entries[a], mark[a], counts[a], u, upos, out)
+        if ev == EV_ENV:
+            action = out[0]
+            dk_act(fstate, istate, a, action, out[1], step_px, walls, doors, keys, goal, res)
+            if action >= LOOK_OBSTACLE:
+                if res[RES_SENSED] != 0.0:
+                    iregs[a, IP] = (out[1] * w) % m
+            else:
+                ended = res[RES_END] != 0.0
+                if ended:
+                    smp_reward(P[0], iregs[0], fregs[0], iparams, tags[0], entries[0], counts[0],
+                               res[0], True)
+                    smp_reward(P[1], iregs[1], fregs[1], iparams, tags[1], entries[1], counts[1],
+                               res[1], True)
+                    k = dr[DR_N_OUT]
+                    trial_out[k, 0] = dr[DR_CYCLE] + 1 - dr[DR_TRIAL_START]
+                    trial_out[k, 1] = dr[DR_CYCLE] + 1
+                    trial_out[k, 2] = a
+                    for b in range(2):
+                        trial_out[k, 3 + b] = counts[b, 0] + counts[b, 1]
+                        trial_out[k, 5 + b] = iregs[b, 1]
+                        trial_out[k, 7 + b] = fregs[b, 0]
+                    dr[DR_N_OUT] = k + 1
+                    dk_reset(fstate, istate, u, upos)
+                    dr[DR_TRIAL_START] = dr[DR_CYCLE] + 1
+                else:
+                    smp_reward(P[a], iregs[a], fregs[a], iparams, tags[a], entries[a], counts[a],
+                               res[a], penalty_events and res[a] != 0.0)
+        if a == 1:
+            dr[DR_CYCLE] += 1
+            dr[DR_AGENT] = 0
+        else:
+            dr[DR_AGENT] = 1
+    return DONE
+
+
+# the Q-learners' actions: (environment action, argument)
+Q_ACTIONS = np.array(
+    [[MOVE, 0], [TURN, 1], [TURN, 7], [TURN, 4], [TURN_KEY, 0], [TURN_DOOR, 0], [TURN_GOAL, 0]],
+    dtype=np.int64,
+)
+# qr: the Q-learners' registers, per agent
+QR_S, QR_A, QR_PENDING, QR_TIME, QR_BLOCK_OPEN = range(5)
+N_QR = 5
+
+
+@njit(cache=True)
+def q_doors_keys_cycles(
+    Q: np.ndarray, E: np.ndarray, qr: np.ndarray, qf: np.ndarray, qparams: np.ndarray,
+    ssa_on: bool, tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray,
+    u: np.ndarray, upos: np.ndarray,
+    fstate: np.ndarray, istate: np.ndarray, step_px: float,
+    walls: np.ndarray, doors: np.ndarray, keys: np.ndarray, goal: np.ndarray,
+    dr: np.ndarray, trial_out: np.ndarray, max_cycles: int,
+) -> int:
+    """Two Q(λ) agents (see the module docstring). ``qf[a] = (R, reward pending for the next
+    update)``; ``qparams = (α, γ, λ, ε)``; ``trial_out`` as in :func:`doors_keys_cycles`."""
+    res = np.zeros(4)
+    obs = np.zeros(5, dtype=np.int64)
+    alpha, gamma, lam, eps = qparams[0], qparams[1], qparams[2], qparams[3]
+    if dr[DR_STARTED] == 0:
+        if upos[0] + 6 > u.shape[0]:
+            return NEED_RANDOM
+        dk_reset(fstate, istate, u, upos)
+        dr[DR_STARTED] = 1
+        dr[DR_TRIAL_START] = dr[DR_CYCLE]
+    while dr[DR_CYCLE] < max_cycles:
+        a = dr[DR_AGENT]
+        if upos[0] + 8 > u.shape[0]:
+            return NEED_RANDOM
+        if ssa_on and not ssa_free(tags[a], entries[a], counts[a], Q.shape[1]):
+            return STACK_FULL
+        if dr[DR_N_OUT] >= trial_out.shape[0]:
+            return OUT_FULL
+        dk_observe(fstate, istate, a, walls, doors, keys, goal, res, obs)
+        s2 = obs[0] + 2 * obs[1] + 4 * obs[2] + 8 * obs[3] + 16 * obs[4]
+        a2 = q_select(Q[a], s2, eps, u[upos[0]], u[upos[0] + 1])
+        upos[0] += 2
+        if qr[a, QR_PENDING] != 0:
+            if ssa_on and qr[a, QR_BLOCK_OPEN] == 0:
+                ssa_begin_block(tags[a], counts[a], float(qr[a, QR_TIME]), qf[a, 0])
+                qr[a, QR_BLOCK_OPEN] = 1
+            pushed = q_lambda_update(Q[a], E[a], qr[a, QR_S], qr[a, QR_A], qf[a, 1], s2, a2,
+                                     alpha, gamma, lam, ssa_on, tags[a], entries[a], mark[a],
+                                     counts[a])
+            if pushed < 0:
+                return STACK_FULL
+            qr[a, QR_TIME] += pushed
+        qf[a, 1] = 0.0
+        qr[a, QR_S] = s2
+        qr[a, QR_A] = a2
+        qr[a, QR_PENDING] = 1
+        qr[a, QR_TIME] += 1
+        dk_act(fstate, istate, a, Q_ACTIONS[a2, 0], Q_ACTIONS[a2, 1], step_px, walls, doors,
+               keys, goal, res)
+        for b in range(2):
+            qf[b, 0] += res[b]
+            qf[b, 1] += res[b]
+        if res[RES_END] != 0.0:
+            k = dr[DR_N_OUT]
+            trial_out[k, 0] = dr[DR_CYCLE] + 1 - dr[DR_TRIAL_START]
+            trial_out[k, 1] = dr[DR_CYCLE] + 1
+            trial_out[k, 2] = a
+            for b in range(2):
+                if ssa_on:
+                    if counts[b, N_TAGS] > 0 and qr[b, QR_TIME] > tags[b, counts[b, N_TAGS] - 1, 0]:
+                        qr[b, QR_TIME] += ssa_call(tags[b], entries[b], counts[b], Q[b],
+                                                   float(qr[b, QR_TIME]), qf[b, 0])
+                    qr[b, QR_BLOCK_OPEN] = 0
+                trial_out[k, 3 + b] = counts[b, 0] + counts[b, 1]
+                trial_out[k, 5 + b] = qr[b, QR_TIME]
+                trial_out[k, 7 + b] = qf[b, 0]
+            dr[DR_N_OUT] = k + 1
+            dk_reset(fstate, istate, u, upos)
+            dr[DR_TRIAL_START] = dr[DR_CYCLE] + 1
+        if a == 1:
+            dr[DR_CYCLE] += 1
+            dr[DR_AGENT] = 0
+        else:
+            dr[DR_AGENT] = 1
+    return DONE
