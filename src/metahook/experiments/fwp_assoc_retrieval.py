@@ -170,7 +170,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                 val = _error(model, *splits["val"])
                 model.train()
                 curve.append([step, val])
-                ctx.log(j * cfg.steps + step, model=kind, R=R, model_step=step, loss=float(loss),
+                ctx.log(j * cfg.steps + step, model=kind, R=R, model_step=step, loss=loss.item(),
                         val_error=val)
                 if val < best[0]:
                     best = (val, step)

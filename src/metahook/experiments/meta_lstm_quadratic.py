@@ -128,7 +128,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
             err = ((model.learn_online(x_test, y_test) - y_test) ** 2).mean(dim=(0, 2))
             e = err.cpu().numpy()
             curve.append([step, float(e.mean()), float(e[:10].mean()), float(e[-10:].mean())])
-            ctx.log(step, train_loss=float(loss), test_mse=float(e.mean()),
+            ctx.log(step, train_loss=loss.item(), test_mse=float(e.mean()),
                     test_mse_first10=float(e[:10].mean()), test_mse_last10=float(e[-10:].mean()))
         ctx.progress(step, cfg.steps, f"meta-training step {step}")
 

@@ -1,0 +1,135 @@
+"""Each neural experiment's quick scale, run through the harness, with assertions on its outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metahook.envs import assoc_retrieval as ar
+from metahook.envs import digits_fewshot, functions, key_value
+from metahook.experiments.meta_lstm_quadratic import examples_to_fit
+from metahook.harness.runner import run_experiment
+
+
+def _quick(name: str, tmp_path: Path) -> dict:
+    doc = run_experiment(name, out=tmp_path / name, scale="quick", seed=0)
+    assert doc["status"] == "ok"
+    assert list((tmp_path / name / "plots").glob("*.png"))
+    return doc["metrics"]
+
+
+def test_meta_lstm_quadratic_quick_learns_within_the_stream(tmp_path: Path) -> None:
+    m = _quick("meta-lstm-quadratic", tmp_path)
+    assert m["meta_lstm_weights"] == 4769  # "about 5000 weights"
+    # with frozen weights the net predicts later exemplars of a new function better than the
+    # first ones: it learns from the stream in its activations
+    assert m["mse_meta_lstm_after30"] < 0.85 * m["mse_meta_lstm_first10"]
+    assert m["mse_meta_lstm_after30"] < 0.6 * m["target_variance"]
+    # the ideal learner (least squares on six features) is exact after a handful of exemplars
+    assert m["examples_to_fit_least_squares"] is not None
+    assert m["examples_to_fit_least_squares"] <= 12
+    assert m["cum_online_error_least_squares"] < m["cum_online_error_backprop"]
+
+
+def test_fwp_assoc_retrieval_quick_fast_weights_learn(tmp_path: Path) -> None:
+    m = _quick("fwp-assoc-retrieval", tmp_path)
+    assert m["test_error_pct_fast_weights_R20"] < 80.0  # chance: 90 %
+    assert 0.0 <= m["test_error_pct_lstm_R20"] <= 100.0
+
+
+def test_fwp_capacity_quick_sum_rule_breaks_past_d_dot(tmp_path: Path) -> None:
+    m = _quick("fwp-capacity", tmp_path)
+    # d_dot = 64: 20 keys are retrieved, 150 are not
+    assert m["loss_s1_sum_elu_sum_S20"] < 0.06
+    assert m["loss_s1_sum_elu_sum_S150"] > 0.15
+    assert m["loss_s1_sum_elu_sum_S150"] > 5 * m["loss_s1_sum_elu_sum_S20"]
+
+
+def test_srwm_fewshot_quick_beats_chance(tmp_path: Path) -> None:
+    m = _quick("srwm-fewshot", tmp_path)
+    for kind in ("srwm", "deltanet", "lstm"):
+        assert 0.0 <= m[f"acc_after_first_{kind}"] <= 1.0
+    best = max(m[f"acc_first_{k}"] + m[f"acc_after_first_{k}"] for k in ("srwm", "deltanet",
+                                                                          "lstm"))
+    assert best > 2 * m["chance"] + 0.05
+
+
+# ------------------------------------------------------------------ task generators
+def test_retrieval_sequences_have_the_papers_format() -> None:
+    tok, tgt = ar.make_retrieval(500, 4, np.random.default_rng(0))
+    assert tok.shape == (500, 11) and tok.max() < ar.VOCAB
+    for t, y in zip(tok[:50], tgt[:50], strict=True):
+        s = ar.decode(t)
+        assert s[8:10] == "??" and s[-1] in s[0:8:2] and len(set(s[0:8:2])) == 4
+        assert ar.retrieve(t) == y
+    assert ar.retrieve(ar.encode("c9k8j3f1??c")) == 9
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        ar.encode("C")
+
+
+def test_mqar_targets_only_at_queries() -> None:
+    tok, tgt = ar.make_mqar(20, 4, 6, 16, 16, np.random.default_rng(1))
+    assert tok.shape == tgt.shape == (20, 14)
+    assert (tgt[:, :8] == ar.IGNORE).all() and (tgt[:, 8:] >= 0).all()
+    for t, y in zip(tok, tgt, strict=True):
+        pairs = dict(zip(t[0:8:2].tolist(), (t[1:8:2] - 16).tolist(), strict=True))
+        assert [pairs[q] for q in t[8:].tolist()] == y[8:].tolist()
+
+
+@pytest.mark.parametrize("setting", [1, 2])
+def test_key_value_targets(setting: int) -> None:
+    rng = np.random.default_rng(2)
+    keys, values, target = key_value.make(8, 10, setting, rng)
+    assert keys.shape == values.shape == (8, 10 * setting)
+    for k, v, t in zip(keys, values, target, strict=True):
+        last = {}
+        for kk, vv in zip(k.tolist(), v.tolist(), strict=True):
+            last[kk] = vv
+        assert all(t[kk] == vv for kk, vv in last.items())
+        assert all(t[kk] == -1 for kk in range(10) if kk not in last)
+    if setting == 1:
+        assert (np.sort(keys, axis=1) == np.arange(10)).all()
+        assert (np.sort(target, axis=1) == np.arange(10)).all()
+    q = key_value.sample_queries(target, rng)
+    assert (target[np.arange(8), q] >= 0).all()
+
+
+def test_function_families() -> None:
+    rng = np.random.default_rng(3)
+    x, y, c = functions.sample("quadratic", 4, 50, rng)
+    assert x.shape == (4, 50, 2) and y.shape == (4, 50, 1) and np.abs(x).max() <= 1
+    np.testing.assert_allclose(y[..., 0], np.einsum("ntk,nk->nt",
+                               functions.quadratic_features(x.astype(np.float64)), c), atol=1e-5)
+    xb, yb, table = functions.sample("boolean", 6, 30, rng)
+    assert set(np.unique(xb)) <= {-1.0, 1.0} and set(np.unique(yb)) <= {-1.0, 1.0}
+    bits = (xb > 0).astype(int)
+    expect = (table[:, None] >> (2 * bits[..., 0] + bits[..., 1])) & 1
+    assert ((yb[..., 0] > 0) == expect).all()
+    with pytest.raises(ValueError, match="unknown function family"):
+        functions.sample("cubic", 1, 1, rng)
+
+
+def test_examples_to_fit() -> None:
+    err = np.array([1.0] * 5 + [0.01] * 20)
+    assert examples_to_fit(err, 0.1, 3) == 5
+    assert examples_to_fit(np.ones(10), 0.1, 3) is None
+
+
+def test_digit_episodes() -> None:
+    X, Y, P, D = digits_fewshot.episodes(5, 5, 3, "test", np.random.default_rng(4))
+    assert X.shape == (5, 15, 69) and set(np.unique(D)) <= set(digits_fewshot.TEST_CLASSES)
+    for e in range(5):
+        assert (np.bincount(Y[e], minlength=5) == 3).all()
+        assert (X[e, 0, 64:] == 0).all()
+        assert (X[e, 1:, 64:].argmax(-1) == Y[e, :-1]).all()  # the label arrives one step late
+        for t in range(15):
+            assert P[e, t] == (Y[e, :t] == Y[e, t]).sum()
+        m = {}
+        for d, y in zip(D[e], Y[e], strict=True):  # one label per digit class in an episode
+            assert m.setdefault(d, y) == y
+    Xp, *_ = digits_fewshot.episodes(2, 5, 3, "train", np.random.default_rng(4), project=True)
+    assert np.isfinite(Xp).all()
+    with pytest.raises(ValueError, match="unknown split"):
+        digits_fewshot.episodes(1, 5, 2, "val", np.random.default_rng(0))
