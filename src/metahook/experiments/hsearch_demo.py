@@ -21,7 +21,7 @@ import numpy as np
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Ref, Result, register
-from metahook.search import hsearch as H
+from metahook.search import hsearch as hs
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,18 @@ class Config:
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    shares = H.Shares(cfg.share_a, cfg.share_b, cfg.share_c)
+    shares = hs.Shares(cfg.share_a, cfg.share_b, cfg.share_c)
     state = ctx.restore() or {"rows": []}
-    trace = H.proof_search(cfg.max_length)          # A: independent of the input
+    trace = hs.proof_search(cfg.max_length)          # A: independent of the input
     sizes = list(range(cfg.min_log2_n, cfg.max_log2_n + 1, cfg.log2_step))
     rows: list[dict[str, Any]] = state["rows"]
     while len(rows) < len(sizes):
         k = sizes[len(rows)]
         n = 1 << k
-        xs = ctx.rng.integers(0, H.MASK + 1, n).astype(np.int64)
-        row: dict[str, Any] = {"log2_n": k, "n": n, "t_spec": H.spec_time(n)}
+        xs = ctx.rng.integers(0, hs.MASK + 1, n).astype(np.int64)
+        row: dict[str, Any] = {"log2_n": k, "n": n, "t_spec": hs.spec_time(n)}
         for variant in ("doubling", "restart"):
-            o = H.hsearch(xs, trace, shares, variant)  # type: ignore[arg-type]
+            o = hs.hsearch(xs, trace, shares, variant)
             row.update({f"total_{variant}": o.total, f"ok_{variant}": o.output_ok,
                         f"program_{variant}": o.program})
             row["t_best"] = o.t_best
@@ -79,8 +79,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         "a_steps_z3": trace.z3_steps,
         "first_proof": str(best) if best else "",
         "fastest_proven": str(fastest) if fastest else "",
-        "fastest_steps_per_word": fastest.cost + H.ELEM_OVERHEAD if fastest else None,
-        "spec_steps_per_word": H.ELEM_OVERHEAD + H.SPEC_STEPS_PER_BIT * H.W,
+        "fastest_steps_per_word": fastest.cost + hs.ELEM_OVERHEAD if fastest else None,
+        "spec_steps_per_word": hs.ELEM_OVERHEAD + hs.SPEC_STEPS_PER_BIT * hs.W,
         "additive_constant_steps": last["c"],
         "restart_ratio": (last["total_restart"] - last["c"]) / last["t_best"],
         "doubling_ratio": (last["total_doubling"] - last["c"]) / last["t_best"],
@@ -88,7 +88,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                                   default=None),
         "total_over_t_best_largest_n": last["total_restart"] / last["t_best"],
         "hutter_bound_holds": all(r["total_doubling"] <= 5 * r["t_best"] + r["c"]
-                                  + H.BOUND_STEPS / shares.b for r in rows),
+                                  + hs.BOUND_STEPS / shares.b for r in rows),
         "speedup_over_spec_largest_n": last["t_spec"] / last["total_restart"],
         "beats_spec_from_n": min(beats) if beats else None,
         "outputs_correct": all(r["ok_doubling"] and r["ok_restart"] for r in rows),
@@ -98,7 +98,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
-def _plot(ctx: RunContext, rows: list[dict[str, Any]], shares: H.Shares) -> None:
+def _plot(ctx: RunContext, rows: list[dict[str, Any]], shares: hs.Shares) -> None:
     n = np.array([r["n"] for r in rows], dtype=float)
     c = np.array([r["c"] for r in rows])
     tb = np.array([r["t_best"] for r in rows], dtype=float)

@@ -283,14 +283,35 @@ def _spec_z3(x: z3.BitVecRef, ctx: z3.Context) -> z3.BitVecRef:
     return m
 
 
+def _op_z3(o: int, u: z3.BitVecRef, v: z3.BitVecRef) -> z3.BitVecRef:
+    name = OPS[o][0]
+    if name == "NOT":
+        return ~u
+    if name == "NEG":
+        return -u
+    if name == "INC":
+        return u + 1
+    if name == "DEC":
+        return u - 1
+    if name == "SHL1":
+        return u << 1
+    if name == "SHR1":
+        return z3.LShR(u, 1)
+    if name == "AND":
+        return u & v
+    if name == "OR":
+        return u | v
+    if name == "XOR":
+        return u ^ v
+    if name == "ADD":
+        return u + v
+    return u - v
+
+
 def _program_z3(p: Program, x: z3.BitVecRef) -> z3.BitVecRef:
     vals = [x]
     for o, a, b in zip(p.ops, p.a, p.b, strict=True):
-        u, v = vals[a], vals[b]
-        r = [lambda: ~u, lambda: -u, lambda: u + 1, lambda: u - 1, lambda: u << 1,
-             lambda: z3.LShR(u, 1), lambda: u & v, lambda: u | v, lambda: u ^ v,
-             lambda: u + v, lambda: u - v][o]()
-        vals.append(r)
+        vals.append(_op_z3(o, vals[a], vals[b]))
     return vals[-1]
 
 
