@@ -50,7 +50,7 @@ class Config:
     proof_cost: int = 50             # cycles of get-axiom, state2theorem, check, other rules
     searcher: int = 0                # 0: naive prior (arm k weighted 2^-k); 1: uniform
     sweep_lives: int = 4             # lives ending just after the good proof's t1
-    sweep_span: int = 2400           # remaining cycles after t1 covered by the sweep
+    sweep_span: int = 1600           # remaining cycles after t1 covered by the sweep
     seeds: int = 1                   # independent repetitions of the first part
 
     def validate(self) -> None:
