@@ -133,3 +133,31 @@ def test_digit_episodes() -> None:
     assert np.isfinite(Xp).all()
     with pytest.raises(ValueError, match="unknown split"):
         digits_fewshot.episodes(1, 5, 2, "val", np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name,overrides,stop_at", [
+    ("meta-lstm-quadratic", ["steps=30", "eval_every=10", "eval_tasks=40", "bp_lrs=0.1"], 17),
+    ("fwp-assoc-retrieval", ["steps=30", "eval_every=10", "n_train=500", "n_val=100",
+                             "n_test=100", "models=fast_weights,lstm"], 41),
+    ("fwp-capacity", ["sizes=20", "max_steps=30", "eval_every=10"], 1.5),
+    ("srwm-fewshot", ["steps=12", "eval_every=4", "test_episodes=20"], 20),
+])
+def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(
+    name: str, overrides: list[str], stop_at: float, tmp_path: Path
+) -> None:
+    whole = run_experiment(name, out=tmp_path / "whole", scale="quick", seed=1,
+                           overrides=overrides)
+
+    def killer(done: float, total: float, desc: str) -> None:
+        if done >= stop_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(name, out=tmp_path / "cut", scale="quick", seed=1, overrides=overrides,
+                       checkpoint_every_s=0.0, progress_sink=killer)
+    resumed = run_experiment(name, out=tmp_path / "cut", resume=True)
+
+    def strip(m: dict) -> dict:
+        return {k: v for k, v in m.items() if "wall" not in k}
+
+    assert strip(resumed["metrics"]) == strip(whole["metrics"])
