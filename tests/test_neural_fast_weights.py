@@ -196,3 +196,20 @@ def test_bad_arguments_raise() -> None:
         fw.delta_rule_chunkwise(q, k[..., :2], v, beta)
     with pytest.raises(ValueError, match="chunk_size"):
         fw.delta_rule_chunkwise(q, k, v, beta, chunk_size=0)
+
+
+def test_ba_attention_form_equals_matrix_form() -> None:
+    torch.manual_seed(4)
+    m = fw.BaFastWeights(3, 6, 2, lam=0.9, eta=0.7, inner_steps=2).double()
+    x = torch.randn(2, 5, 3, dtype=D64)
+    y_m, (h_m, A_m) = m(x, form="matrix")
+    y_a, (h_a, A_a) = m(x, form="attention")
+    torch.testing.assert_close(y_a, y_m)
+    torch.testing.assert_close(A_a, A_m)
+    x2 = torch.randn(2, 4, 3, dtype=D64)  # continuing from a state with a non-zero A
+    y2_m, (_, A2_m) = m(x2, (h_m, A_m), form="matrix")
+    y2_a, (_, A2_a) = m(x2, (h_a, A_a), form="attention")
+    torch.testing.assert_close(y2_a, y2_m)
+    torch.testing.assert_close(A2_a, A2_m)
+    with pytest.raises(ValueError, match="unknown form"):
+        m(x, form="dense")

@@ -223,7 +223,7 @@ EXPERIMENT = register(
         scales={
             "quick": Config(hidden_sizes=(20,), n_train=20_000, n_val=1000, n_test=2000,
                             steps=600, eval_every=100),
-            "full": Config(),
+            "full": Config(hidden_sizes=(20, 50)),
         },
         run=run,
         reference={

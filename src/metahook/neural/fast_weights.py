@@ -414,8 +414,17 @@ class BaFastWeights(nn.Module):
             self.W.weight.copy_(0.05 * torch.eye(d_hidden))
 
     def forward(
-        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None, form: str = "auto"
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``form``: ``matrix`` keeps ``A`` as a (B, H, H) tensor; ``attention`` never builds it
+        inside the sequence and computes ``A(t) h_s`` as ``eta sum_tau lam^(t-tau) h(tau)
+        (h(tau) . h_s)`` over the stored hidden states (cheaper while T < H); ``auto`` picks."""
+        if form == "auto":
+            form = "attention" if x.shape[1] <= self.d_hidden else "matrix"
+        if form == "attention":
+            return self._forward_attention(x, state)
+        if form != "matrix":
+            raise ValueError(f"unknown form {form!r}; valid: auto, matrix, attention")
         B, T, _ = x.shape
         Hd = self.d_hidden
         if state is None:
@@ -433,3 +442,32 @@ class BaFastWeights(nn.Module):
             h = hs_
             hs.append(h)
         return self.readout(torch.stack(hs, dim=1)), (h, A)
+
+    def _forward_attention(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        B, T, _ = x.shape
+        Hd = self.d_hidden
+        h = x.new_zeros(B, Hd) if state is None else state[0]
+        A0 = None if state is None else state[1]
+        lam, eta = self.lam, self.eta
+        cx = self.C(x)
+        hist = [h]  # h(-1) .. h(t-1): the states stored in A(t)
+        for t in range(T):
+            P = torch.stack(hist, dim=1)  # (B, t+1, H)
+            w = eta * lam ** torch.arange(t, -1, -1, dtype=x.dtype, device=x.device)
+            z = self.W(h) + cx[:, t]
+            hs_ = F.relu(z)
+            for _ in range(self.inner_steps):
+                Ah = torch.einsum("bkr,bk->br", P, w * torch.einsum("bkr,br->bk", P, hs_))
+                if A0 is not None:
+                    Ah = Ah + lam ** (t + 1) * torch.einsum("bij,bj->bi", A0, hs_)
+                hs_ = F.relu(self.ln(z + Ah))
+            h = hs_
+            hist.append(h)
+        P = torch.stack(hist[:-1], dim=1)  # the states in A(T-1), the last one used
+        w = eta * lam ** torch.arange(T - 1, -1, -1, dtype=x.dtype, device=x.device)
+        A = torch.einsum("bk,bki,bkj->bij", w.expand(B, T), P, P)
+        if A0 is not None:
+            A = A + lam**T * A0
+        return self.readout(torch.stack(hist[1:], dim=1)), (h, A)
