@@ -33,19 +33,21 @@ def _toy_env(action: int, a1: int, time: int) -> tuple[float, bool, int | None]:
     sms_max_steps=st.integers(5, 500),
     ssa=st.booleans(),
     drop=st.integers(0, 5),
+    eval_max_steps=st.integers(10, 2000),
 )
 def test_fast_path_matches_reference_bit_for_bit(
     seed: int, lam: float, minp: float, n_work: int, eval_delay: int, sms_max_steps: int,
-    ssa: bool, drop: int,
+    ssa: bool, drop: int, eval_max_steps: int,
 ) -> None:
     general = tuple(g for i, g in enumerate(ALL_GENERAL) if i != drop or g in ("IncProb",))
     iset = InstructionSet(general, TOY_ENV)
     minp = min(minp, 0.9 / iset.n_ops)
     params = SMPParams(n_cells=8 * iset.width, n_work=n_work, lam=lam, minp=minp,
                        eval_delay=eval_delay, prepeval_unit=1, sms_max_steps=sms_max_steps,
-                       ssa=ssa)
+                       ssa=ssa, eval_max_steps=eval_max_steps)
     smp = SMPState(iset, params)
-    ref = ReferenceSMP(iset, params.n_cells, n_work, lam, minp, eval_delay, 1, sms_max_steps, ssa)
+    ref = ReferenceSMP(iset, params.n_cells, n_work, lam, minp, eval_delay, 1, sms_max_steps, ssa,
+                       eval_max_steps)
     rng = np.random.default_rng(seed)
     smp.c[:] = rng.integers(-3, 4, size=n_work).astype(float)
     ref.c = list(smp.c)

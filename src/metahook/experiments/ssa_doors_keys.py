@@ -101,6 +101,8 @@ class Life:
         self.dr = np.zeros(life.N_DR, dtype=np.int64)
         self.trials = np.zeros((0, len(TRIAL_COLUMNS)))
         self._buf = np.zeros((4096, len(TRIAL_COLUMNS)))
+        self._si = np.zeros(16, dtype=np.int64)
+        self._sf = np.zeros(8)
         if learner == "smp":
             self.group = SMPGroup(INSTRUCTIONS, cfg.smp_params(ssa), 2)
         else:
@@ -147,11 +149,11 @@ class Life:
                 g.P, g.c, g.iregs, g.fregs, g.kind, g.arity, g.env_id, g.iparams, g.fparams,
                 g.tags, g.entries, g.mark, g.counts, self.u, self.upos, self.fstate, self.istate,
                 c.step_px, dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target,
-                c.penalty_events))
+                c.penalty_events, self._si, self._sf))
         return int(life.q_doors_keys_cycles(
             self.Q, self.E, self.qr, self.qf, self.qparams, self.ssa, self.tags, self.entries,
             self.mark, self.counts, self.u, self.upos, self.fstate, self.istate, c.step_px,
-            dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target))
+            dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target, self._si, self._sf))
 
     def _grow(self) -> None:
         if self.learner == "smp":

@@ -60,13 +60,13 @@ N_TAGS, N_ENTRIES, SERIAL, BLOCKS_POPPED, ROWS_RESTORED, CALLS, BLOCKS_PUSHED = 
 N_COUNTS = 7
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ssa_speed(t: float, R: float, v: float, Rv: float) -> float:
     """Reward per time step from checkpoint ``(v, R(v))`` up to ``(t, R(t))``."""
     return (R - Rv) / (t - v)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ssa_top_survives(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -> bool:
     """True if the top block is followed by faster reward intake than the block below it.
 
@@ -88,7 +88,7 @@ def ssa_top_survives(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -
     return (R - R1) / (t - v1) > (R - R2) / (t - v2)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ssa_pop_block(
     tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, policy: np.ndarray
 ) -> int:
@@ -111,7 +111,7 @@ def ssa_pop_block(
     return restored
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ssa_call(
     tags: np.ndarray,
     entries: np.ndarray,
@@ -131,7 +131,7 @@ def ssa_call(
     return restored
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ssa_begin_block(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -> bool:
     """Push the tag ``(t, R(t))`` that opens a new block; False if ``tags`` is full."""
     k = counts[N_TAGS]
@@ -147,7 +147,7 @@ def ssa_begin_block(tags: np.ndarray, counts: np.ndarray, t: float, R: float) ->
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ssa_save(
     tags: np.ndarray,
     entries: np.ndarray,
@@ -176,7 +176,7 @@ def ssa_save(
     return 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ssa_free(tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, rows: int) -> bool:
     """True if there is room for one more tag and ``rows`` more saved rows."""
     return counts[N_TAGS] < tags.shape[0] and counts[N_ENTRIES] + rows <= entries.shape[0]

@@ -53,6 +53,7 @@ class SMPParams:
     eval_delay: int = 1  # reward events between an SMS's end and its SSA call
     prepeval_unit: int = 1  # PrepEval(a1) waits 1 + a1*prepeval_unit reward events
     sms_max_steps: int = 1_000_000  # an SMS open longer is ended as if by EndSelfMod
+    eval_max_steps: int = 2**62  # an evaluation waits at most this long for its reward events
     ssa: bool = True  # SSA on (modifications can be undone) or off (they all stay)
 
     def validate(self, iset: InstructionSet) -> None:
@@ -64,8 +65,8 @@ class SMPParams:
             raise ValueError(f"minp must be in (0, 1/n_ops = {1.0 / iset.n_ops:.4g})")
         if self.n_work < 0 or self.eval_delay < 1 or self.prepeval_unit < 0:
             raise ValueError("n_work >= 0, eval_delay >= 1, prepeval_unit >= 0 required")
-        if self.sms_max_steps < 1:
-            raise ValueError("sms_max_steps must be >= 1")
+        if self.sms_max_steps < 1 or self.eval_max_steps < 1:
+            raise ValueError("sms_max_steps and eval_max_steps must be >= 1")
 
 
 @dataclass
@@ -99,6 +100,7 @@ class SMPState:
         ip[fast.P_PREPEVAL_UNIT] = p.prepeval_unit
         ip[fast.P_SMS_MAX_STEPS] = p.sms_max_steps
         ip[fast.P_SSA_ON] = int(p.ssa)
+        ip[fast.P_EVAL_MAX_STEPS] = p.eval_max_steps
         self.iparams = ip
         self.fparams = np.array([p.lam, p.minp])
 

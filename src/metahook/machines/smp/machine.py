@@ -25,8 +25,9 @@ changes the policy while no SMS is open starts one; with SSA on, it also opens a
 ``(t, R(t))``) and every changed row is saved on the stack before it changes. EndSelfMod or
 PrepEval ends the SMS (one that changed nothing is not evaluated: no checkpoint without a
 modification, LTL97 section 2), learning instructions are disabled, and after ``eval_delay`` (or
-PrepEval's ``1 + a1*prepeval_unit``) further reward *events* the SSA call evaluates it. An SMS
-still open ``sms_max_steps`` time steps after it began is ended as if by EndSelfMod.
+PrepEval's ``1 + a1*prepeval_unit``) further reward *events* the SSA call evaluates it -- or
+after ``eval_max_steps`` time steps, if the events have not come by then. An SMS still open
+``sms_max_steps`` time steps after it began is ended as if by EndSelfMod.
 """
 
 from __future__ import annotations
@@ -53,14 +54,15 @@ from metahook.rsi.ssa import N_TAGS, ssa_begin_block, ssa_call, ssa_free, ssa_sa
 
 # iregs
 IP, TIME, MODS_ENABLED, SMS_MODS, EVAL_COUNTDOWN, BLOCK_OPEN, SMS_START = range(7)
-N_INSTR, N_MODS, N_REFUSED, N_INVALID, N_SMS, N_EVALS, N_FORCED, N_ENV = range(7, 15)
-N_IREGS = 16
+N_INSTR, N_MODS, N_REFUSED, N_INVALID, N_SMS, N_EVALS, N_FORCED, N_ENV, SMS_END = range(7, 16)
+N_IREGS = 17
+N_LATE_EVALS = 16
 # fregs
 R_CUM = 0
 N_FREGS = 2
 # iparams
-P_WIDTH, P_EVAL_DELAY, P_PREPEVAL_UNIT, P_SMS_MAX_STEPS, P_SSA_ON = range(5)
-N_IPARAMS = 5
+P_WIDTH, P_EVAL_DELAY, P_PREPEVAL_UNIT, P_SMS_MAX_STEPS, P_SSA_ON, P_EVAL_MAX_STEPS = range(6)
+N_IPARAMS = 6
 # fparams
 P_LAMBDA, P_MINP = range(2)
 N_FPARAMS = 2
@@ -72,7 +74,7 @@ MAX_UNIFORMS = 4
 _BIG = 1e300
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def sample(P: np.ndarray, i: int, u: float) -> int:
     """Inverse-CDF sample of a code from cell ``i``'s distribution (a full scan: 1 time step).
 
@@ -88,12 +90,12 @@ def sample(P: np.ndarray, i: int, u: float) -> int:
     return n - 1
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def _finite(x: float) -> bool:
     return -_BIG < x < _BIG
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def _open_sms(
     iregs: np.ndarray, fregs: np.ndarray, iparams: np.ndarray, tags: np.ndarray,
     counts: np.ndarray,
@@ -105,7 +107,7 @@ def _open_sms(
         iregs[BLOCK_OPEN] = 1
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def _save_row(
     P: np.ndarray, iregs: np.ndarray, iparams: np.ndarray, tags: np.ndarray,
     entries: np.ndarray, mark: np.ndarray, counts: np.ndarray, row: int,
@@ -114,16 +116,17 @@ def _save_row(
         iregs[TIME] += 1  # pushing a distribution costs one time step
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def _end_sms(iregs: np.ndarray, delay: int) -> None:
     """Close the open SMS (if it changed anything) and schedule its evaluation."""
     if iregs[SMS_MODS] > 0 and iregs[MODS_ENABLED] != 0:
         iregs[MODS_ENABLED] = 0
         iregs[EVAL_COUNTDOWN] = max(1, delay)
+        iregs[SMS_END] = iregs[TIME]
         iregs[N_SMS] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def smp_evaluate(
     P: np.ndarray, iregs: np.ndarray, fregs: np.ndarray, iparams: np.ndarray,
     tags: np.ndarray, entries: np.ndarray, counts: np.ndarray,
@@ -141,7 +144,7 @@ def smp_evaluate(
     return restored
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def smp_reward(
     P: np.ndarray, iregs: np.ndarray, fregs: np.ndarray, iparams: np.ndarray,
     tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, r: float, event: bool,
@@ -155,7 +158,7 @@ def smp_reward(
     return 0
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def _incprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     """P[i,k] <- lam P[i,k] for k != j; P[i,j] takes the rest (1 - lam(1 - P[i,j]) when the row
     sums to 1; computed from the row's actual sum so rounding never accumulates)."""
@@ -168,7 +171,7 @@ def _incprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     P[i, j] = 1.0 - rest
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def _decprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     """P[i,j] <- lam P[i,j]; the others are scaled up to fill the row to exactly 1."""
     n = P.shape[1]
@@ -185,7 +188,7 @@ def _decprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
             P[i, k] = P[i, k] * scale
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', _nrt=False)
 def smp_step(
     P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
     kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,
@@ -214,6 +217,13 @@ def smp_step(
     ):
         _end_sms(iregs, iparams[P_EVAL_DELAY])
         iregs[N_FORCED] += 1
+    # an evaluation that waited eval_max_steps for its reward events happens now
+    if (
+        iregs[EVAL_COUNTDOWN] > 0
+        and iregs[TIME] - iregs[SMS_END] >= iparams[P_EVAL_MAX_STEPS]
+    ):
+        smp_evaluate(P, iregs, fregs, iparams, tags, entries, counts)
+        iregs[N_LATE_EVALS] += 1
     ip = iregs[IP]
     op = sample(P, ip, u[upos[0]])
     upos[0] += 1

@@ -41,6 +41,7 @@ class ReferenceSMP:
         prepeval_unit: int,
         sms_max_steps: int,
         ssa: bool,
+        eval_max_steps: int = 2**62,
     ) -> None:
         self.iset = iset
         self.names = iset.names
@@ -55,6 +56,8 @@ class ReferenceSMP:
         self.lam, self.minp = lam, minp
         self.eval_delay, self.prepeval_unit = eval_delay, prepeval_unit
         self.sms_max_steps = sms_max_steps
+        self.eval_max_steps = eval_max_steps
+        self.sms_end = 0
         self.ssa_on = ssa
         self.IP = 0
         self.time = 0
@@ -120,6 +123,7 @@ class ReferenceSMP:
         if self.sms_mods > 0 and self.mods_enabled:
             self.mods_enabled = False
             self.eval_countdown = max(1, delay)
+            self.sms_end = self.time
 
     def reward(self, r: float, event: bool) -> int:
         self.R += r
@@ -140,6 +144,8 @@ class ReferenceSMP:
             self.time - self.sms_start > self.sms_max_steps
         ):
             self._end_sms(self.eval_delay)
+        if self.eval_countdown > 0 and self.time - self.sms_end >= self.eval_max_steps:
+            self._evaluate()
         ip = self.IP
         op = self._sample(self.P[ip], uniforms[pos])
         pos += 1
