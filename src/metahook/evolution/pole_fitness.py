@@ -199,6 +199,12 @@ class PoleTask:
                 break
         return res
 
+    def solution_score(self, spec: NetSpec, genome: np.ndarray) -> int:
+        """Generalization score of a solution (double pole without velocities), else -1."""
+        if self.n_poles == 2 and not self.markov:
+            return self.generalization(spec, genome)
+        return -1
+
     def champion_test(self, spec: NetSpec, genome: np.ndarray) -> int:
         """Damping protocol: -1 if it fails 100,000 steps, else its generalization score."""
         t, _ = episode(np.ascontiguousarray(genome, dtype=np.float64), *self._args(spec),

@@ -25,9 +25,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metahook.evolution.base import Algorithm, RunRecord, evolve
+from metahook.evolution.base import Algorithm, RunRecord, Task, evolve
 from metahook.evolution.network import NetSpec
-from metahook.evolution.pole_fitness import PoleTask
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class RunSpec:
     method: str
     index: int
     algo: Algorithm
-    task: PoleTask
+    task: Task
     net: NetSpec
     seed: int
     max_evaluations: int
@@ -48,6 +47,7 @@ class RunSpec:
 
 
 def run_seed(study_seed: int, method: str, index: int) -> np.random.SeedSequence:
+    """The seed of run ``index`` of ``method`` in a study seeded ``study_seed``."""
     return np.random.SeedSequence([study_seed, zlib.crc32(method.encode()), index])
 
 

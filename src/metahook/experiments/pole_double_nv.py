@@ -60,8 +60,7 @@ EXPERIMENT = register(Experiment(
                 "100,000 steps, 200/625 generalization).",
     config=Config,
     scales={
-        "quick": Config(methods=("cosyne-all", "cmaes"), runs=3, max_evaluations=30_000,
-                        workers=1),
+        "quick": Config(methods=("cosyne-all",), runs=3, max_evaluations=20_000, workers=1),
         "full": Config(),
     },
     run=run,

@@ -1,0 +1,129 @@
+"""hesp-tmaze: H-ESP (and ESP, CoSyNE) on T-mazes whose corridors need memory over N steps.
+
+Gomez & Schmidhuber, *Co-evolving recurrent neurons learn deep memory POMDPs*, GECCO 2005: H-ESP
+is shown on POMDP tasks "that involve temporal dependencies of up to thousands of time-steps"
+(abstract); one of them is Bakker's T-maze. We run each method ``runs`` times per corridor length
+and report the evaluations until a network takes the right arm for both signals, and the longest
+corridor every run of H-ESP solved. The networks: 3 inputs plus a bias, ``hidden`` fully recurrent
+tanh neurons, one output (see :mod:`metahook.evolution.tmaze_fitness`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from metahook.evolution.base import Algorithm
+from metahook.evolution.cosyne import CoSyNE
+from metahook.evolution.esp import ESP, HESP
+from metahook.evolution.network import NetSpec
+from metahook.evolution.study import RunSpec, execute, summarize
+from metahook.evolution.tmaze_fitness import TMazeTask
+from metahook.harness import plots
+from metahook.harness.context import RunContext
+from metahook.harness.registry import Experiment, Ref, Result, register
+
+METHODS = ("hesp", "esp", "cosyne-all")
+
+
+@dataclass(frozen=True)
+class Config:
+    lengths: tuple[int, ...] = (10, 100, 1000)  # corridor lengths N (memory span in steps)
+    methods: tuple[str, ...] = METHODS
+    runs: int = 20  # independent runs per method and length
+    max_evaluations: int = 50_000  # cap per run
+    hidden: int = 3  # fully recurrent hidden neurons
+    esp_n: int = 20  # ESP / H-ESP neurons per subpopulation
+    esp_trials: int = 5  # networks per neuron per generation
+    level2_size: int = 20  # H-ESP networks in level 2
+    cosyne_m: int = 20
+    backend: Literal["process", "ray"] = "process"
+    workers: int = 0  # 0: all cores, 1: in this process
+
+    def validate(self) -> None:
+        if not self.lengths or min(self.lengths) < 1:
+            raise ValueError("lengths must be >= 1")
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or not self.methods:
+            raise ValueError(f"unknown method {bad[0] if bad else '(none)'!r}; "
+                             f"valid: {', '.join(METHODS)}")
+        if self.runs < 1 or self.max_evaluations < 1 or self.hidden < 1:
+            raise ValueError("runs, max_evaluations and hidden must be >= 1")
+        if self.esp_n < 4 or self.esp_trials < 1 or self.cosyne_m < 4 or self.level2_size < 2:
+            raise ValueError("esp_n >= 4, esp_trials >= 1, cosyne_m >= 4, level2_size >= 2")
+        if self.workers < 0:
+            raise ValueError("workers must be >= 0")
+
+
+def _algo(method: str, cfg: Config) -> Algorithm:
+    if method == "hesp":
+        return HESP(n=cfg.esp_n, trials=cfg.esp_trials, level2_size=cfg.level2_size)
+    if method == "esp":
+        return ESP(n=cfg.esp_n, trials=cfg.esp_trials, adapt_size=False)
+    return CoSyNE(m=cfg.cosyne_m, permute_prob=False, name="cosyne-all")
+
+
+def run(ctx: RunContext, cfg: Config) -> Result:
+    state = ctx.restore()
+    done: dict[str, dict[str, Any]] = {} if state is None else dict(state["done"])
+    net = NetSpec(3, cfg.hidden, True, True)
+    specs = []
+    for length in cfg.lengths:
+        for method in cfg.methods:
+            for i in range(cfg.runs):
+                spec = RunSpec(f"{method}@{length}", i, _algo(method, cfg), TMazeTask(length), net,
+                               ctx.seed, cfg.max_evaluations)
+                if spec.key not in done:
+                    specs.append(spec)
+    total = len(cfg.lengths) * len(cfg.methods) * cfg.runs
+    for rec in execute(specs, cfg.backend, cfg.workers):
+        key = rec.pop("key")
+        done[key] = rec
+        ctx.log(len(done), key=key, **rec)
+        ctx.progress(len(done), total, f"{len(done)}/{total} runs")
+        ctx.checkpoint(lambda: {"done": done})
+    metrics: dict[str, Any] = {}
+    fig, ax = plots.figure()
+    for method in cfg.methods:
+        name = method.replace("-", "_")
+        longest = 0
+        means = []
+        for length in cfg.lengths:
+            recs = [done[f"{method}@{length}/{i}"] for i in range(cfg.runs)]
+            s = summarize(recs, cfg.max_evaluations)
+            metrics[f"{name}_N{length}_mean_evaluations"] = s["mean_evaluations"]
+            metrics[f"{name}_N{length}_median_evaluations"] = s["median_evaluations"]
+            metrics[f"{name}_N{length}_solved"] = s["solved"]
+            means.append(s["mean_evaluations"] or float("nan"))
+            if s["solved"] == cfg.runs:
+                longest = max(longest, length)
+        metrics[f"{name}_max_length_solved"] = longest
+        ax.plot(cfg.lengths, means, "o-", label=method)
+    ax.set_xscale("log")
+    ax.set_xlabel("corridor length N (steps of memory)")
+    ax.set_ylabel("mean evaluations to solve")
+    ax.legend()
+    plots.save(fig, ctx.plot_path("tmaze"))
+    return Result(metrics=metrics)
+
+
+EXPERIMENT = register(Experiment(
+    name="hesp-tmaze",
+    system="ESP, H-ESP, CoSyNE",
+    paper="Gomez & Schmidhuber, Co-evolving recurrent neurons learn deep memory POMDPs, "
+          "GECCO 2005",
+    description="T-maze with corridors of 10 to 1000 steps: evaluations until both arms are "
+                "taken correctly.",
+    config=Config,
+    scales={
+        "quick": Config(lengths=(10, 100), runs=3, workers=1),
+        "full": Config(),
+    },
+    run=run,
+    reference={
+        "memory_span": Ref(1000, "steps of memory (corridor length)",
+                           "Gomez & Schmidhuber, GECCO 2005, abstract: temporal dependencies "
+                           "of up to thousands of time-steps",
+                           metric="hesp_max_length_solved", compare=">="),
+    },
+))
