@@ -22,6 +22,7 @@ def test_tmaze_env_rules() -> None:
     for _ in range(2):
         assert env.step(EAST)[0].tolist() == [1, 0, 1]
     obs, r, term, trunc, _ = env.step(EAST)
+    assert r == 0.0 and not trunc
     assert obs.tolist() == [0, 1, 0] and not term
     _, r, term, _, info = env.step(SOUTH)
     assert term and r == 4.0 and info["outcome"] == 1
