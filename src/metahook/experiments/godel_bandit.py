@@ -203,6 +203,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                                                     and r["gain_forced"] <= 0),
             "late_switches_that_lose": sum(1 for r in sweep if r["switched"]
                                            and r["gain_forced"] <= 0),
+            "late_declines_of_unprovable_gains": sum(1 for r in sweep if not r["switched"]
+                                                     and r["gain_forced"] > 0),
             "min_gain_over_unmodified": min(r["gain_gm"] for r in sweep),
         })
     if curve:
@@ -234,18 +236,33 @@ def _plot_life(ctx: RunContext, cfg: Config, setup: Setup, curve: dict[str, Any]
 
 
 def _plot_sweep(ctx: RunContext, sweep: list[dict[str, Any]]) -> None:
-    fig, ax = plots.figure(6, 4)
-    rest = [r["rest"] for r in sweep]
-    ax.axhline(0, color="k", lw=0.8)
-    ax.plot(rest, [r["gain_forced"] for r in sweep], "s--", label="switch at t1 without proof")
-    ax.plot(rest, [r["gain_gm"] for r in sweep], "o-", label="Gödel machine")
-    for r in sweep:
-        ax.annotate("switch" if r["switched"] else "declined", (r["rest"], r["gain_gm"]),
-                    textcoords="offset points", xytext=(0, 6), fontsize=7, ha="center")
-    ax.set_xlabel("cycles of life left after t1 (T − t1)")
-    ax.set_ylabel("exact gain over the unmodified machine")
-    ax.set_title("late in life: rewrites that cannot pay off are declined")
-    ax.legend(fontsize=8)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    rest = np.array([r["rest"] for r in sweep])
+    forced = np.array([r["gain_forced"] for r in sweep])
+    gm = np.array([r["gain_gm"] for r in sweep])
+    switched = np.array([r["switched"] for r in sweep])
+    first = int(rest[np.argmax(switched)]) if switched.any() else int(rest.max())
+    near = rest <= first + 200
+    for ax, mask, title in ((axes[0], rest >= 0, "all lives"),
+                            (axes[1], near, "zoom: the last cycles")):
+        ax.axhline(0, color="k", lw=0.8)
+        ax.plot(rest[mask], forced[mask], "s--", color="tab:red", ms=4,
+                label="switch at t1 without a proof")
+        ax.plot(rest[mask], gm[mask], "-", color="tab:blue", lw=1)
+        ax.plot(rest[mask & switched], gm[mask & switched], "o", color="tab:blue",
+                label="Gödel machine: switched")
+        ax.plot(rest[mask & ~switched], gm[mask & ~switched], "x", color="k", ms=8,
+                label="Gödel machine: declined")
+        ax.set_xlabel("cycles of life left after t1 (T − t1)")
+        ax.set_title(title, fontsize=10)
+    axes[0].set_ylabel("exact gain over the unmodified machine")
+    declined = forced[~switched]
+    top = max(2.0, 1.5 * float(declined.max())) if declined.size else 2.0
+    axes[1].set_ylim(min(float(forced[near].min()), 0.0) - 0.5, top)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("late in life: rewrites that cannot pay off are declined", fontsize=11)
     plots.save(fig, ctx.plot_path("late_life"))
 
 
