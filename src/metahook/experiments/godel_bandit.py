@@ -207,8 +207,11 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                                                      and r["gain_forced"] > 0),
             "min_gain_over_unmodified": min(r["gain_gm"] for r in sweep),
         })
-    if curve:
-        _plot_life(ctx, cfg, setup, curve, lives[0], oracle)
+    if not curve:  # resumed after the first life: replay it (deterministic) for the plot
+        curve = {"gm": live(setup, np.random.default_rng(state["seeds"][0]),
+                            audit=False).hardware.pulls(),
+                 "unmod": live(setup, None, audit=False, allow_switch=False).hardware.pulls()}
+    _plot_life(ctx, cfg, setup, curve, lives[0], oracle)
     if sweep:
         _plot_sweep(ctx, sweep)
     return Result(metrics=metrics)

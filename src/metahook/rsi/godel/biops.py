@@ -6,7 +6,8 @@ time in proportion to its prior probability P(w). Ours: in phase i = 0, 1, 2, �
 that has not yet run gets a budget of ``floor(2^i · P(w) · c0)`` searcher cycles; all our techniques
 are straight-line L code whose length in cycles is known in advance, so a technique starts only in
 the first phase whose budget covers it (starting it earlier could only be aborted and wasted), and
-it runs once. The order in which techniques finish is therefore Levin's order by ``cost(w)/P(w)``.
+it runs once: technique w finishes in phase ⌈log2(cost(w)/P(w))⌉, as in Levin search, without
+the cycles Levin search would spend on runs cut short.
 A technique starts with an empty proof and scratch area (``proof`` and ``s^p`` are reset, as in
 the paper) and ends with ``HALT``.
 
