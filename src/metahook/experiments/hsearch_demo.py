@@ -125,7 +125,7 @@ EXPERIMENT = register(
         description="M_p* with proof enumeration (z3 equivalence proofs), bound evaluation and "
                     "the best-bound program's runs; total time vs t_best/share + constant.",
         config=Config,
-        scales={"quick": Config(), "full": Config(max_length=4, min_log2_n=6, max_log2_n=25,
+        scales={"quick": Config(), "full": Config(max_length=4, min_log2_n=6, max_log2_n=24,
                                                   log2_step=1)},
         run=run,
         reference={
