@@ -87,3 +87,26 @@ def test_srwm1993_gradcheck() -> None:
     x = torch.randn(1, 3, 1, dtype=D64, requires_grad=True)
     yp = torch.randn(1, 3, 1, dtype=D64)
     assert torch.autograd.gradcheck(lambda x: m(x, yp)[0], (x,))
+
+
+def test_srwm1993_can_be_trained_on_boolean_function_episodes() -> None:
+    """BPTT through the self-modifying net works: the online error falls from its start."""
+    import numpy as np
+
+    from metahook.envs.functions import sample
+    from metahook.neural.training import seeded
+
+    m = seeded(lambda: SRWM1993(2, 1, n_hidden=8), 0)
+    opt = torch.optim.Adam(m.parameters(), 3e-3)
+    rng = np.random.default_rng(0)
+    losses = []
+    for _ in range(100):
+        xn, yn, _ = sample("boolean", 32, 12, rng)
+        x, y = torch.from_numpy(xn), torch.from_numpy(yn)
+        y_prev = torch.cat([torch.zeros(32, 1, 1), y[:, :-1]], dim=1)
+        loss = ((m(x, y_prev)[0] - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-10:]) < 0.75 * losses[0]
