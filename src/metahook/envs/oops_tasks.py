@@ -106,25 +106,25 @@ def init_all(tape: np.ndarray, goal: int) -> None:
         init_distribution(tape, task, goal)
 
 
-@njit(cache=True)
-def goal_reached(goal, tape, row, task):
-    """The success test of task ``task`` (tape row offset ``row``), after every instruction."""
+@njit(cache=True, forceinline=True)
+def goal_reached(goal, M, row, task):
+    """The success test of task ``task`` (its tape's address a is ``M[row - a]``)."""
     if goal == 1:
-        i = ADDP + tape[row - ADDP]
+        i = ADDP + M[row - ADDP]
         j = i - task - task
         if j <= ADDP:
             return False
         j += task
-        while i > j and tape[row - i] == 2:
+        while i > j and M[row - i] == 2:
             i -= 1
         if i != j:
             return False
         j -= task
-        while i > j and tape[row - i] == 1:
+        while i > j and M[row - i] == 1:
             i -= 1
         return i == j
     if goal == 2:
-        return tape[row - AENV] == 0 and tape[row - (AENV + DSIZE)] == 0
+        return M[row - AENV] == 0 and M[row - (AENV + DSIZE)] == 0
     return False
 
 

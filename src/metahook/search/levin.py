@@ -1,4 +1,4 @@
-"""Bias-optimal search over the OOPS language: Levin search's ``Try`` as the original program runs it.
+"""Bias-optimal search over the OOPS language: Levin search's ``Try`` as the original runs it.
 
 Levin (1973); Schmidhuber, "Optimal Ordered Problem Solver", Machine Learning 54:211-254 (2004),
 Sec. 3-4 (``Try``, Method 4.2). One search tests all prefixes of a program that starts at address
@@ -33,7 +33,6 @@ Glossary: ``q`` code, ``qp`` top of code, ``a_frozen`` end of frozen code, ``T``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,10 +40,21 @@ from numba import njit
 
 from metahook.envs.oops_tasks import goal_reached
 from metahook.machines.forth import vm
-from metahook.machines.forth.layout import ACP, AMAX, MAXTASK, NROWS, ROW, STACKSIZE
+from metahook.machines.forth.pointers import f64_ptr, i64_ptr
+from metahook.machines.forth.layout import ACP, AMAX, MAXTASK, ROW, STACKSIZE
 from metahook.machines.forth.vm import (
     F_P,
     F_TP,
+    LNEXT0,
+    LPREV0,
+    MOFF,
+    Q0,
+    QLAST0,
+    QPP0,
+    QPPP0,
+    QSP0,
+    QSQ0,
+    QT0,
     R_AFROZEN,
     R_ANCHOR,
     R_DONE,
@@ -60,6 +70,8 @@ from metahook.machines.forth.vm import (
     R_TIME,
     R_UNSOLVED,
     R_WHY,
+    S0,
+    TAPE0,
 )
 
 RUNNING = 0
@@ -68,137 +80,143 @@ EXHAUSTED = 2
 
 
 # ---------------------------------------------------------------- task ring
-@njit(cache=True, inline="always")
-def set_task(R, task):
-    R[R_TASK] = task
-    R[R_ROW] = task * ROW
+@njit(cache=True, forceinline=True)
+def set_task(M, task):
+    M[R_TASK] = task
+    M[R_ROW] = TAPE0 + task * ROW
 
 
-@njit(cache=True)
-def remove_task(R, lnext, lprev):
-    task = R[R_TASK]
-    R[R_UNSOLVED] -= 1
-    lnext[lprev[task]] = lnext[task]
-    lprev[lnext[task]] = lprev[task]
-    lprev[task] = R[R_ANCHOR]
-    R[R_ANCHOR] = task
+@njit(cache=True, forceinline=True)
+def remove_task(M):
+    task = M[R_TASK]
+    M[R_UNSOLVED] -= 1
+    nxt = M[LNEXT0 + task]
+    prv = M[LPREV0 + task]
+    M[LNEXT0 + prv] = nxt
+    M[LPREV0 + nxt] = prv
+    M[LPREV0 + task] = M[R_ANCHOR]
+    M[R_ANCHOR] = task
 
 
-@njit(cache=True)
-def reinsert_task(R, lnext, lprev):
-    R[R_UNSOLVED] += 1
-    task = R[R_ANCHOR]
-    set_task(R, task)
-    R[R_ANCHOR] = lprev[task]
-    lprev[task] = lprev[lnext[task]]
-    lprev[lnext[task]] = task
-    lnext[lprev[task]] = task
+@njit(cache=True, forceinline=True)
+def reinsert_task(M):
+    M[R_UNSOLVED] += 1
+    task = M[R_ANCHOR]
+    set_task(M, task)
+    M[R_ANCHOR] = M[LPREV0 + task]
+    nxt = M[LNEXT0 + task]
+    M[LPREV0 + task] = M[LPREV0 + nxt]
+    M[LPREV0 + nxt] = task
+    M[LNEXT0 + M[LPREV0 + task]] = task
 
 
-@njit(cache=True)
-def restore_tasks(R, lnext, lprev, below):
-    while R[R_ANCHOR] != below:
-        reinsert_task(R, lnext, lprev)
+@njit(cache=True, forceinline=True)
+def restore_tasks(M, below):
+    while M[R_ANCHOR] != below:
+        reinsert_task(M)
 
 
 # ---------------------------------------------------------------- undo stack
-@njit(cache=True)
-def unmark(R, mark, S, ptr):
-    pp = R[R_SP]
+@njit(cache=True, forceinline=True)
+def unmark(M, ptr):
+    pp = M[R_SP]
     while pp > ptr:
-        mark[S[pp, 0]] = 0
+        M[M[S0 + 2 * pp] + MOFF] = 0
         pp -= 1
 
 
-@njit(cache=True)
-def popcells(R, tape, S, ptr):
-    sp = R[R_SP]
+@njit(cache=True, forceinline=True)
+def popcells(M, ptr):
+    sp = M[R_SP]
     while sp > ptr:
-        tape[S[sp, 0]] = S[sp, 1]
+        M[M[S0 + 2 * sp]] = M[S0 + 2 * sp + 1]
         sp -= 1
-    R[R_SP] = sp
+    M[R_SP] = sp
 
 
 @njit(cache=True)
-def reset_all(R, tape, mark, S, lnext, lprev):
+def reset_all(M):
     """After a search: every tape back to its initial state, every solved task back in the list."""
-    unmark(R, mark, S, 0)
-    popcells(R, tape, S, 0)
-    restore_tasks(R, lnext, lprev, 0)
+    unmark(M, 0)
+    popcells(M, 0)
+    restore_tasks(M, 0)
 
 
 # ---------------------------------------------------------------- one search
-@njit(cache=True)
-def onestep(R, F, tape, mark, S, qQ, OLD, lnext, lprev):
-    vm.step(R, F, tape, mark, S, qQ, OLD)
-    if goal_reached(R[R_GOAL], tape, R[R_ROW], R[R_TASK]):
-        remove_task(R, lnext, lprev)
-    set_task(R, lnext[R[R_TASK]])
+@njit(cache=True, forceinline=True)
+def onestep(M, F):
+    vm.step(M, F)
+    if goal_reached(M[R_GOAL], M, M[R_ROW], M[R_TASK]):
+        remove_task(M)
+    set_task(M, M[LNEXT0 + M[R_TASK]])
 
 
-@njit(cache=True)
-def maybe_push_slot(R, F, tape, mark, S, qSp, qlast, qSQ, qt, qPP):
+@njit(cache=True, forceinline=True)
+def maybe_push_slot(M, F):
     """A token request at qp+1 opens a new slot if the time left allows any token at all."""
-    if R[R_HALT] != 0 or vm.frame(R, tape, 1) != R[R_QP] + 1:
+    if M[R_HALT] != 0 or vm.frame(M, 1) != M[R_QP] + 1:
         return
-    if F[F_TP] * float(vm.pmax(R, tape)) < float((R[R_TIME] + R[R_UNSOLVED]) * vm.psum(R, tape)):
+    if F[F_TP] * float(vm.pmax(M)) < float((M[R_TIME] + M[R_UNSOLVED]) * vm.psum(M)):
         return
-    qp = R[R_QP]
+    qp = M[R_QP]
     if qp >= AMAX:
         return
-    unmark(R, mark, S, qSp[qp])
+    unmark(M, M[QSP0 + qp])
     qp += 1
-    R[R_QP] = qp
-    qlast[qp] = R[R_ANCHOR]
-    qSp[qp] = R[R_SP]
-    qSQ[qp] = 0
-    qt[qp] = R[R_TIME]
-    qPP[qp] = F[F_P]
+    M[R_QP] = qp
+    M[QLAST0 + qp] = M[R_ANCHOR]
+    M[QSP0 + qp] = M[R_SP]
+    M[QSQ0 + qp] = 0
+    M[QT0 + qp] = M[R_TIME]
+    F[QPPP0 + qp] = F[F_P]
 
 
-@njit(cache=True)
-def next_candidate(R, F, tape, mark, S, qQ, qSp, qlast, qSQ, qt, qpp, qPP, lnext, lprev):
+@njit(cache=True, forceinline=True)
+def next_candidate(M, F):
     """Place the next admissible token in the top slot (restoring the slot's state first)."""
-    qp = R[R_QP]
-    i = qSQ[qp]
+    qp = M[R_QP]
+    i = M[QSQ0 + qp]
     if i != 0:
-        unmark(R, mark, S, qSp[qp])
-        popcells(R, tape, S, qSp[qp])
-        restore_tasks(R, lnext, lprev, qlast[qp])
-        R[R_TIME] = qt[qp]
-        F[F_P] = qPP[qp]
-        F[F_TP] = float(R[R_T]) * F[F_P]
-    nsq = R[R_NSQS]
+        unmark(M, M[QSP0 + qp])
+        popcells(M, M[QSP0 + qp])
+        restore_tasks(M, M[QLAST0 + qp])
+        M[R_TIME] = M[QT0 + qp]
+        F[F_P] = F[QPPP0 + qp]
+        F[F_TP] = float(M[R_T]) * F[F_P]
+    nsq = M[R_NSQS]
     if i == nsq:
         return False
-    total = vm.psum(R, tape)
-    tmp = F[F_TP] / float(total * (R[R_TIME] + R[R_UNSOLVED]))
+    total = vm.psum(M)
+    tmp = F[F_TP] / float(total * (M[R_TIME] + M[R_UNSOLVED]))
     while True:
         i += 1
-        if i > nsq or not (tmp * float(vm.pn(R, tape, i)) < 1.0):
+        if i > nsq or not (tmp * float(vm.pn(M, i)) < 1.0):
             break
     if i > nsq:
         return False
-    qSQ[qp] = i
-    qQ[qp] = i
-    qpp[qp] = float(vm.pn(R, tape, i)) / float(total)
-    F[F_P] = qPP[qp] * qpp[qp]
-    F[F_TP] = float(R[R_T]) * F[F_P]
-    R[R_PREFS] += 1
+    M[QSQ0 + qp] = i
+    M[Q0 + qp] = i
+    F[QPP0 + qp] = float(vm.pn(M, i)) / float(total)
+    F[F_P] = F[QPPP0 + qp] * F[QPP0 + qp]
+    F[F_TP] = float(M[R_T]) * F[F_P]
+    M[R_PREFS] += 1
     return True
 
 
-@njit(cache=True)
-def backtrack(R, F, tape, mark, S, qQ, qSp, qlast, qSQ, qt, qpp, qPP, lnext, lprev):
-    while R[R_QP] > R[R_AFROZEN] and not next_candidate(
-        R, F, tape, mark, S, qQ, qSp, qlast, qSQ, qt, qpp, qPP, lnext, lprev
-    ):
-        R[R_QP] -= 1
+@njit(cache=True, forceinline=True)
+def backtrack(M, F):
+    while M[R_QP] > M[R_AFROZEN] and not next_candidate(M, F):
+        M[R_QP] -= 1
 
 
 @njit(cache=True)
-def search_slice(R, F, tape, mark, S, qQ, qSp, qlast, qSQ, qt, qpp, qPP, OLD, lnext, lprev,
-                 budget):
+def search_slice(M_arr, F_arr, budget):
+    """Continue the current search (machine memory ``M_arr``, ``F_arr``); see :func:`search_core`."""
+    return search_core(i64_ptr(M_arr), f64_ptr(F_arr), budget)
+
+
+@njit(cache=True)
+def search_core(M, F, budget):
     """Continue the current search for about ``budget`` tokens.
 
     Returns RUNNING (budget used up; call again), SOLVED (every task of the ring solved; the
@@ -206,105 +224,85 @@ def search_slice(R, F, tape, mark, S, qQ, qSp, qlast, qSQ, qt, qpp, qPP, OLD, ln
     """
     done = 0
     while True:
-        R[R_HALT] = 0
-        R[R_WHY] = 0
-        while (R[R_UNSOLVED] != 0 and vm.ip_ok(R, tape, qQ) and R[R_HALT] == 0
-               and float(R[R_TIME] + R[R_UNSOLVED]) <= F[F_TP]):
+        M[R_HALT] = 0
+        M[R_WHY] = 0
+        while (M[R_UNSOLVED] != 0 and vm.ip_ok(M) and M[R_HALT] == 0
+               and float(M[R_TIME] + M[R_UNSOLVED]) <= F[F_TP]):
             if done >= budget:
                 return RUNNING
-            onestep(R, F, tape, mark, S, qQ, OLD, lnext, lprev)
+            onestep(M, F)
             done += 1
-        if R[R_UNSOLVED] == 0:
-            R[R_DONE] = 1
+        if M[R_UNSOLVED] == 0:
+            M[R_DONE] = 1
             return SOLVED
-        maybe_push_slot(R, F, tape, mark, S, qSp, qlast, qSQ, qt, qPP)
-        backtrack(R, F, tape, mark, S, qQ, qSp, qlast, qSQ, qt, qpp, qPP, lnext, lprev)
-        if R[R_QP] == R[R_AFROZEN]:
+        maybe_push_slot(M, F)
+        backtrack(M, F)
+        if M[R_QP] == M[R_AFROZEN]:
             return EXHAUSTED
 
 
 # ---------------------------------------------------------------- the state, in Python
-@dataclass
 class SearchState:
-    """Every array and register of the machine plus search; serializable (``state_dict``)."""
+    """The machine and search state: ``M`` (int64) and ``F`` (float64), see :mod:`.vm`.
 
-    R: np.ndarray = field(default_factory=lambda: np.zeros(vm.NREG, dtype=np.int64))
-    F: np.ndarray = field(default_factory=lambda: np.zeros(vm.NFREG, dtype=np.float64))
-    tape: np.ndarray = field(default_factory=lambda: np.zeros(NROWS * ROW, dtype=np.int64))
-    mark: np.ndarray = field(default_factory=lambda: np.zeros(NROWS * ROW, dtype=np.uint8))
-    S: np.ndarray = field(default_factory=lambda: np.zeros((1, 2), dtype=np.int64))
-    qQ: np.ndarray = field(default_factory=lambda: np.zeros(AMAX + 2, dtype=np.int64))
-    qSp: np.ndarray = field(default_factory=lambda: np.zeros(AMAX + 2, dtype=np.int64))
-    qlast: np.ndarray = field(default_factory=lambda: np.zeros(AMAX + 2, dtype=np.int64))
-    qSQ: np.ndarray = field(default_factory=lambda: np.zeros(AMAX + 2, dtype=np.int64))
-    qt: np.ndarray = field(default_factory=lambda: np.zeros(AMAX + 2, dtype=np.int64))
-    qpp: np.ndarray = field(default_factory=lambda: np.ones(AMAX + 2, dtype=np.float64))
-    qPP: np.ndarray = field(default_factory=lambda: np.ones(AMAX + 2, dtype=np.float64))
-    OLD: np.ndarray = field(default_factory=lambda: np.zeros((AMAX + 1, 2), dtype=np.int64))
-    lnext: np.ndarray = field(default_factory=lambda: np.zeros(MAXTASK + 2, dtype=np.int64))
-    lprev: np.ndarray = field(default_factory=lambda: np.zeros(MAXTASK + 2, dtype=np.int64))
+    Views with the paper's names (``tape``, ``qQ``, ``OLD``, ...) are for Python-side set-up and
+    inspection; the compiled code works on ``M`` and ``F`` directly.
+    """
 
-    def ensure_stack(self, capacity: int) -> None:
-        """Allocate the undo stack (entries 1..capacity); pages are touched only when used."""
-        if self.S.shape[0] < capacity + 1:
-            old = self.S
-            self.S = np.empty((capacity + 1, 2), dtype=np.int64)
-            self.S[: old.shape[0]] = old
-        self.R[vm.R_SCAP] = capacity
+    def __init__(self, stack_capacity: int = STACKSIZE) -> None:
+        self.M = np.zeros(vm.memory_size(stack_capacity), dtype=np.int64)
+        self.F = np.zeros(vm.NF, dtype=np.float64)
+        self.M[vm.R_SCAP] = stack_capacity
+        self.F[vm.QPP0:] = 1.0
+
+    @property
+    def R(self) -> np.ndarray:
+        return self.M[: vm.NREG]
+
+    @property
+    def tape(self) -> np.ndarray:
+        return self.M[TAPE0: TAPE0 + vm.NCELLS]
+
+    @property
+    def qQ(self) -> np.ndarray:
+        return self.M[Q0: Q0 + AMAX + 2]
+
+    @property
+    def OLD(self) -> np.ndarray:
+        return self.M[vm.OLD0: vm.OLD0 + 2 * (AMAX + 1)].reshape(AMAX + 1, 2)
+
+    @property
+    def lnext(self) -> np.ndarray:
+        return self.M[LNEXT0: LNEXT0 + MAXTASK + 2]
+
+    @property
+    def lprev(self) -> np.ndarray:
+        return self.M[LPREV0: LPREV0 + MAXTASK + 2]
 
     def slice(self, budget: int) -> int:
-        return int(search_slice(self.R, self.F, self.tape, self.mark, self.S, self.qQ, self.qSp,
-                                self.qlast, self.qSQ, self.qt, self.qpp, self.qPP, self.OLD,
-                                self.lnext, self.lprev, budget))
+        return int(search_slice(self.M, self.F, budget))
 
     def state_dict(self) -> dict[str, Any]:
-        sp = int(self.R[R_SP])
-        qp = int(self.R[R_QP])
-        oldp = int(self.R[vm.R_OLDP])
-        return {
-            "R": self.R.copy(), "F": self.F.copy(), "tape": self.tape.copy(),
-            "mark_idx": np.flatnonzero(self.mark).astype(np.int64),
-            "S": self.S[: sp + 1].copy(),
-            "q": np.stack([self.qQ[: qp + 1], self.qSp[: qp + 1], self.qlast[: qp + 1],
-                           self.qSQ[: qp + 1], self.qt[: qp + 1]]),
-            "qf": np.stack([self.qpp[: qp + 1], self.qPP[: qp + 1]]),
-            "OLD": self.OLD[: oldp + 1].copy(),
-            "lnext": self.lnext.copy(), "lprev": self.lprev.copy(),
-        }
+        """Everything but the unused part of the undo stack."""
+        used = S0 + 2 * (int(self.M[vm.R_SP]) + 1)
+        return {"M": self.M[:used].copy(), "F": self.F.copy(),
+                "stack_capacity": int(self.M[vm.R_SCAP])}
 
     @classmethod
-    def from_state_dict(cls, d: dict[str, Any], capacity: int = STACKSIZE) -> SearchState:
-        st = cls()
-        st.R[:] = d["R"]
-        st.F[:] = d["F"]
-        st.tape[:] = d["tape"]
-        st.mark[np.asarray(d["mark_idx"], dtype=np.int64)] = 1
-        s = np.asarray(d["S"], dtype=np.int64).reshape(-1, 2)
-        st.ensure_stack(max(capacity, s.shape[0] - 1))
-        st.S[: s.shape[0]] = s
-        q = np.asarray(d["q"], dtype=np.int64)
-        k = q.shape[1]
-        st.qQ[:k], st.qSp[:k], st.qlast[:k], st.qSQ[:k], st.qt[:k] = q
-        qf = np.asarray(d["qf"], dtype=np.float64)
-        st.qpp[:k], st.qPP[:k] = qf
-        o = np.asarray(d["OLD"], dtype=np.int64).reshape(-1, 2)
-        st.OLD[: o.shape[0]] = o
-        st.lnext[:] = d["lnext"]
-        st.lprev[:] = d["lprev"]
+    def from_state_dict(cls, d: dict[str, Any]) -> SearchState:
+        m = np.asarray(d["M"], dtype=np.int64)
+        st = cls(int(d["stack_capacity"]))
+        st.M[: m.shape[0]] = m
+        st.F[:] = np.asarray(d["F"], dtype=np.float64)
         return st
-
-
-def frame_ip_address(task: int) -> int:
-    """Flat index of the main frame's ip cell of ``task`` (cp = 0)."""
-    return task * ROW - (ACP + 1)
 
 
 def begin_ring(st: SearchState, lo: int, hi: int, start: int) -> bool:
     """The original's searchring set-up: tasks lo..hi (a ring, hi first), every ip := start.
 
-    Returns False (and changes nothing) when the ring has more tasks than T allows to start.
+    Returns False (and changes nothing else) when the ring has more tasks than T allows to start.
     """
-    R = st.R
+    R, tape = st.R, st.tape
     unsolved = hi - lo + 1
     R[R_UNSOLVED] = unsolved
     if unsolved > R[R_T]:
@@ -312,10 +310,10 @@ def begin_ring(st: SearchState, lo: int, hi: int, start: int) -> bool:
     st.lprev[hi] = lo
     st.lnext[lo] = hi
     for task in range(lo, hi + 1):  # unrecorded: this is the tapes' initial state
-        cp = st.tape[task * ROW - ACP]
-        st.tape[task * ROW - (ACP + cp + 1)] = start
+        cp = tape[task * ROW - ACP]
+        tape[task * ROW - (ACP + cp + 1)] = start
     R[vm.R_PUSHEN] = 1
-    set_task(R, hi)
+    set_task(st.M, hi)
     R[R_TIME] = 0
     st.F[F_P] = 1.0
     st.F[F_TP] = float(R[R_T]) * 1.0
@@ -325,7 +323,7 @@ def begin_ring(st: SearchState, lo: int, hi: int, start: int) -> bool:
 
 def end_ring(st: SearchState, lo: int, hi: int) -> None:
     """Reset every tape and reopen the ring into the plain task list."""
-    reset_all(st.R, st.tape, st.mark, st.S, st.lnext, st.lprev)
+    reset_all(st.M)
     st.lnext[lo] = lo - 1
     st.lprev[hi] = hi + 1
 
@@ -338,7 +336,7 @@ def lsearch(st: SearchState, lo: int, hi: int, start: int, T_max: int,
     (solved, T at the end).
     """
     T = 1
-    while T <= T_max:
+    while T_max >= T:
         st.R[R_T] = T
         st.R[R_QP] = st.R[R_AFROZEN]
         if begin_ring(st, lo, hi, start):

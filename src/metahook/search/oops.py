@@ -79,8 +79,7 @@ class Solved:
 
 def prewired_state(stack_capacity: int = STACKSIZE, extended: bool = False) -> SearchState:
     """A machine with the 7 declared programs written into q[1..76] (frozen programs 1..7)."""
-    st = SearchState()
-    st.ensure_stack(stack_capacity)
+    st = SearchState(stack_capacity)
     R = st.R
     qp = 0
     for k, d in enumerate(ins.DECLARED, start=1):
@@ -97,7 +96,7 @@ def prewired_state(stack_capacity: int = STACKSIZE, extended: bool = False) -> S
     R[vm.R_NQS] = ins.N_EXTENDED if extended else NQ
     R[vm.R_NSQS] = NSQ
     R[vm.R_UPSQ] = NSQ
-    st.qSp[qp] = 0
+    st.M[vm.QSP0 + qp] = 0
     return st
 
 
@@ -206,7 +205,7 @@ class OOPS:
             R[vm.R_OLDP] += 1
             st.OLD[R[vm.R_OLDP]] = (R[vm.R_ALAST], acurrent - R[vm.R_ALAST])
         R[vm.R_ALAST] = acurrent
-        st.qSp[qp] = 0
+        st.M[vm.QSP0 + qp] = 0
         # next task
         self.n += 1
         self.stage = PROLONG
@@ -245,11 +244,11 @@ class OOPS:
         }
 
     @classmethod
-    def from_state_dict(cls, d: dict[str, Any], stack_capacity: int = STACKSIZE) -> OOPS:
+    def from_state_dict(cls, d: dict[str, Any]) -> OOPS:
         phases = tuple((str(t), int(n)) for t, n in d["phases"])
         obj = cls.__new__(cls)
         obj.phases = phases
-        obj.st = SearchState.from_state_dict(d["machine"], stack_capacity)
+        obj.st = SearchState.from_state_dict(d["machine"])
         obj.phase = int(d["phase"])
         obj.n = int(d["n"])
         obj.stage = int(d["stage"])

@@ -19,10 +19,14 @@ restore every tape exactly on backtracking.
 The same source runs as plain Python with ``NUMBA_DISABLE_JIT=1``; an independently written
 reference lives in :mod:`metahook.machines.forth.reference`.
 
-State, all preallocated numpy arrays: ``R`` int64 registers (indices ``R_*`` below), ``F`` float64
-registers (``F_P`` prefix probability, ``F_TP`` = T*P), ``tape`` (flat, see layout), ``mark``,
-``S`` undo stack (rows: flat index, old value), ``qQ`` code tokens, ``OLD`` frozen programs (rows:
-start, size).
+State: two preallocated numpy arrays, so that the many small helpers below cost no call overhead
+once compiled. ``M`` (int64) holds, at fixed offsets, the registers (``M[R_*]``), all task tapes
+(``TAPE0``; the current tape's address a is ``M[M[R_ROW] - a]``), their marks (``MARK0``), the
+code ``q`` and its search slots (``Q0``, ``QSP0``, ``QLAST0``, ``QSQ0``, ``QT0``), the frozen-program
+list
+(``OLD0``: start, size), the task ring (``LNEXT0``, ``LPREV0``) and, last, the undo stack (``S0``:
+pairs of flat index and old value). ``F`` (float64) holds the prefix probability ``F_P``, ``T*P``
+(``F_TP``) and the slots' probabilities (``QPP0``: token, ``QPPP0``: prefix before it).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from metahook.machines.forth.layout import (
     AENDSTACK,
     AENV,
     AFNP,
+    AMAX,
     AMIN,
     APATP,
     AQUOTEFLAG,
@@ -52,11 +57,14 @@ from metahook.machines.forth.layout import (
     MAXFN,
     MAXINT,
     MAXPAT,
+    MAXTASK,
     MININT,
+    NROWS,
     NSQ,
+    ROW,
 )
 
-# ---------------------------------------------------------------- registers
+# ---------------------------------------------------------------- registers (M[0:NREG])
 R_T = 0  # time limit T of the current search round
 R_TIME = 1  # t: time used by the current prefix, over all tasks of the ring
 R_TOTALT = 2  # totalt: all time steps since the start
@@ -68,7 +76,7 @@ R_WHY = 7  # reason code of the first halt (H_*)
 R_JUMPED = 8
 R_PUSHEN = 9  # record changes on the undo stack?
 R_TASK = 10  # current task (tape)
-R_ROW = 11  # task * ROW
+R_ROW = 11  # TAPE0 + task * ROW: M[M[R_ROW] - a] is address a of the current tape
 R_QP = 12  # top of code
 R_OLDP = 13  # number of frozen programs
 R_NQS = 14  # valid token numbers 1..nQs
@@ -85,11 +93,34 @@ R_NSQS = 24  # tokens in the search set (73)
 R_UPSQ = 25  # boost amount (n_Q = 73)
 R_GOAL = 26  # task kind: 0 none, 1 1^n2^n, 2 Hanoi
 R_DONE = 27
-R_EVENT = 28  # runner: why it stopped (E_*)
-NREG = 32
-F_P = 0
-F_TP = 1
-NFREG = 4
+R_EVENT = 28  # runner: why it stopped
+NREG = 64
+
+# ---------------------------------------------------------------- memory map of M and F
+NCELLS = NROWS * ROW
+TAPE0 = NREG
+MARK0 = TAPE0 + NCELLS
+MOFF = MARK0 - TAPE0  # mark of tape cell M[i] is M[i + MOFF]
+Q0 = MARK0 + NCELLS  # q[a].Q: the token at code address a
+QSP0 = Q0 + AMAX + 2  # slot a: undo-stack pointer when the slot opened
+QLAST0 = QSP0 + AMAX + 2  # slot a: solved-task list when it opened
+QSQ0 = QLAST0 + AMAX + 2  # slot a: index of the candidate being tried
+QT0 = QSQ0 + AMAX + 2  # slot a: t when it opened
+OLD0 = QT0 + AMAX + 2  # frozen program k: M[OLD0 + 2k] start, M[OLD0 + 2k + 1] size
+LNEXT0 = OLD0 + 2 * (AMAX + 1)  # task list: next
+LPREV0 = LNEXT0 + MAXTASK + 2  # task list: prev
+S0 = LPREV0 + MAXTASK + 2  # undo stack entry k (1..cap): M[S0 + 2k] index, M[S0 + 2k + 1] old value
+
+
+def memory_size(stack_capacity: int) -> int:
+    return S0 + 2 * (stack_capacity + 1)
+
+
+F_P = 0  # probability P of the current prefix
+F_TP = 1  # T * P
+QPP0 = 4  # slot a: probability of its token
+QPPP0 = QPP0 + AMAX + 2  # slot a: probability of the prefix before it
+NF = QPPP0 + AMAX + 2
 
 # ---------------------------------------------------------------- halt reasons
 H_NONE = 0
@@ -142,281 +173,281 @@ DECL_START = declared_starts()
 
 
 # ---------------------------------------------------------------- tape access
-@njit(cache=True, inline="always")
-def stop(R, why):
-    R[R_HALT] = 1
-    if R[R_WHY] == 0:
-        R[R_WHY] = why
+@njit(cache=True, forceinline=True)
+def stop(M, why):
+    M[R_HALT] = 1
+    if M[R_WHY] == 0:
+        M[R_WHY] = why
 
 
-@njit(cache=True, inline="always")
-def rd(R, tape, a):
+@njit(cache=True, forceinline=True)
+def rd(M, a):
     """Content of address a (<= 0) of the current task's tape."""
-    return tape[R[R_ROW] - a]
+    return M[M[R_ROW] - a]
 
 
-@njit(cache=True, inline="always")
-def wr(R, tape, mark, S, a, val):
+@njit(cache=True, forceinline=True)
+def wr(M, a, val):
     """set(a, val): write a tape cell, recording its old value once per search slot."""
-    i = R[R_ROW] - a
-    if tape[i] == val:
+    i = M[R_ROW] - a
+    if M[i] == val:
         return
-    if R[R_PUSHEN] != 0:
-        sp = R[R_SP]
-        if sp >= R[R_SCAP]:
-            stop(R, H_UNDOFULL)
-        elif mark[i] == 0:
+    if M[R_PUSHEN] != 0:
+        sp = M[R_SP]
+        if sp >= M[R_SCAP]:
+            stop(M, H_UNDOFULL)
+        elif M[i + MOFF] == 0:
             sp += 1
-            R[R_SP] = sp
-            S[sp, 0] = i
-            S[sp, 1] = tape[i]
-            mark[i] = 1
-    tape[i] = val
+            M[R_SP] = sp
+            M[S0 + 2 * sp] = i
+            M[S0 + 2 * sp + 1] = M[i]
+            M[i + MOFF] = 1
+    M[i] = val
 
 
-@njit(cache=True, inline="always")
-def z(R, tape, qQ, a):
+@njit(cache=True, forceinline=True)
+def z(M, a):
     """Token or value at any address: code q for a > 0, else the current tape."""
     if a <= 0:
-        return tape[R[R_ROW] - a]
-    return qQ[a]
+        return M[M[R_ROW] - a]
+    return M[Q0 + a]
 
 
-@njit(cache=True, inline="always")
-def get_dp(R, tape):
-    return tape[R[R_ROW] - ADP]
+@njit(cache=True, forceinline=True)
+def get_dp(M):
+    return M[M[R_ROW] - ADP]
 
 
-@njit(cache=True, inline="always")
-def frame(R, tape, k):
+@njit(cache=True, forceinline=True)
+def frame(M, k):
     """C(k): cell k of the top call-stack frame (1 ip, 2 base, 3 out)."""
-    return tape[R[R_ROW] - (ACP + k + tape[R[R_ROW] - ACP])]
+    return M[M[R_ROW] - (ACP + k + M[M[R_ROW] - ACP])]
 
 
-@njit(cache=True, inline="always")
-def set_frame(R, tape, mark, S, k, val):
+@njit(cache=True, forceinline=True)
+def set_frame(M, k, val):
     if val > MAXINT or val < MININT:
-        stop(R, H_RANGE)
+        stop(M, H_RANGE)
         return
-    wr(R, tape, mark, S, ACP + tape[R[R_ROW] - ACP] + k, val)
+    wr(M, ACP + M[M[R_ROW] - ACP] + k, val)
 
 
 # ---------------------------------------------------------------- stacks
-@njit(cache=True, inline="always")
-def push(R, tape, mark, S, x):
-    y = get_dp(R, tape) + 1
+@njit(cache=True, forceinline=True)
+def push(M, x):
+    y = get_dp(M) + 1
     if y > MAXDP:
-        stop(R, H_OVERFLOW)
+        stop(M, H_OVERFLOW)
         return
     if x < MININT or x > MAXINT:
-        stop(R, H_RANGE)
+        stop(M, H_RANGE)
         return
-    wr(R, tape, mark, S, ADP, y)
-    wr(R, tape, mark, S, ADP + y, x)
+    wr(M, ADP, y)
+    wr(M, ADP + y, x)
 
 
-@njit(cache=True, inline="always")
-def pop(R, tape, mark, S):
-    d = get_dp(R, tape)
+@njit(cache=True, forceinline=True)
+def pop(M):
+    d = get_dp(M)
     if d == 0:
-        stop(R, H_UNDERFLOW)
+        stop(M, H_UNDERFLOW)
         return 0
-    wr(R, tape, mark, S, ADP, d - 1)
-    return tape[R[R_ROW] - (ADP + d)]
+    wr(M, ADP, d - 1)
+    return M[M[R_ROW] - (ADP + d)]
 
 
-@njit(cache=True, inline="always")
-def top(R, tape):
-    d = get_dp(R, tape)
+@njit(cache=True, forceinline=True)
+def top(M):
+    d = get_dp(M)
     if d == 0:
-        stop(R, H_UNDERFLOW)
+        stop(M, H_UNDERFLOW)
         return 0
-    return tape[R[R_ROW] - (ADP + d)]
+    return M[M[R_ROW] - (ADP + d)]
 
 
-@njit(cache=True, inline="always")
-def ds(R, tape, n):
+@njit(cache=True, forceinline=True)
+def ds(M, n):
     """ds[n], any n in 0..MAXDP (ds[0] is the cell holding dp)."""
     if n < 0 or n > MAXDP:
-        stop(R, H_INDEX)
+        stop(M, H_INDEX)
         return 0
-    return tape[R[R_ROW] - (ADP + n)]
+    return M[M[R_ROW] - (ADP + n)]
 
 
-@njit(cache=True, inline="always")
-def push_D(R, tape, mark, S, x):
-    d = tape[R[R_ROW] - ADDP]
+@njit(cache=True, forceinline=True)
+def push_D(M, x):
+    d = M[M[R_ROW] - ADDP]
     if d == MAXDP:
-        stop(R, H_OVERFLOW)
+        stop(M, H_OVERFLOW)
         return
     if x < MININT or x > MAXINT:
-        stop(R, H_RANGE)
+        stop(M, H_RANGE)
         return
-    wr(R, tape, mark, S, ADDP, d + 1)
-    wr(R, tape, mark, S, ADDP + d + 1, x)
+    wr(M, ADDP, d + 1)
+    wr(M, ADDP + d + 1, x)
 
 
-@njit(cache=True, inline="always")
-def top_D(R, tape):
-    d = tape[R[R_ROW] - ADDP]
+@njit(cache=True, forceinline=True)
+def top_D(M):
+    d = M[M[R_ROW] - ADDP]
     if d == 0:
-        stop(R, H_UNDERFLOW)
+        stop(M, H_UNDERFLOW)
         return 0
-    return tape[R[R_ROW] - (ADDP + d)]
+    return M[M[R_ROW] - (ADDP + d)]
 
 
 # ---------------------------------------------------------------- time
-@njit(cache=True, inline="always")
-def tncheck(R, F, n):
+@njit(cache=True, forceinline=True)
+def tncheck(M, F, n):
     """Charge n extra steps, or halt if that would exceed T*P."""
-    if n < 0 or float(R[R_TIME] + n) > F[F_TP]:
-        stop(R, H_TIME)
+    if n < 0 or float(M[R_TIME] + n) > F[F_TP]:
+        stop(M, H_TIME)
         return False
-    R[R_TIME] += n
-    R[R_TOTALT] += n
+    M[R_TIME] += n
+    M[R_TOTALT] += n
     return True
 
 
 @njit(cache=True)
-def cpabn(R, F, tape, mark, S, qQ, a, b, n, lo, hi):
+def cpabn(M, F, a, b, n, lo, hi):
     """Copy n cells from address a (code or tape) to tape address b, within [lo, hi)."""
-    qp = R[R_QP]
+    qp = M[R_QP]
     if n < 0 or a < AMIN or a > qp or a + n < AMIN or a + n > qp or b < lo or b + n > hi:
-        stop(R, H_COPY)
+        stop(M, H_COPY)
         return
     if a == b:
         return
-    if not tncheck(R, F, n):
+    if not tncheck(M, F, n):
         return
     if b < a:
         for k in range(n):
-            wr(R, tape, mark, S, b + k, z(R, tape, qQ, a + k))
+            wr(M, b + k, z(M, a + k))
     else:
         for k in range(n - 1, -1, -1):
-            wr(R, tape, mark, S, b + k, z(R, tape, qQ, a + k))
+            wr(M, b + k, z(M, a + k))
 
 
 # ---------------------------------------------------------------- calls
-@njit(cache=True)
-def pushblock(R, tape, mark, S, m, n):
+@njit(cache=True, forceinline=True)
+def pushblock(M, m, n):
     """Open a call frame: base below the m topmost cells (caller's base if m < 0), out = n."""
-    i = tape[R[R_ROW] - ACP]
-    a = frame(R, tape, 2)
-    j = get_dp(R, tape)
+    i = M[M[R_ROW] - ACP]
+    a = frame(M, 2)
+    j = get_dp(M)
     if m > j:
-        stop(R, H_UNDERFLOW)
+        stop(M, H_UNDERFLOW)
         return
     i += 3
     if i + 3 > MAXCP:
-        stop(R, H_DEPTH)
+        stop(M, H_DEPTH)
         return
-    wr(R, tape, mark, S, ACP, i)
+    wr(M, ACP, i)
     if m < 0:
-        set_frame(R, tape, mark, S, 2, a)
+        set_frame(M, 2, a)
     else:
-        set_frame(R, tape, mark, S, 2, j - m)
-    set_frame(R, tape, mark, S, 3, n)
-    R[R_JUMPED] = 1
+        set_frame(M, 2, j - m)
+    set_frame(M, 3, n)
+    M[R_JUMPED] = 1
 
 
-@njit(cache=True)
-def calla(R, tape, mark, S, m, n, a):
-    pushblock(R, tape, mark, S, m, n)
-    set_frame(R, tape, mark, S, 1, a)
+@njit(cache=True, forceinline=True)
+def calla(M, m, n, a):
+    pushblock(M, m, n)
+    set_frame(M, 1, a)
 
 
-@njit(cache=True)
-def down(R, F, tape, mark, S, n, a):
+@njit(cache=True, forceinline=True)
+def down(M, F, n, a):
     """Move the top n cells of ds down to start at ds[a+1]; dp := a+n."""
-    i = get_dp(R, tape) - n + 1
+    i = get_dp(M) - n + 1
     if i == a:
         return
     if a > i:
-        stop(R, H_RETCOUNT)
+        stop(M, H_RETCOUNT)
         return
-    wr(R, tape, mark, S, ADP, a + n)
+    wr(M, ADP, a + n)
     dst = a + ADP + 1
     src = i + ADP
-    if not tncheck(R, F, n):
+    if not tncheck(M, F, n):
         return
     while n > 0:
-        wr(R, tape, mark, S, dst, rd(R, tape, src))
+        wr(M, dst, rd(M, src))
         n -= 1
         src += 1
         dst += 1
 
 
-@njit(cache=True)
-def ret(R, F, tape, mark, S):
-    i = tape[R[R_ROW] - ACP]
-    n = frame(R, tape, 3)
+@njit(cache=True, forceinline=True)
+def ret(M, F):
+    i = M[M[R_ROW] - ACP]
+    n = frame(M, 3)
     if i < 1:
-        stop(R, H_RETMAIN)
+        stop(M, H_RETMAIN)
         return
-    if n > get_dp(R, tape):
-        stop(R, H_RETCOUNT)
+    if n > get_dp(M):
+        stop(M, H_RETCOUNT)
         return
     if n >= 0:
-        down(R, F, tape, mark, S, n, frame(R, tape, 2))
-    wr(R, tape, mark, S, ACP, i - 3)
+        down(M, F, n, frame(M, 2))
+    wr(M, ACP, i - 3)
 
 
 # ---------------------------------------------------------------- search patterns
-@njit(cache=True, inline="always")
-def poff(R, tape):
-    return ACURP + tape[R[R_ROW] - ACURP] * (NSQ + 2)
+@njit(cache=True, forceinline=True)
+def poff(M):
+    return ACURP + M[M[R_ROW] - ACURP] * (NSQ + 2)
 
 
-@njit(cache=True, inline="always")
-def psum(R, tape):
-    return tape[R[R_ROW] - (poff(R, tape) + 1)]
+@njit(cache=True, forceinline=True)
+def psum(M):
+    return M[M[R_ROW] - (poff(M) + 1)]
 
 
-@njit(cache=True, inline="always")
-def pmax(R, tape):
-    return tape[R[R_ROW] - (poff(R, tape) + 2)]
+@njit(cache=True, forceinline=True)
+def pmax(M):
+    return M[M[R_ROW] - (poff(M) + 2)]
 
 
-@njit(cache=True, inline="always")
-def pn(R, tape, i):
-    return tape[R[R_ROW] - (poff(R, tape) + 2 + i)]
+@njit(cache=True, forceinline=True)
+def pn(M, i):
+    return M[M[R_ROW] - (poff(M) + 2 + i)]
 
 
 @njit(cache=True)
-def add_to_sq(R, tape, mark, S, i, val):
+def add_to_sq(M, i, val):
     """Raise token i's numerator (and the denominator) by val."""
-    if val < 1 or i > R[R_NSQS] or i < 1:
+    if val < 1 or i > M[R_NSQS] or i < 1:
         return
-    x = psum(R, tape) + val
+    x = psum(M) + val
     if x > MAXINT:
         return
-    o = poff(R, tape)
-    wr(R, tape, mark, S, o + 1, x)
-    x = pn(R, tape, i) + val
-    wr(R, tape, mark, S, o + 2 + i, x)
-    if x > pmax(R, tape):
-        wr(R, tape, mark, S, o + 2, x)
+    o = poff(M)
+    wr(M, o + 1, x)
+    x = pn(M, i) + val
+    wr(M, o + 2 + i, x)
+    if x > pmax(M):
+        wr(M, o + 2, x)
 
 
 @njit(cache=True)
-def second_max(R, tape):
+def second_max(M):
     """The program's 'second highest numerator' scan (used when a maximum is lowered)."""
-    n = poff(R, tape) + 2
-    x = pmax(R, tape)
+    n = poff(M) + 2
+    x = pmax(M)
     m = n
     s = 0
-    end = n + R[R_NSQS]
+    end = n + M[R_NSQS]
     while True:
         n += 1
-        k = R[R_ROW] - n
-        if k < 0:
-            stop(R, H_SCAN)
+        k = M[R_ROW] - n
+        if k < TAPE0:
+            stop(M, H_SCAN)
             return 0
-        if tape[k] == x:
+        if M[k] == x:
             break
     while True:
         m += 1
-        v = tape[R[R_ROW] - m]
+        v = M[M[R_ROW] - m]
         if s < v and m != n:
             s = v
         if not (s < x and m < end):
@@ -426,40 +457,40 @@ def second_max(R, tape):
 
 # ---------------------------------------------------------------- Hanoi
 @njit(cache=True)
-def move_disk(R, tape, mark, S, a, b):
+def move_disk(M, a, b):
     pa = AENV + (a - 1) * DSIZE
     pb = AENV + (b - 1) * DSIZE
-    topa = rd(R, tape, pa)
+    topa = rd(M, pa)
     if topa == 0:
-        stop(R, H_MOVE)
+        stop(M, H_MOVE)
         return
-    topb = rd(R, tape, pb)
-    if topb > 0 and rd(R, tape, pb + topb) < rd(R, tape, pa + topa):
-        stop(R, H_MOVE)
+    topb = rd(M, pb)
+    if topb > 0 and rd(M, pb + topb) < rd(M, pa + topa):
+        stop(M, H_MOVE)
         return
     topb += 1
-    wr(R, tape, mark, S, pb, topb)
-    wr(R, tape, mark, S, pb + topb, rd(R, tape, pa + topa))
-    wr(R, tape, mark, S, pa + topa, 0)
-    wr(R, tape, mark, S, pa, topa - 1)
+    wr(M, pb, topb)
+    wr(M, pb + topb, rd(M, pa + topa))
+    wr(M, pa + topa, 0)
+    wr(M, pa, topa - 1)
 
 
 @njit(cache=True)
-def xmn_core(R, tape, mark, S):
-    m = pop(R, tape, mark, S)
-    n = pop(R, tape, mark, S)
-    d = get_dp(R, tape)
+def xmn_core(M):
+    m = pop(M)
+    n = pop(M)
+    d = get_dp(M)
     m = d - m + 1
     n = d - n + 1
     if m < 1 or m > MAXDP or n < 1 or n > MAXDP:
-        stop(R, H_INDEX)
+        stop(M, H_INDEX)
         return
-    x = ds(R, tape, m)
-    wr(R, tape, mark, S, ADP + m, ds(R, tape, n))
-    wr(R, tape, mark, S, ADP + n, x)
+    x = ds(M, m)
+    wr(M, ADP + m, ds(M, n))
+    wr(M, ADP + n, x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, forceinline=True)
 def ctrunc_div(a, b):
     """C's integer division (truncation toward zero)."""
     q = abs(a) // abs(b)
@@ -467,461 +498,461 @@ def ctrunc_div(a, b):
 
 
 # ---------------------------------------------------------------- one token
-@njit(cache=True)
-def exec_token(R, F, tape, mark, S, qQ, OLD, tok):
+@njit(cache=True, forceinline=True)
+def exec_token(M, F, tok):
     """Run token ``tok`` (1..nQs) on the current task's tape (not in quote mode)."""
     while tok == EXEC:
-        k = pop(R, tape, mark, S)
-        if k < 1 or k > R[R_NQS]:
-            stop(R, H_TOKEN)
+        k = pop(M)
+        if k < 1 or k > M[R_NQS]:
+            stop(M, H_TOKEN)
             return
         tok = k
     if tok >= 58:
         if tok <= 63:  # c0..c5
-            push(R, tape, mark, S, tok - 58)
+            push(M, tok - 58)
         elif tok == 65:  # qot
-            wr(R, tape, mark, S, AQUOTEFLAG, 1)
+            wr(M, AQUOTEFLAG, 1)
         elif tok == 66:  # nop
             pass
         elif tok < FIRST_DECL + 7:  # declared programs
             k = tok - FIRST_DECL
-            calla(R, tape, mark, S, DECL_IN[k], DECL_OUT[k], DECL_START[k])
+            calla(M, DECL_IN[k], DECL_OUT[k], DECL_START[k])
         else:
-            exec_extension(R, F, tape, mark, S, tok)
+            exec_extension(M, F, tok)
         return
     if tok >= 32:
         if tok == 32:  # ret
-            ret(R, F, tape, mark, S)
+            ret(M, F)
         elif tok == 33:  # rt0
-            if 0 >= pop(R, tape, mark, S):
-                ret(R, F, tape, mark, S)
+            if pop(M) <= 0:
+                ret(M, F)
         elif tok == 34:  # neg
-            x = pop(R, tape, mark, S)
-            push(R, tape, mark, S, 1 if x == 0 else -x)
+            x = pop(M)
+            push(M, 1 if x == 0 else -x)
         elif tok == 35:  # eq
-            a = pop(R, tape, mark, S)
-            b = pop(R, tape, mark, S)
-            push(R, tape, mark, S, 1 if a == b else 0)
+            a = pop(M)
+            b = pop(M)
+            push(M, 1 if a == b else 0)
         elif tok == 36:  # grt: top > second
-            a = pop(R, tape, mark, S)
-            b = pop(R, tape, mark, S)
-            push(R, tape, mark, S, 1 if a > b else 0)
+            a = pop(M)
+            b = pop(M)
+            push(M, 1 if a > b else 0)
         elif tok == 37:  # clear
-            wr(R, tape, mark, S, ADP, 0)
+            wr(M, ADP, 0)
         elif tok == 38:  # del
-            d = get_dp(R, tape)
+            d = get_dp(M)
             if d == 0:
-                stop(R, H_UNDERFLOW)
+                stop(M, H_UNDERFLOW)
                 return
-            wr(R, tape, mark, S, ADP, d - 1)
+            wr(M, ADP, d - 1)
         elif tok == 39:  # up
-            push(R, tape, mark, S, top(R, tape))
+            push(M, top(M))
         elif tok == 40:  # ex
-            m = get_dp(R, tape)
+            m = get_dp(M)
             if m < 2:
-                stop(R, H_UNDERFLOW)
+                stop(M, H_UNDERFLOW)
                 return
-            x = ds(R, tape, m)
-            wr(R, tape, mark, S, ADP + m, ds(R, tape, m - 1))
-            wr(R, tape, mark, S, ADP + m - 1, x)
+            x = ds(M, m)
+            wr(M, ADP + m, ds(M, m - 1))
+            wr(M, ADP + m - 1, x)
         elif tok == 41:  # jmp1
-            if pop(R, tape, mark, S) > 0:
-                set_frame(R, tape, mark, S, 1, pop(R, tape, mark, S))
-                R[R_JUMPED] = 1
+            if pop(M) > 0:
+                set_frame(M, 1, pop(M))
+                M[R_JUMPED] = 1
         elif tok == 42:  # outn
-            n = pop(R, tape, mark, S)
-            push(R, tape, mark, S, ds(R, tape, get_dp(R, tape) - n + 1))
+            n = pop(M)
+            push(M, ds(M, get_dp(M) - n + 1))
         elif tok == 43:  # inn
-            n = pop(R, tape, mark, S)
-            n = get_dp(R, tape) - n + 1
+            n = pop(M)
+            n = get_dp(M) - n + 1
             if n < 1 or n > MAXDP:
-                stop(R, H_INDEX)
+                stop(M, H_INDEX)
                 return
-            wr(R, tape, mark, S, ADP + n, top(R, tape))
+            wr(M, ADP + n, top(M))
         elif tok == 44:  # cpn
-            n = pop(R, tape, mark, S)
+            n = pop(M)
             if n < 0:
-                stop(R, H_INDEX)
+                stop(M, H_INDEX)
                 return
-            i = get_dp(R, tape)
+            i = get_dp(M)
             j = i + n
             if j > MAXDP:
-                stop(R, H_OVERFLOW)
+                stop(M, H_OVERFLOW)
                 return
-            wr(R, tape, mark, S, ADP, j)
+            wr(M, ADP, j)
             j += ADP
             i += ADP
-            if not tncheck(R, F, n):
+            if not tncheck(M, F, n):
                 return
             while n > 0:
-                wr(R, tape, mark, S, j, rd(R, tape, i))
+                wr(M, j, rd(M, i))
                 n -= 1
                 i -= 1
                 j -= 1
         elif tok == 45:  # xmn
-            xmn_core(R, tape, mark, S)
+            xmn_core(M)
         elif tok == 46:  # outb
-            n = pop(R, tape, mark, S)
-            push(R, tape, mark, S, ds(R, tape, frame(R, tape, 2) + n))
+            n = pop(M)
+            push(M, ds(M, frame(M, 2) + n))
         elif tok == 47:  # innb
-            n = pop(R, tape, mark, S)
-            n = frame(R, tape, 2) + n
+            n = pop(M)
+            n = frame(M, 2) + n
             if n < 1 or n > MAXDP:
-                stop(R, H_INDEX)
+                stop(M, H_INDEX)
                 return
-            wr(R, tape, mark, S, ADP + n, top(R, tape))
+            wr(M, ADP + n, top(M))
         elif tok == 48:  # cpnb
-            n = pop(R, tape, mark, S)
-            cpabn(R, F, tape, mark, S, qQ, ADP + frame(R, tape, 2) + 1,
-                  ADP + get_dp(R, tape) + 1, n, ADP + 1, AENDSTACK)
-            wr(R, tape, mark, S, ADP, get_dp(R, tape) + n)
+            n = pop(M)
+            cpabn(M, F, ADP + frame(M, 2) + 1,
+                  ADP + get_dp(M) + 1, n, ADP + 1, AENDSTACK)
+            wr(M, ADP, get_dp(M) + n)
         elif tok == 49:  # xmnb
-            m = pop(R, tape, mark, S)
-            n = pop(R, tape, mark, S)
-            b = frame(R, tape, 2)
+            m = pop(M)
+            n = pop(M)
+            b = frame(M, 2)
             m = b + m
             n = b + n
             if m < 1 or m > MAXDP or n < 1 or n > MAXDP:
-                stop(R, H_INDEX)
+                stop(M, H_INDEX)
                 return
-            x = ds(R, tape, m)
-            wr(R, tape, mark, S, ADP + m, ds(R, tape, n))
-            wr(R, tape, mark, S, ADP + n, x)
+            x = ds(M, m)
+            wr(M, ADP + m, ds(M, n))
+            wr(M, ADP + n, x)
         elif tok == 50:  # ip2ds
-            push(R, tape, mark, S, frame(R, tape, 1))
+            push(M, frame(M, 1))
         elif tok == 51:  # pip
-            set_frame(R, tape, mark, S, 1, pop(R, tape, mark, S))
+            set_frame(M, 1, pop(M))
         elif tok == 52:  # pushdp
-            push(R, tape, mark, S, get_dp(R, tape) + 1)
+            push(M, get_dp(M) + 1)
         elif tok == 53:  # setdp
-            a = pop(R, tape, mark, S)
+            a = pop(M)
             if a < 0 or a > MAXDP:
-                stop(R, H_INDEX)
+                stop(M, H_INDEX)
                 return
-            wr(R, tape, mark, S, ADP, a)
+            wr(M, ADP, a)
         elif tok == 54:  # toD
-            push_D(R, tape, mark, S, pop(R, tape, mark, S))
+            push_D(M, pop(M))
         elif tok == 55:  # fromD
-            push(R, tape, mark, S, top_D(R, tape))
+            push(M, top_D(M))
         elif tok == 56:  # delD
-            d = tape[R[R_ROW] - ADDP]
+            d = M[M[R_ROW] - ADDP]
             if d == 0:
-                stop(R, H_UNDERFLOW)
+                stop(M, H_UNDERFLOW)
                 return
-            wr(R, tape, mark, S, ADDP, d - 1)
+            wr(M, ADDP, d - 1)
         else:  # 57 tsk
-            push(R, tape, mark, S, rd(R, tape, ATASK))
+            push(M, rd(M, ATASK))
         return
     if tok >= 16:
         if tok == 16:  # getq
-            a = pop(R, tape, mark, S)
-            if a < 0 or a > R[R_OLDP]:
-                stop(R, H_OLD)
+            a = pop(M)
+            if a < 0 or a > M[R_OLDP]:
+                stop(M, H_OLD)
                 return
-            n = OLD[a, 1]
-            cpabn(R, F, tape, mark, S, qQ, OLD[a, 0], ADP + 1 + get_dp(R, tape), n, ADP + 1,
+            n = M[OLD0 + 2 * a + 1]
+            cpabn(M, F, M[OLD0 + 2 * a], ADP + 1 + get_dp(M), n, ADP + 1,
                   AENDSTACK)
-            wr(R, tape, mark, S, ADP, get_dp(R, tape) + n)
+            wr(M, ADP, get_dp(M) + n)
         elif tok == 17:  # insq
-            b = pop(R, tape, mark, S)
-            a = pop(R, tape, mark, S)
-            m = get_dp(R, tape) - frame(R, tape, 2) - b
-            if a < 0 or a > R[R_OLDP] or b < 0 or m < 0:
-                stop(R, H_OLD)
+            b = pop(M)
+            a = pop(M)
+            m = get_dp(M) - frame(M, 2) - b
+            if a < 0 or a > M[R_OLDP] or b < 0 or m < 0:
+                stop(M, H_OLD)
                 return
-            n = OLD[a, 1]
-            b += ADP + frame(R, tape, 2) + 1
-            cpabn(R, F, tape, mark, S, qQ, b, b + n, m, ADP + 1, AENDSTACK)
-            cpabn(R, F, tape, mark, S, qQ, OLD[a, 0], b, n, ADP + 1, AENDSTACK)
-            wr(R, tape, mark, S, ADP, get_dp(R, tape) + n)
+            n = M[OLD0 + 2 * a + 1]
+            b += ADP + frame(M, 2) + 1
+            cpabn(M, F, b, b + n, m, ADP + 1, AENDSTACK)
+            cpabn(M, F, M[OLD0 + 2 * a], b, n, ADP + 1, AENDSTACK)
+            wr(M, ADP, get_dp(M) + n)
         elif tok == 18:  # findb
-            k = pop(R, tape, mark, S)
-            i = frame(R, tape, 2) + 1
-            row = R[R_ROW]
+            k = pop(M)
+            i = frame(M, 2) + 1
+            row = M[R_ROW]
             while True:
                 c = row - (ADP + i)
-                if c < 0:  # ran off the tapes' memory: reads as zeros from here on
-                    if k != 0 and float(R[R_TIME]) < F[F_TP]:
-                        s = int(math.ceil(F[F_TP])) - R[R_TIME]
+                if c < TAPE0:  # ran off the tapes' memory: reads as zeros from here on
+                    if k != 0 and float(M[R_TIME]) < F[F_TP]:
+                        s = math.ceil(F[F_TP]) - M[R_TIME]
                         i += s
-                        R[R_TIME] += s
-                        R[R_TOTALT] += s
+                        M[R_TIME] += s
+                        M[R_TOTALT] += s
                     break
-                if tape[c] == k or not (float(R[R_TIME]) < F[F_TP]):
+                if M[c] == k or not (float(M[R_TIME]) < F[F_TP]):
                     break
                 i += 1
-                R[R_TIME] += 1
-                R[R_TOTALT] += 1
-            push(R, tape, mark, S, i)
+                M[R_TIME] += 1
+                M[R_TOTALT] += 1
+            push(M, i)
         elif tok == 19:  # incQ
-            add_to_sq(R, tape, mark, S, top(R, tape), 1)
+            add_to_sq(M, top(M), 1)
         elif tok == 20:  # decQ
-            i = top(R, tape)
-            if i > R[R_NSQS] or i < 1:
+            i = top(M)
+            if i > M[R_NSQS] or i < 1:
                 return
-            x = pn(R, tape, i)
+            x = pn(M, i)
             if x == 0:
                 return
-            y = psum(R, tape)
-            zz = pmax(R, tape)
+            y = psum(M)
+            zz = pmax(M)
             if x == 1 and y <= zz + 1:
-                stop(R, H_PROB)
+                stop(M, H_PROB)
                 return
             if x == zz:
-                wr(R, tape, mark, S, poff(R, tape) + 2, second_max(R, tape))
-            o = poff(R, tape)
-            wr(R, tape, mark, S, o + 2 + i, x - 1)
-            wr(R, tape, mark, S, o + 1, y - 1)
+                wr(M, poff(M) + 2, second_max(M))
+            o = poff(M)
+            wr(M, o + 2 + i, x - 1)
+            wr(M, o + 1, y - 1)
         elif tok == 21:  # pushpat: the program reads the pointer's address, not its value
             i = APATP
             if i > MAXPAT:
-                stop(R, H_PATTERN)
+                stop(M, H_PATTERN)
                 return
             i += 1
-            wr(R, tape, mark, S, APATP, i)
-            cpabn(R, F, tape, mark, S, qQ, poff(R, tape) + 1, ACURP + 1 + i * (2 + NSQ), 2 + NSQ,
+            wr(M, APATP, i)
+            cpabn(M, F, poff(M) + 1, ACURP + 1 + i * (2 + NSQ), 2 + NSQ,
                   ACURP + 1, AENDPATS)
         elif tok == 22:  # setpat
-            i = pop(R, tape, mark, S)
-            if i < 0 or i > rd(R, tape, APATP):
-                stop(R, H_PATTERN)
+            i = pop(M)
+            if i < 0 or i > rd(M, APATP):
+                stop(M, H_PATTERN)
                 return
-            wr(R, tape, mark, S, ACURP, i)
+            wr(M, ACURP, i)
         elif tok == 23:  # insn
-            b = pop(R, tape, mark, S)
-            n = pop(R, tape, mark, S)
-            a = pop(R, tape, mark, S)
-            m = get_dp(R, tape) - frame(R, tape, 2) - b
+            b = pop(M)
+            n = pop(M)
+            a = pop(M)
+            m = get_dp(M) - frame(M, 2) - b
             if b < 0 or m < 0 or n < 1:
-                stop(R, H_INDEX)
+                stop(M, H_INDEX)
                 return
-            b += ADP + frame(R, tape, 2) + 1
-            a += ADP + frame(R, tape, 2)
-            cpabn(R, F, tape, mark, S, qQ, b, b + n, m, ADP + 1, AENDSTACK)
-            cpabn(R, F, tape, mark, S, qQ, a, b, n, ADP + 1, AENDSTACK)
-            wr(R, tape, mark, S, ADP, get_dp(R, tape) + n)
+            b += ADP + frame(M, 2) + 1
+            a += ADP + frame(M, 2)
+            cpabn(M, F, b, b + n, m, ADP + 1, AENDSTACK)
+            cpabn(M, F, a, b, n, ADP + 1, AENDSTACK)
+            wr(M, ADP, get_dp(M) + n)
         elif tok == 24:  # mvn
-            b = pop(R, tape, mark, S)
-            n = pop(R, tape, mark, S)
-            a = pop(R, tape, mark, S)
-            m = frame(R, tape, 2) + ADP
-            cpabn(R, F, tape, mark, S, qQ, m + a, m + b, n, ADP + 1, AENDSTACK)
+            b = pop(M)
+            n = pop(M)
+            a = pop(M)
+            m = frame(M, 2) + ADP
+            cpabn(M, F, m + a, m + b, n, ADP + 1, AENDSTACK)
             a = b + n - 1
-            if a > get_dp(R, tape):
-                wr(R, tape, mark, S, ADP, a)
+            if a > get_dp(M):
+                wr(M, ADP, a)
         elif tok == 25:  # deln
-            n = pop(R, tape, mark, S)
-            m = pop(R, tape, mark, S)
+            n = pop(M)
+            m = pop(M)
             if m < 0 or n < 0:
-                stop(R, H_INDEX)
+                stop(M, H_INDEX)
                 return
-            b = frame(R, tape, 2)
+            b = frame(M, 2)
             m += ADP + b
-            cpabn(R, F, tape, mark, S, qQ, m + n + 1, m + 1, get_dp(R, tape) - b - n, ADP + 1,
+            cpabn(M, F, m + n + 1, m + 1, get_dp(M) - b - n, ADP + 1,
                   AENDSTACK)
-            wr(R, tape, mark, S, ADP, get_dp(R, tape) - n)
+            wr(M, ADP, get_dp(M) - n)
         elif tok == 26:  # intpf
-            n = rd(R, tape, AFNP)
+            n = rd(M, AFNP)
             if n < 1:
-                stop(R, H_FUNCTION)
+                stop(M, H_FUNCTION)
                 return
-            push(R, tape, mark, S, rd(R, tape, AFNP + 3 * n - 2))
+            push(M, rd(M, AFNP + 3 * n - 2))
         elif tok == 27:  # def
-            i = 1 + rd(R, tape, AFNP)
+            i = 1 + rd(M, AFNP)
             if i > MAXFN:
-                stop(R, H_FUNCTION)
+                stop(M, H_FUNCTION)
                 return
-            wr(R, tape, mark, S, AFNP, i)
+            wr(M, AFNP, i)
             i = 3 * i + AFNP
-            wr(R, tape, mark, S, i, frame(R, tape, 1) + 1)
-            wr(R, tape, mark, S, i - 1, pop(R, tape, mark, S))
-            wr(R, tape, mark, S, i - 2, pop(R, tape, mark, S))
+            wr(M, i, frame(M, 1) + 1)
+            wr(M, i - 1, pop(M))
+            wr(M, i - 2, pop(M))
         elif tok == 28:  # topf
-            push(R, tape, mark, S, rd(R, tape, AFNP))
+            push(M, rd(M, AFNP))
         elif tok == 29:  # dof
-            n = pop(R, tape, mark, S)
-            if n < 1 or n > rd(R, tape, AFNP):
-                stop(R, H_FUNCTION)
+            n = pop(M)
+            if n < 1 or n > rd(M, AFNP):
+                stop(M, H_FUNCTION)
                 return
             n = AFNP + 3 * n
-            pushblock(R, tape, mark, S, rd(R, tape, n - 2), rd(R, tape, n - 1))
-            set_frame(R, tape, mark, S, 1, rd(R, tape, n))
+            pushblock(M, rd(M, n - 2), rd(M, n - 1))
+            set_frame(M, 1, rd(M, n))
         elif tok == 30:  # oldq
-            a = pop(R, tape, mark, S)
-            if a < 0 or a > R[R_OLDP]:
-                stop(R, H_OLD)
+            a = pop(M)
+            if a < 0 or a > M[R_OLDP]:
+                stop(M, H_OLD)
                 return
-            pushblock(R, tape, mark, S, 0, 0)
-            set_frame(R, tape, mark, S, 1, OLD[a, 0])
+            pushblock(M, 0, 0)
+            set_frame(M, 1, M[OLD0 + 2 * a])
         else:  # 31 bsjmp
-            v = frame(R, tape, 2) + ADP
-            v += pop(R, tape, mark, S)
-            set_frame(R, tape, mark, S, 1, v)
+            v = frame(M, 2) + ADP
+            v += pop(M)
+            set_frame(M, 1, v)
         return
     if tok <= 2:  # 1toD, 2toD
-        push_D(R, tape, mark, S, tok)
+        push_D(M, tok)
     elif tok == 3:  # mvdsk
-        b = frame(R, tape, 2)
-        a = ds(R, tape, b + 1)
-        c = ds(R, tape, b + 3)
+        b = frame(M, 2)
+        a = ds(M, b + 1)
+        c = ds(M, b + 3)
         if a < 1 or a > 3 or c < 1 or c > 3 or a == c:
-            stop(R, H_PEG)
+            stop(M, H_PEG)
             return
-        move_disk(R, tape, mark, S, a, c)
+        move_disk(M, a, c)
     elif tok == 4:  # xAD
-        push(R, tape, mark, S, 2)
-        push(R, tape, mark, S, 3)
-        xmn_core(R, tape, mark, S)
+        push(M, 2)
+        push(M, 3)
+        xmn_core(M)
     elif tok == 5:  # xSA
-        push(R, tape, mark, S, 3)
-        push(R, tape, mark, S, 4)
-        xmn_core(R, tape, mark, S)
+        push(M, 3)
+        push(M, 4)
+        xmn_core(M)
     elif tok == 6:  # bsf
-        v = frame(R, tape, 2) + ADP
-        v += pop(R, tape, mark, S) + 1
-        calla(R, tape, mark, S, -1, -1, v)
+        v = frame(M, 2) + ADP
+        v += pop(M) + 1
+        calla(M, -1, -1, v)
     elif tok == 7:  # boostq
-        a = pop(R, tape, mark, S) + R[R_NDECL]
-        if a < 0 or a > R[R_OLDP]:
-            stop(R, H_OLD)
+        a = pop(M) + M[R_NDECL]
+        if a < 0 or a > M[R_OLDP]:
+            stop(M, H_OLD)
             return
-        n = OLD[a, 1]
-        a = OLD[a, 0]
-        if not tncheck(R, F, n):
+        n = M[OLD0 + 2 * a + 1]
+        a = M[OLD0 + 2 * a]
+        if not tncheck(M, F, n):
             return
-        up = R[R_UPSQ]
+        up = M[R_UPSQ]
         for i in range(a, a + n):
-            add_to_sq(R, tape, mark, S, qQ[i], up)
+            add_to_sq(M, M[Q0 + i], up)
     elif tok == 8:  # add
-        a = pop(R, tape, mark, S)
-        b = pop(R, tape, mark, S)
-        push(R, tape, mark, S, a + b)
+        a = pop(M)
+        b = pop(M)
+        push(M, a + b)
     elif tok == 9:  # mul
-        a = pop(R, tape, mark, S)
-        b = pop(R, tape, mark, S)
-        push(R, tape, mark, S, a * b)
+        a = pop(M)
+        b = pop(M)
+        push(M, a * b)
     elif tok == 10:  # powr
-        n = pop(R, tape, mark, S)
-        m = pop(R, tape, mark, S)
+        n = pop(M)
+        m = pop(M)
         if m <= 1:
-            push(R, tape, mark, S, 1)
+            push(M, 1)
             return
         i = m
-        while n > 1 and MININT < i and i < MAXINT:
+        while n > 1 and i > MININT and i < MAXINT:
             i *= m
             n -= 1
-        push(R, tape, mark, S, i)
+        push(M, i)
     elif tok == 11:  # sub
-        x = pop(R, tape, mark, S)
-        push(R, tape, mark, S, pop(R, tape, mark, S) - x)
+        x = pop(M)
+        push(M, pop(M) - x)
     elif tok == 12:  # div
-        x = pop(R, tape, mark, S)
+        x = pop(M)
         if x == 0:
-            stop(R, H_DIVZERO)
+            stop(M, H_DIVZERO)
             return
-        push(R, tape, mark, S, ctrunc_div(pop(R, tape, mark, S), x))
+        push(M, ctrunc_div(pop(M), x))
     elif tok == 13:  # inc
-        push(R, tape, mark, S, pop(R, tape, mark, S) + 1)
+        push(M, pop(M) + 1)
     elif tok == 14:  # dec
-        push(R, tape, mark, S, pop(R, tape, mark, S) - 1)
+        push(M, pop(M) - 1)
     else:  # 15 by2
-        push(R, tape, mark, S, pop(R, tape, mark, S) * 2)
+        push(M, pop(M) * 2)
 
 
 @njit(cache=True)
-def exec_extension(R, F, tape, mark, S, tok):
+def exec_extension(M, F, tok):
     """Tokens 74..87: appendix instructions the original program did not register."""
     if tok == 74 or tok == 75 or tok == 76:  # geq, and, or
-        a = pop(R, tape, mark, S)
-        b = pop(R, tape, mark, S)
+        a = pop(M)
+        b = pop(M)
         if tok == 74:
             r = a >= b
         elif tok == 75:
             r = a > 0 and b > 0
         else:
             r = a > 0 or b > 0
-        push(R, tape, mark, S, 1 if r else 0)
+        push(M, 1 if r else 0)
     elif tok == 77:  # not
-        push(R, tape, mark, S, 1 if pop(R, tape, mark, S) <= 0 else 0)
+        push(M, 1 if pop(M) <= 0 else 0)
     elif tok == 78:  # base
-        push(R, tape, mark, S, frame(R, tape, 2))
+        push(M, frame(M, 2))
     elif tok == 79:  # outopf
-        n = rd(R, tape, AFNP)
+        n = rd(M, AFNP)
         if n < 1:
-            stop(R, H_FUNCTION)
+            stop(M, H_FUNCTION)
             return
-        push(R, tape, mark, S, rd(R, tape, AFNP + 3 * n - 1))
+        push(M, rd(M, AFNP + 3 * n - 1))
     elif tok == 80:  # popf
-        i = rd(R, tape, AFNP)
+        i = rd(M, AFNP)
         if i == 0:
-            stop(R, H_FUNCTION)
+            stop(M, H_FUNCTION)
             return
-        push(R, tape, mark, S, i)
-        wr(R, tape, mark, S, AFNP, i - 1)
+        push(M, i)
+        wr(M, AFNP, i - 1)
     elif tok == 81:  # find
-        k = pop(R, tape, mark, S)
-        i = get_dp(R, tape)
-        while i > 0 and rd(R, tape, i + ADP) != k and float(R[R_TIME]) < F[F_TP]:
+        k = pop(M)
+        i = get_dp(M)
+        while i > 0 and rd(M, i + ADP) != k and float(M[R_TIME]) < F[F_TP]:
             i -= 1
-            R[R_TIME] += 1
-            R[R_TOTALT] += 1
-        push(R, tape, mark, S, i)
+            M[R_TIME] += 1
+            M[R_TOTALT] += 1
+        push(M, i)
     elif tok == 82:  # rt1
-        if 0 < pop(R, tape, mark, S):
-            ret(R, F, tape, mark, S)
+        if pop(M) > 0:
+            ret(M, F)
     elif tok == 83:  # half
-        push(R, tape, mark, S, ctrunc_div(pop(R, tape, mark, S), 2))
+        push(M, ctrunc_div(pop(M), 2))
     elif tok == 84:  # rem
-        x = pop(R, tape, mark, S)
+        x = pop(M)
         if x == 0:
-            stop(R, H_DIVZERO)
+            stop(M, H_DIVZERO)
             return
-        a = pop(R, tape, mark, S)
-        push(R, tape, mark, S, a - ctrunc_div(a, x) * x)
+        a = pop(M)
+        push(M, a - ctrunc_div(a, x) * x)
     elif tok == 85:  # stf
-        set_frame(R, tape, mark, S, 1, pop(R, tape, mark, S) + ADP)
+        set_frame(M, 1, pop(M) + ADP)
     elif tok == 86:  # basef
-        set_frame(R, tape, mark, S, 1, frame(R, tape, 2) + ADP)
+        set_frame(M, 1, frame(M, 2) + ADP)
     elif tok == 87:  # poppat
-        i = rd(R, tape, APATP)
+        i = rd(M, APATP)
         if i == 0:
-            stop(R, H_PATTERN)
+            stop(M, H_PATTERN)
             return
-        wr(R, tape, mark, S, APATP, i - 1)
-        push(R, tape, mark, S, i)
+        wr(M, APATP, i - 1)
+        push(M, i)
     else:
-        stop(R, H_TOKEN)
+        stop(M, H_TOKEN)
 
 
-@njit(cache=True)
-def ip_ok(R, tape, qQ):
+@njit(cache=True, forceinline=True)
+def ip_ok(M):
     """Is the current task's ip a valid address holding a valid token number?"""
-    a = frame(R, tape, 1)
-    if a < AMIN or a > R[R_QP]:
+    a = frame(M, 1)
+    if a < AMIN or a > M[R_QP]:
         return False
-    v = z(R, tape, qQ, a)
-    return 1 <= v <= R[R_NQS]
+    v = z(M, a)
+    return 1 <= v <= M[R_NQS]
 
 
-@njit(cache=True)
-def step(R, F, tape, mark, S, qQ, OLD):
+@njit(cache=True, forceinline=True)
+def step(M, F):
     """Execute one token of the current task (the original's onestep, without the goal test)."""
-    n = z(R, tape, qQ, frame(R, tape, 1))
-    t = R[R_TIME]
-    if t > 2 * R[R_TOPT]:
-        R[R_TOPT] = t
-    if R[R_SP] > 2 * R[R_TOPSP]:
-        R[R_TOPSP] = R[R_SP]
-    R[R_JUMPED] = 0
-    R[R_INSTS] += 1
-    R[R_TIME] = t + 1
-    R[R_TOTALT] += 1
-    if rd(R, tape, AQUOTEFLAG) == 1:
+    n = z(M, frame(M, 1))
+    t = M[R_TIME]
+    if t > 2 * M[R_TOPT]:
+        M[R_TOPT] = t
+    if M[R_SP] > 2 * M[R_TOPSP]:
+        M[R_TOPSP] = M[R_SP]
+    M[R_JUMPED] = 0
+    M[R_INSTS] += 1
+    M[R_TIME] = t + 1
+    M[R_TOTALT] += 1
+    if rd(M, AQUOTEFLAG) == 1:
         if n == QOT:
-            wr(R, tape, mark, S, AQUOTEFLAG, 0)
+            wr(M, AQUOTEFLAG, 0)
         else:
-            push(R, tape, mark, S, n)
+            push(M, n)
     else:
-        exec_token(R, F, tape, mark, S, qQ, OLD, n)
-    if R[R_JUMPED] == 0:
-        set_frame(R, tape, mark, S, 1, frame(R, tape, 1) + 1)
+        exec_token(M, F, n)
+    if M[R_JUMPED] == 0:
+        set_frame(M, 1, frame(M, 1) + 1)
