@@ -172,7 +172,11 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         "meta_training_wall_s": round(train_wall, 1),
         "test_wall_s_meta_lstm": round(meta_wall, 3),
     }
+    metrics["online_error_curves"] = {
+        "meta_lstm": [round(float(e), 6) for e in err_meta],
+        "backprop": [round(float(e), 6) for e in err_bp]}
     if err_ls is not None:
+        metrics["online_error_curves"]["least_squares"] = [float(f"{e:.3g}") for e in err_ls]
         metrics["cum_online_error_least_squares"] = round(float(err_ls.sum()), 3)
         metrics["examples_to_fit_least_squares"] = examples_to_fit(err_ls, level, cfg.window)
     # ---- plots
@@ -184,6 +188,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         ax.semilogy(n, err_ls, ":", label="online least squares (ideal)")
     ax.axhline(level, color="gray", ls="--", lw=0.8, label=f"{cfg.fit_threshold} x Var(y)")
     ax.axvline(30, color="gray", ls=":", lw=0.8)
+    ax.set_ylim(bottom=1e-4)  # least squares falls far below once it has six exemplars
     ax.set_xlabel("exemplar j of a new function")
     ax.set_ylabel("squared error before seeing y_j")
     ax.set_title(f"{cfg.family} functions, {cfg.eval_tasks} test functions")
