@@ -161,3 +161,18 @@ def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(
         return {k: v for k, v in m.items() if "wall" not in k}
 
     assert strip(resumed["metrics"]) == strip(whole["metrics"])
+
+
+@pytest.mark.parametrize("name,override,message", [
+    ("meta-lstm-quadratic", "family=cubic", "family"),
+    ("fwp-assoc-retrieval", "models=gru", "unknown models"),
+    ("fwp-capacity", "phis=rbf", "unknown phis"),
+    ("srwm-fewshot", "device=tpu", "unknown device"),
+])
+def test_bad_config_is_a_usage_error(name: str, override: str, message: str,
+                                     tmp_path: Path) -> None:
+    from metahook.harness.errors import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        run_experiment(name, out=tmp_path / "x", scale="quick", overrides=[override])
+    assert not (tmp_path / "x").exists()

@@ -32,6 +32,7 @@ from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Ref, Result, register
 from metahook.neural.fast_weights import BaFastWeights, DeltaNet
 from metahook.neural.training import (
+    check_device,
     load_optimizer_state,
     n_params,
     optimizer_state,
@@ -75,8 +76,7 @@ class Config:
                 raise ValueError(f"{name} must be >= 1")
         if self.lr <= 0 or not 0 <= self.lam <= 1 or self.eta < 0:
             raise ValueError("need lr > 0, 0 <= lam <= 1, eta >= 0")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError("device must be one of auto, cpu, cuda")
+        check_device(self.device)
 
 
 class Classifier(nn.Module):

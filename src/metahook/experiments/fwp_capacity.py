@@ -37,6 +37,7 @@ from metahook.neural.fast_weights import (
     sum_rule_chunkwise,
 )
 from metahook.neural.training import (
+    check_device,
     load_optimizer_state,
     optimizer_state,
     pick_device,
@@ -80,8 +81,7 @@ class Config:
                      "patience", "chunk_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError("device must be one of auto, cpu, cuda")
+        check_device(self.device)
 
 
 class Memory(nn.Module):

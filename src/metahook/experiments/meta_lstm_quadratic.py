@@ -32,6 +32,7 @@ from metahook.harness.registry import Experiment, Ref, Result, register
 from metahook.neural.meta_lstm import MetaLSTM
 from metahook.neural.online_learners import online_backprop, online_least_squares
 from metahook.neural.training import (
+    check_device,
     load_optimizer_state,
     optimizer_state,
     pick_device,
@@ -70,8 +71,7 @@ class Config:
             raise ValueError("window must not exceed episode_len")
         if self.lr <= 0 or self.lr_final <= 0 or not self.bp_lrs or min(self.bp_lrs) <= 0:
             raise ValueError("learning rates must be > 0 and bp_lrs non-empty")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError("device must be one of auto, cpu, cuda")
+        check_device(self.device)
 
 
 def examples_to_fit(err: np.ndarray, level: float, window: int) -> int | None:

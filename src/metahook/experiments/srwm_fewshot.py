@@ -36,6 +36,7 @@ from metahook.harness.registry import Experiment, Ref, Result, register
 from metahook.neural.fast_weights import DeltaNet
 from metahook.neural.srwm import ModernSRWM
 from metahook.neural.training import (
+    check_device,
     load_optimizer_state,
     n_params,
     optimizer_state,
@@ -79,8 +80,7 @@ class Config:
             raise ValueError("shots must be >= 2 (the first presentation is a guess)")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError("device must be one of auto, cpu, cuda")
+        check_device(self.device)
 
 
 class Block(nn.Module):

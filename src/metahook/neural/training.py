@@ -42,6 +42,11 @@ def set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
+def check_device(name: str) -> None:
+    """For a config's ``validate``: ValueError unless ``name`` is usable here."""
+    pick_device(name)
+
+
 def optimizer_state(opt: torch.optim.Optimizer) -> dict[str, Any]:
     """``opt.state_dict()`` with string keys, so the harness can checkpoint it."""
     sd = opt.state_dict()
