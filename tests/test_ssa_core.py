@@ -107,6 +107,20 @@ def test_a_block_followed_by_faster_reward_survives_and_a_slower_one_is_popped()
     assert st_["blocks_pushed"] == 2 and st_["blocks_popped"] == 1 and st_["ssa_calls"] == 2
 
 
+def test_a_slump_below_the_top_block_is_caught() -> None:
+    """Comparing only the top two tags (ML97's SSA.2) would keep both blocks here."""
+    policy = np.zeros((2, 1))
+    ssa = SuccessStory(2, 1)
+    ssa.save(policy, 0, 10.0, 5.0)  # block 1 at v1 = 10, R = 5 (life so far: 0.5 per step)
+    policy[0] = 1.0
+    assert ssa.call(policy, 11.0, 6.0) == 0  # 1 per step since v1: survives
+    ssa.save(policy, 1, 20.0, 6.0)  # nothing from 11 to 20; block 2 at v2 = 20
+    policy[1] = 1.0
+    # at t = 21, R = 7: Q(v2) = 1 > Q(v1) = 2/11, but Q(v1) < R/t = 1/3: block 1 must go
+    assert ssa.call(policy, 21.0, 7.0) == 2
+    assert ssa.n_tags == 0 and np.array_equal(policy, np.zeros((2, 1)))
+
+
 def test_state_dict_round_trip_keeps_behaviour() -> None:
     rng = np.random.default_rng(0)
     policy = rng.random((5, 3))

@@ -57,6 +57,8 @@ from gymnasium import spaces
 from numba import njit
 from pettingzoo import ParallelEnv
 
+from metahook.machines.jit import NO_REFCOUNT
+
 WIDTH, HEIGHT = 800.0, 600.0
 AGENT_R = 15.0
 KEY_R = 10.0
@@ -109,14 +111,14 @@ DX = np.array([0.0, _S, 1.0, _S, 0.0, -_S, -1.0, -_S])
 DY = np.array([-1.0, -_S, 0.0, _S, 1.0, _S, 0.0, -_S])
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _disc_hits_rect(x: float, y: float, r: float, rect: np.ndarray) -> bool:
     nx = min(max(x, rect[0]), rect[2])
     ny = min(max(y, rect[1]), rect[3])
     return (x - nx) ** 2 + (y - ny) ** 2 < r * r
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _ray_rect(px: float, py: float, dx: float, dy: float, length: float,
               rect: np.ndarray) -> float:
     """Distance along the ray to where it enters ``rect`` (inf if not within ``length``)."""
@@ -142,7 +144,7 @@ def _ray_rect(px: float, py: float, dx: float, dy: float, length: float,
     return tmin
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _ray_disc(px: float, py: float, dx: float, dy: float, length: float,
               cx: float, cy: float, r: float) -> float:
     fx = px - cx
@@ -160,7 +162,7 @@ def _ray_disc(px: float, py: float, dx: float, dy: float, length: float,
     return t
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _ray_border(px: float, py: float, dx: float, dy: float, length: float) -> float:
     t = np.inf
     if dx > 1e-12:
@@ -174,7 +176,7 @@ def _ray_border(px: float, py: float, dx: float, dy: float, length: float) -> fl
     return t if t <= length else np.inf
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _nearest_obstacle(px: float, py: float, dx: float, dy: float, length: float,
                       walls: np.ndarray, doors: np.ndarray, istate: np.ndarray,
                       skip_door: int) -> float:
@@ -187,7 +189,7 @@ def _nearest_obstacle(px: float, py: float, dx: float, dy: float, length: float,
     return best
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _blocked(x: float, y: float, walls: np.ndarray, doors: np.ndarray,
              istate: np.ndarray) -> int:
     """-1 if a disc at (x, y) is free; else 0/1 for closed door A/B, 2 for a wall or border."""
@@ -202,7 +204,7 @@ def _blocked(x: float, y: float, walls: np.ndarray, doors: np.ndarray,
     return -1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _direction_to(x: float, y: float, tx: float, ty: float) -> int:
     """The one of the 8 directions (0 = north, clockwise) nearest to the line towards (tx, ty)."""
     ang = math.atan2(tx - x, -(ty - y))  # 0 = north, positive clockwise
@@ -210,7 +212,7 @@ def _direction_to(x: float, y: float, tx: float, ty: float) -> int:
     return k % 8
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def dk_reset(fstate: np.ndarray, istate: np.ndarray, u: np.ndarray, upos: np.ndarray) -> None:
     """Start a trial: agents near the north-west corner, random rotation; doors closed, keys back.
 
@@ -226,7 +228,7 @@ def dk_reset(fstate: np.ndarray, istate: np.ndarray, u: np.ndarray, upos: np.nda
         upos[0] += 3
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def dk_act(
     fstate: np.ndarray, istate: np.ndarray, agent: int, action: int, arg: int,
     step_px: float, walls: np.ndarray, doors: np.ndarray, keys: np.ndarray, goal: np.ndarray,
@@ -308,7 +310,7 @@ def dk_act(
             res[RES_SENSED] = 1.0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def dk_observe(fstate: np.ndarray, istate: np.ndarray, agent: int, walls: np.ndarray,
                doors: np.ndarray, keys: np.ndarray, goal: np.ndarray, res: np.ndarray,
                obs: np.ndarray) -> None:

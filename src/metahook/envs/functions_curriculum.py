@@ -12,11 +12,11 @@ Specification ([paper] = stated in ML97; the rest is ours, see docs/ssa.md, Devi
 - Trial ``i`` poses one function ``g_i``. At its start the inputs ``x, y, z`` are written into
   work cells 0, 1, 2 [paper] -- and, in our reading of "the environment writes inputs into
   work cells", kept there: they are written again before every instruction, so a program that
-  overwrites them cannot lose them (nor fake them). We draw them uniformly from [-1, 1] (each trial anew), redrawn
-  (up to :data:`MAX_DRAWS` times) while ``|g_i(x, y, z)| < 0.01``, so that an output cell
-  that happens to hold 0 cannot pass the test (``(x+y-z)^8`` is below the tolerance whenever
-  ``|x+y-z| < 0.32``, a quarter of all draws). After every
-  instruction the learner's answer is read from work cell 6 [paper]; the trial ends when
+  overwrites them cannot lose them (nor fake them). We draw them uniformly from [-1, 1] (each
+  trial anew), redrawn (up to :data:`MAX_DRAWS` times) while ``|g_i(x, y, z)| < 0.01``, so
+  that an output cell that happens to hold 0 cannot pass the test (``(x+y-z)^8`` is below the
+  tolerance whenever ``|x+y-z| < 0.32``, a quarter of all draws). After every instruction the
+  learner's answer is read from work cell 6 [paper]; the trial ends when
   ``|g_i(x, y, z) - c_6| < 0.0001`` [paper], with reward :data:`SOLVED_REWARD` (the paper's value
   was lost in every copy we could read; any positive constant gives the same SSA decisions
   up to scale). All other rewards are 0. Nothing else is reset between trials [paper: one life].
@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from metahook.machines.jit import NO_REFCOUNT
+
 N_FUNCTIONS = 5
 SOLVED_REWARD = 1.0
 TOLERANCE = 1e-4
@@ -47,7 +49,7 @@ CURRICULUM_C = 100
 INTAKE_THRESHOLD = 0.05
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def target(f: int, x: float, y: float, z: float) -> float:
     """``f_f(x, y, z)`` for ``f`` in 1..5."""
     s = x + y - z
@@ -63,7 +65,7 @@ def target(f: int, x: float, y: float, z: float) -> float:
     return s4 * s4
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def pose(ptr: int, c: int, u: float) -> int:
     """The function of the next trial: ``f_ptr`` with probability ``c/100`` else ``f_(ptr+1)``."""
     if ptr >= N_FUNCTIONS:
@@ -71,7 +73,7 @@ def pose(ptr: int, c: int, u: float) -> int:
     return ptr if u < c / CURRICULUM_C else ptr + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def draw_inputs(f: int, xyz: np.ndarray, c: np.ndarray, u: np.ndarray,
                 upos: np.ndarray) -> None:
     """Draw ``x, y, z`` into ``xyz`` (kept by the environment: the target is computed from these,

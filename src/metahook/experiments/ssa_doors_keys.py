@@ -13,9 +13,11 @@ Protocol (every number in :class:`Config`):
    basic cycles, whichever comes first). One basic cycle = one instruction of each agent.
 2. Baselines, each for ``baseline_cycles`` basic cycles: the same SMPs with SSA off (every
    self-modification stays), and two tabular Q(λ) learners with SSA off and on.
-3. Trial length (basic cycles from a trial's start to the goal) is binned by ``curve_bin``
-   trials: ``trial_length_first`` / ``trial_length_last`` are the first / last bin's mean (mean
-   over runs), ``speedup`` their ratio per run, averaged over the runs (the paper's "factor").
+3. Trial length (basic cycles from a trial's start to the goal) is averaged over bins of
+   ``curve_bin`` trials for the curve. ``trial_length_first`` is the mean length of a life's
+   first ``head_trials`` trials ("in the beginning"), ``trial_length_last`` that of its last
+   ``tail_trials``; ``speedup`` is their ratio per run, averaged over the runs (the paper's
+   "factor of 60, mean of 4 simulations"). All three are also given per run.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ _U_BLOCK = 1 << 18
 class Config:
     runs: int = 4  # independent simulations with SSA on (the paper's mean of 4)
     trials: int = 130_000  # per run
-    max_cycles: int = 20_000_000_000  # budget per run, basic cycles
-    baseline_cycles: int = 1_000_000_000  # per baseline run (SSA off; Q(λ) with SSA off / on)
+    max_cycles: int = 6_000_000_000  # budget per run, basic cycles
+    baseline_cycles: int = 500_000_000  # per baseline run (SSA off; Q(λ) with SSA off / on)
     baseline_runs: int = 1
     step_px: float = 24.0  # one Move, pixels
     n_cells: int = 64  # program cells per agent (16 instruction slots of 4 cells)
@@ -59,12 +61,15 @@ class Config:
     eval_delay: int = 1  # goal events between an SMS's end and its SSA call (EndSelfMod)
     prepeval_unit: int = 1  # PrepEval(a1) waits 1 + a1 * prepeval_unit goal events
     sms_max_steps: int = 100_000  # an SMS open longer is closed (time steps)
+    eval_max_steps: int = 2_000_000  # an evaluation waits at most this long for goal events
     penalty_events: bool = False  # move/turn penalties count as reward events (else goals only)
     q_alpha: float = 0.1
     q_gamma: float = 0.99
     q_lambda: float = 0.9
     q_eps: float = 0.1
     curve_bin: int = 1000  # trials per point of the learning curve
+    head_trials: int = 100  # "in the beginning": the first trials of a life
+    tail_trials: int = 1000  # the end of a life: its last trials
     chunk_cycles: int = 5_000_000  # cycles between progress reports / checkpoint checks
 
     def validate(self) -> None:
@@ -74,8 +79,8 @@ class Config:
             raise ValueError("max_cycles >= 1, baseline_cycles >= 0, chunk_cycles >= 1 required")
         if not 0.0 < self.step_px < 60.0:
             raise ValueError("step_px must be in (0, 60)")
-        if self.curve_bin < 1:
-            raise ValueError("curve_bin must be >= 1")
+        if self.curve_bin < 1 or self.head_trials < 1 or self.tail_trials < 1:
+            raise ValueError("curve_bin, head_trials and tail_trials must be >= 1")
         if not (0 < self.q_alpha <= 1 and 0 <= self.q_gamma <= 1 and 0 <= self.q_lambda <= 1
                 and 0 <= self.q_eps <= 1):
             raise ValueError("q_alpha in (0,1], q_gamma, q_lambda, q_eps in [0,1] required")
@@ -84,7 +89,8 @@ class Config:
     def smp_params(self, ssa: bool) -> SMPParams:
         return SMPParams(n_cells=self.n_cells, n_work=0, lam=self.lam, minp=self.minp,
                          eval_delay=self.eval_delay, prepeval_unit=self.prepeval_unit,
-                         sms_max_steps=self.sms_max_steps, ssa=ssa)
+                         sms_max_steps=self.sms_max_steps, eval_max_steps=self.eval_max_steps,
+                         ssa=ssa)
 
 
 # ---------------------------------------------------------------------------- one life
@@ -244,8 +250,10 @@ def _bins(lengths: np.ndarray, size: int) -> np.ndarray:
 
 def run(ctx: RunContext, cfg: Config) -> Result:
     phases = _phases(cfg)
-    seeds = ctx.rng.integers(0, 2**63 - 1, size=len(phases))
     state = ctx.restore()
+    # one seed per life, drawn once and kept in the checkpoint (a resumed run must not redraw)
+    seeds = (ctx.rng.integers(0, 2**63 - 1, size=len(phases)) if state is None
+             else np.asarray(state["seeds"], dtype=np.int64))
     done: dict[str, Any] = {} if state is None else dict(state["done"])
     current: Life | None = None
     index = 0 if state is None else int(state["index"])
@@ -268,7 +276,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                          f"{name} run {r}: {current.n_trials} trials, recent length {recent:.0f}")
 
             def snapshot(i: int = index, life_: Life = current) -> dict[str, Any]:
-                return {"index": i, "done": done, "life": life_.state_dict()}
+                return {"index": i, "done": done, "life": life_.state_dict(), "seeds": seeds}
 
             ctx.checkpoint(snapshot)
         done[f"{name}/{r}"] = _summarise(ctx, cfg, name, r, current)
@@ -276,7 +284,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         current = None
 
         def between(i: int = index) -> dict[str, Any]:
-            return {"index": i, "done": done, "life": None}
+            return {"index": i, "done": done, "life": None, "seeds": seeds}
 
         ctx.checkpoint(between, force=True)
     return Result(metrics=_metrics(ctx, cfg, done))
@@ -295,9 +303,8 @@ def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: Life) -> dic
         "trials": lf.n_trials,
         "cycles": lf.cycles,
         "bins": bins.tolist(),
-        "first": float(bins[0]) if len(bins) else (float(lengths.mean()) if len(lengths)
-                                                    else float("nan")),
-        "last": float(bins[-1]) if len(bins) else float("nan"),
+        "first": float(lengths[: cfg.head_trials].mean()) if len(lengths) else float("nan"),
+        "last": float(lengths[-cfg.tail_trials :].mean()) if len(lengths) else float("nan"),
         "end_cycles": tr[:, 1].tolist() if len(tr) <= 400 else _bins(tr[:, 1], max(
             1, len(tr) // 400)).tolist(),
         "lengths_thin": lengths.tolist() if len(tr) <= 400 else _bins(lengths, max(
@@ -331,6 +338,8 @@ def _metrics(ctx: RunContext, cfg: Config, done: dict[str, Any]) -> dict[str, An
         "trial_length_last": float(np.mean(lasts)) if all(la == la for la in lasts) else None,
         "speedup": float(np.mean(speedups)) if speedups else None,
         "speedup_per_run": speedups,
+        "trial_length_first_per_run": firsts,
+        "trial_length_last_per_run": lasts,
         "trials": [m["trials"] for m in main],
         "basic_cycles": [m["cycles"] for m in main],
         "stack_size": float(np.mean([sum(m["stack"]) / 2 for m in main])),
@@ -409,8 +418,9 @@ EXPERIMENT = register(
                     "baselines: SSA off, Q(lambda).",
         config=Config,
         scales={
-            "quick": Config(runs=1, trials=60, max_cycles=6_000_000, baseline_cycles=2_000_000,
-                            step_px=40.0, curve_bin=10, chunk_cycles=1_000_000),
+            "quick": Config(runs=1, trials=400, max_cycles=30_000_000, baseline_cycles=4_000_000,
+                            step_px=40.0, curve_bin=20, head_trials=20, tail_trials=40,
+                            eval_max_steps=500_000, chunk_cycles=2_000_000),
             "full": Config(),
         },
         run=run,

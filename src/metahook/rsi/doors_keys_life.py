@@ -45,6 +45,7 @@ from metahook.envs.doors_keys import (
     dk_observe,
     dk_reset,
 )
+from metahook.machines.jit import NO_REFCOUNT
 from metahook.machines.smp.machine import EV_ENV, IP, P_SSA_ON, P_WIDTH, smp_reward, smp_step
 from metahook.rsi.q_lambda import q_lambda_update, q_select
 from metahook.rsi.ssa import N_TAGS, ssa_begin_block, ssa_call, ssa_free
@@ -58,7 +59,7 @@ DONE, NEED_RANDOM, STACK_FULL, OUT_FULL = range(4)
 _U_PER_STEP = 4 + 6
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def doors_keys_cycles(
     P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
     kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,
@@ -143,7 +144,7 @@ QR_S, QR_A, QR_PENDING, QR_TIME, QR_BLOCK_OPEN = range(5)
 N_QR = 5
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def q_doors_keys_cycles(
     Q: np.ndarray, E: np.ndarray, qr: np.ndarray, qf: np.ndarray, qparams: np.ndarray,
     ssa_on: bool, tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray,

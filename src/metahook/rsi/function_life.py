@@ -7,7 +7,8 @@ after every instruction cell 6 is compared with the target; a match ends the tri
 event (the SSA call of a finished self-modification sequence comes after ``eval_delay`` = 5 such
 events, ML97: "after each 5th consecutive non-zero reward signal after the end of each SMS").
 
-``xyz`` holds the trial's inputs (the environment's copy), ``fr`` the loop's registers (:data:`FR_PTR`, :data:`FR_C`, the posed function, the trial's
+``xyz`` holds the trial's inputs (the environment's copy), ``fr`` the loop's registers
+(:data:`FR_PTR`, :data:`FR_C`, the posed function, the trial's
 start time, the last trial's length), so that the loop resumes exactly where it returned.
 """
 
@@ -28,6 +29,7 @@ from metahook.envs.functions_curriculum import (
     pose,
     target,
 )
+from metahook.machines.jit import NO_REFCOUNT
 from metahook.machines.smp.machine import P_SSA_ON, P_WIDTH, TIME, smp_reward, smp_step
 from metahook.rsi.ssa import ssa_free
 
@@ -36,7 +38,7 @@ N_FR = 8
 DONE, NEED_RANDOM, STACK_FULL, OUT_FULL = range(4)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def _new_trial(c: np.ndarray, iregs: np.ndarray, fr: np.ndarray, xyz: np.ndarray,
                u: np.ndarray, upos: np.ndarray) -> None:
     """Pose the next function and write fresh inputs into cells 0..2 (see draw_inputs)."""
@@ -48,7 +50,7 @@ def _new_trial(c: np.ndarray, iregs: np.ndarray, fr: np.ndarray, xyz: np.ndarray
     fr[FR_START] = iregs[TIME]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def function_cycles(
     P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
     kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,

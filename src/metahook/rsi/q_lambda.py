@@ -24,10 +24,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from metahook.machines.jit import NO_REFCOUNT
 from metahook.rsi.ssa import ssa_save
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def q_greedy(Q: np.ndarray, s: int) -> int:
     """The greedy action in ``s`` (lowest index among ties)."""
     best = 0
@@ -37,7 +38,7 @@ def q_greedy(Q: np.ndarray, s: int) -> int:
     return best
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def q_select(Q: np.ndarray, s: int, eps: float, u1: float, u2: float) -> int:
     """ε-greedy: with probability ``eps`` (``u1 < eps``) a uniform action (from ``u2``)."""
     if u1 < eps:
@@ -45,7 +46,7 @@ def q_select(Q: np.ndarray, s: int, eps: float, u1: float, u2: float) -> int:
     return q_greedy(Q, s)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def q_lambda_update(
     Q: np.ndarray, E: np.ndarray, s: int, a: int, r: float, s2: int, a2: int,
     alpha: float, gamma: float, lam: float,

@@ -15,9 +15,13 @@ criterion (SSC) holds for the tags ``v_1 < v_2 < ... < v_k`` still on the stack:
 
     R(t)/t  <  [R(t)-R(v_1)]/(t-v_1)  <  [R(t)-R(v_2)]/(t-v_2)  <  ...  <  [R(t)-R(v_k)]/(t-v_k)
 
-It suffices to compare the top block with the one below it (with ``v_0 = 0, R(0) = 0``) and pop
-while the top one fails: the inequalities below the top were established at earlier calls and each
-is of the same kind, so the chain holds again once the top passes (ML97 section 2).
+ML97's SSA compares only the top tag with the one below it (with ``v_0 = 0, R(0) = 0``) and pops
+while that pair fails. Reward intake since the previous call can break a pair further down,
+though (a block that looked good at the last call may have been followed by a slump), and then
+the neighbour test leaves a stack that violates the SSC. We pop until the whole chain holds: the
+survivors are the longest bottom prefix of the stack over which every neighbouring pair
+satisfies the SSC (:func:`ssa_survivors`); when only the top pair fails, this is ML97's rule.
+See docs/ssa.md, Deviations.
 
 Every surviving block has been followed by faster reward intake, measured from its start up to
 now, than every older block and than the whole life's average: a *success story*. Blocks are
@@ -55,40 +59,43 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from metahook.machines.jit import NO_REFCOUNT
+
 # indices into ``counts``
 N_TAGS, N_ENTRIES, SERIAL, BLOCKS_POPPED, ROWS_RESTORED, CALLS, BLOCKS_PUSHED = range(7)
 N_COUNTS = 7
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def ssa_speed(t: float, R: float, v: float, Rv: float) -> float:
     """Reward per time step from checkpoint ``(v, R(v))`` up to ``(t, R(t))``."""
     return (R - Rv) / (t - v)
 
 
-@njit(cache=True, _nrt=False)
-def ssa_top_survives(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -> bool:
-    """True if the top block is followed by faster reward intake than the block below it.
+@njit(cache=True, **NO_REFCOUNT)
+def ssa_survivors(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -> int:
+    """How many tags (oldest first) may stay: the longest prefix of the stack over which the
+    success-story criterion holds at ``(t, R(t))``.
 
-    With no tag on the stack there is nothing to judge (True). A top block whose checkpoint is not
-    yet in the past (``v >= t``) cannot be judged and survives.
+    The chain ``R(t)/t < Q(v_1) < Q(v_2) < ...`` with ``Q(v) = (R(t) - R(v)) / (t - v)`` holds
+    over tags ``1..k`` iff each neighbouring pair in it does, so the answer is the index of the
+    first failing pair, scanning from the bottom. A tag not yet in the past (``v >= t``) cannot
+    be judged; it and everything above it stay.
     """
     k = counts[N_TAGS]
-    if k == 0:
-        return True
-    v1 = tags[k - 1, 0]
-    if t <= v1:
-        return True
-    R1 = tags[k - 1, 1]
-    v2 = 0.0
-    R2 = 0.0
-    if k >= 2:
-        v2 = tags[k - 2, 0]
-        R2 = tags[k - 2, 1]
-    return (R - R1) / (t - v1) > (R - R2) / (t - v2)
+    prev = R / t
+    for i in range(k):
+        v = tags[i, 0]
+        if t <= v:
+            return k
+        q = (R - tags[i, 1]) / (t - v)
+        if not q > prev:
+            return i
+        prev = q
+    return k
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def ssa_pop_block(
     tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, policy: np.ndarray
 ) -> int:
@@ -111,7 +118,7 @@ def ssa_pop_block(
     return restored
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def ssa_call(
     tags: np.ndarray,
     entries: np.ndarray,
@@ -125,13 +132,14 @@ def ssa_call(
     Returns the number of rows restored (the papers charge one time step per restored row).
     """
     counts[CALLS] += 1
+    keep = ssa_survivors(tags, counts, t, R)
     restored = 0
-    while counts[N_TAGS] > 0 and not ssa_top_survives(tags, counts, t, R):
+    while counts[N_TAGS] > keep:
         restored += ssa_pop_block(tags, entries, counts, policy)
     return restored
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def ssa_begin_block(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -> bool:
     """Push the tag ``(t, R(t))`` that opens a new block; False if ``tags`` is full."""
     k = counts[N_TAGS]
@@ -147,7 +155,7 @@ def ssa_begin_block(tags: np.ndarray, counts: np.ndarray, t: float, R: float) ->
     return True
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def ssa_save(
     tags: np.ndarray,
     entries: np.ndarray,
@@ -176,7 +184,7 @@ def ssa_save(
     return 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def ssa_free(tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, rows: int) -> bool:
     """True if there is room for one more tag and ``rows`` more saved rows."""
     return counts[N_TAGS] < tags.shape[0] and counts[N_ENTRIES] + rows <= entries.shape[0]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from metahook.machines.jit import NO_REFCOUNT
 from metahook.machines.smp.instructions import (
     ADD,
     DECPROB,
@@ -74,7 +75,7 @@ MAX_UNIFORMS = 4
 _BIG = 1e300
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def sample(P: np.ndarray, i: int, u: float) -> int:
     """Inverse-CDF sample of a code from cell ``i``'s distribution (a full scan: 1 time step).
 
@@ -90,12 +91,12 @@ def sample(P: np.ndarray, i: int, u: float) -> int:
     return n - 1
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def _finite(x: float) -> bool:
     return -_BIG < x < _BIG
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def _open_sms(
     iregs: np.ndarray, fregs: np.ndarray, iparams: np.ndarray, tags: np.ndarray,
     counts: np.ndarray,
@@ -107,7 +108,7 @@ def _open_sms(
         iregs[BLOCK_OPEN] = 1
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def _save_row(
     P: np.ndarray, iregs: np.ndarray, iparams: np.ndarray, tags: np.ndarray,
     entries: np.ndarray, mark: np.ndarray, counts: np.ndarray, row: int,
@@ -116,7 +117,7 @@ def _save_row(
         iregs[TIME] += 1  # pushing a distribution costs one time step
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def _end_sms(iregs: np.ndarray, delay: int) -> None:
     """Close the open SMS (if it changed anything) and schedule its evaluation."""
     if iregs[SMS_MODS] > 0 and iregs[MODS_ENABLED] != 0:
@@ -126,7 +127,7 @@ def _end_sms(iregs: np.ndarray, delay: int) -> None:
         iregs[N_SMS] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def smp_evaluate(
     P: np.ndarray, iregs: np.ndarray, fregs: np.ndarray, iparams: np.ndarray,
     tags: np.ndarray, entries: np.ndarray, counts: np.ndarray,
@@ -144,7 +145,7 @@ def smp_evaluate(
     return restored
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, **NO_REFCOUNT)
 def smp_reward(
     P: np.ndarray, iregs: np.ndarray, fregs: np.ndarray, iparams: np.ndarray,
     tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, r: float, event: bool,
@@ -158,7 +159,7 @@ def smp_reward(
     return 0
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def _incprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     """P[i,k] <- lam P[i,k] for k != j; P[i,j] takes the rest (1 - lam(1 - P[i,j]) when the row
     sums to 1; computed from the row's actual sum so rounding never accumulates)."""
@@ -171,7 +172,7 @@ def _incprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     P[i, j] = 1.0 - rest
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def _decprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
     """P[i,j] <- lam P[i,j]; the others are scaled up to fill the row to exactly 1."""
     n = P.shape[1]
@@ -188,7 +189,7 @@ def _decprob(P: np.ndarray, i: int, j: int, lam: float) -> None:
             P[i, k] = P[i, k] * scale
 
 
-@njit(cache=True, inline='always', _nrt=False)
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def smp_step(
     P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
     kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,

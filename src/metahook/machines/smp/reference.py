@@ -102,15 +102,20 @@ class ReferenceSMP:
         restored = 0
         if self.ssa_on:
             t, R = float(self.time), self.R
-            while self.stack:
-                top = self.stack[-1]
-                below = self.stack[-2] if len(self.stack) > 1 else Block(0.0, 0.0)
-                if t <= top.v or (R - top.Rv) / (t - top.v) > (R - below.Rv) / (t - below.v):
+            # survivors: the longest bottom run of tags over which the SSC chain holds
+            keep, prev = len(self.stack), R / t
+            for i, b in enumerate(self.stack):
+                if t <= b.v:
                     break
-                for row, old in top.saved.items():
+                q = (R - b.Rv) / (t - b.v)
+                if not q > prev:
+                    keep = i
+                    break
+                prev = q
+            while len(self.stack) > keep:
+                for row, old in self.stack.pop().saved.items():
                     self.P[row] = list(old)
                     restored += 1
-                self.stack.pop()
             self.time += restored
         self.restored_total += restored
         self.block_open = False
