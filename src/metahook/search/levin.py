@@ -40,8 +40,8 @@ from numba import njit
 
 from metahook.envs.oops_tasks import goal_reached
 from metahook.machines.forth import vm
-from metahook.machines.forth.pointers import f64_ptr, i64_ptr
 from metahook.machines.forth.layout import ACP, AMAX, MAXTASK, ROW, STACKSIZE
+from metahook.machines.forth.pointers import f64_ptr, i64_ptr
 from metahook.machines.forth.vm import (
     F_P,
     F_TP,
@@ -211,7 +211,7 @@ def backtrack(M, F):
 
 @njit(cache=True)
 def search_slice(M_arr, F_arr, budget):
-    """Continue the current search (machine memory ``M_arr``, ``F_arr``); see :func:`search_core`."""
+    """Continue the current search in ``M_arr``/``F_arr``; see :func:`search_core`."""
     return search_core(i64_ptr(M_arr), f64_ptr(F_arr), budget)
 
 

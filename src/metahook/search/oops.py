@@ -121,6 +121,8 @@ class OOPS:
                 raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
             if not 1 <= n_max <= MAXTASK:
                 raise ValueError(f"n must be in 1..{MAXTASK}, got {n_max}")
+        if not phases:
+            raise ValueError("at least one phase is needed")
         self.phases = tuple((str(t), int(n)) for t, n in phases)
         self.st = prewired_state(stack_capacity)
         self.phase = 0
@@ -131,6 +133,31 @@ class OOPS:
         self.solved: list[Solved] = []
         self._start_phase()
         self.st.R[vm.R_T] = 1
+
+    def preload(self, solvers: list[list[int]]) -> None:
+        """Freeze ``solvers`` as if earlier tasks had been solved by them, each a fresh program.
+
+        Each solver is written after the frozen code; every one but the last becomes an entry of
+        the frozen-program list (as a superseded solver does), the last is ``a_last``. Used to
+        start a phase from the code an earlier phase froze; the counters stay at zero.
+        """
+        st, R = self.st, self.st.R
+        for k, prog in enumerate(solvers):
+            start = int(R[vm.R_AFROZEN]) + 1
+            for j, tok in enumerate(prog):
+                st.qQ[start + j] = tok
+            R[vm.R_QP] = start + len(prog) - 1
+            R[vm.R_ACURRENT] = start
+            if k == 0 and R[vm.R_ALAST] == start:
+                R[vm.R_AFROZEN] = R[vm.R_QP]
+                st.M[vm.QSP0 + R[vm.R_QP]] = 0
+                continue
+            R[vm.R_AFROZEN] = R[vm.R_QP]
+            if R[vm.R_ALAST] != start:
+                R[vm.R_OLDP] += 1
+                st.OLD[R[vm.R_OLDP]] = (R[vm.R_ALAST], start - R[vm.R_ALAST])
+            R[vm.R_ALAST] = start
+            st.M[vm.QSP0 + R[vm.R_QP]] = 0
 
     # ------------------------------------------------------------ phases
     @property

@@ -33,15 +33,16 @@ def _data_ptr(typingctx: Any, arr: Any) -> Any:
     return sig, codegen
 
 
-def _impl(arr):  # type: ignore[no-untyped-def]  (numba matches the parameter names exactly)
-    return _data_ptr(arr)
+# numba matches the overload's parameter names and annotations exactly: keep these unannotated.
+def _impl(arr):
+    return _data_ptr(arr)  # type: ignore[call-arg]
 
 
 @overload(i64_ptr)
-def _ov_i64_ptr(arr):  # type: ignore[no-untyped-def]
+def _ov_i64_ptr(arr):
     return _impl
 
 
 @overload(f64_ptr)
-def _ov_f64_ptr(arr):  # type: ignore[no-untyped-def]
+def _ov_f64_ptr(arr):
     return _impl

@@ -20,10 +20,10 @@ The same source runs as plain Python with ``NUMBA_DISABLE_JIT=1``; an independen
 reference lives in :mod:`metahook.machines.forth.reference`.
 
 State: two preallocated numpy arrays, so that the many small helpers below cost no call overhead
-once compiled. ``M`` (int64) holds, at fixed offsets, the registers (``M[R_*]``), all task tapes
-(``TAPE0``; the current tape's address a is ``M[M[R_ROW] - a]``), their marks (``MARK0``), the
-code ``q`` and its search slots (``Q0``, ``QSP0``, ``QLAST0``, ``QSQ0``, ``QT0``), the frozen-program
-list
+once compiled. ``M`` (int64) holds, at fixed offsets, the registers (``M[R_*]``), all task
+tapes (``TAPE0``; the current tape's address a is ``M[M[R_ROW] - a]``), their marks (``MARK0``),
+the code ``q`` and its search slots (``Q0``, ``QSP0``, ``QLAST0``, ``QSQ0``, ``QT0``), the
+frozen-program list
 (``OLD0``: start, size), the task ring (``LNEXT0``, ``LPREV0``) and, last, the undo stack (``S0``:
 pairs of flat index and old value). ``F`` (float64) holds the prefix probability ``F_P``, ``T*P``
 (``F_TP``) and the slots' probabilities (``QPP0``: token, ``QPPP0``: prefix before it).
@@ -94,6 +94,7 @@ R_UPSQ = 25  # boost amount (n_Q = 73)
 R_GOAL = 26  # task kind: 0 none, 1 1^n2^n, 2 Hanoi
 R_DONE = 27
 R_EVENT = 28  # runner: why it stopped
+R_MOVES = 29  # Hanoi disks moved (counted for checkers; not part of the tape)
 NREG = 64
 
 # ---------------------------------------------------------------- memory map of M and F
@@ -473,6 +474,7 @@ def move_disk(M, a, b):
     wr(M, pb + topb, rd(M, pa + topa))
     wr(M, pa + topa, 0)
     wr(M, pa, topa - 1)
+    M[R_MOVES] += 1
 
 
 @njit(cache=True)

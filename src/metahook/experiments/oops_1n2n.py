@@ -1,0 +1,97 @@
+"""oops-1n2n: OOPS learns 1^n2^n for n = 1..30 from scratch (Schmidhuber 2004, Sec. 6).
+
+The first phase of the paper's experiment: the 73-token language, the initial bias of the 1^n2^n
+phase, tasks solved in order with prolongation and fresh search (see
+:mod:`metahook.search.oops`). The original program's counters at each solved task are the
+reference: ours must be equal, not merely close. ``quick`` solves n = 1..3 (about 1e8 time steps)
+and checks the published 30-task solver on n = 1..30; ``full`` runs all 30 tasks (about 3e10 time
+steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metahook.envs.oops_tasks import GOAL_1N2N, check_1n2n
+from metahook.experiments.oops_common import (
+    PAPER,
+    PROGRAM_TOTALT,
+    SRC_PAPER,
+    SRC_PROGRAM,
+    drive,
+    timeline_plot,
+)
+from metahook.harness import Experiment, Ref, Result, RunContext, register
+from metahook.machines.forth.asm import assemble
+from metahook.search.oops import OOPS
+from metahook.search.runner import SOLVER_1N2N, run_program
+
+
+@dataclass(frozen=True)
+class Config:
+    n_max: int = 30  # solve tasks 1..n_max
+    slice_insts: int = 20_000_000  # tokens between checkpoints / progress updates
+    max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
+    verify_solver: bool = True  # run the published 30-task solver on n = 1..30
+
+    def validate(self) -> None:
+        if not 1 <= self.n_max <= 30:
+            raise ValueError("n_max must be in 1..30")
+        if self.slice_insts < 1:
+            raise ValueError("slice_insts must be >= 1")
+        if self.max_time_steps < 0:
+            raise ValueError("max_time_steps must be >= 0")
+
+
+def verify_published_solver() -> dict[str, object]:
+    prog = assemble(SOLVER_1N2N)
+    steps, ok = [], True
+    for n in range(1, 31):
+        r = run_program(prog, GOAL_1N2N, n)
+        ok = ok and r.stop == "solved" and check_1n2n(r.Ds, n)
+        steps.append(r.steps)
+    return {"solver_solves_1_to_30": ok, "solver_steps_n30": steps[-1],
+            "solver_steps_formula_14n_plus_40": all(s == 14 * n + 40
+                                                    for n, s in enumerate(steps, 1))}
+
+
+def run(ctx: RunContext, cfg: Config) -> Result:
+    oops = OOPS(phases=(("1n2n", cfg.n_max),))
+    metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps)
+    if cfg.verify_solver:
+        metrics.update(verify_published_solver())
+    metrics["max_n_solved"] = metrics["max_n_solved"]["1n2n"]
+    timeline_plot(ctx, metrics, "timeline")
+    return Result(metrics=metrics)
+
+
+EXPERIMENT = register(Experiment(
+    name="oops-1n2n",
+    system="OOPS",
+    paper=PAPER,
+    description="OOPS solves 1^n2^n for n = 1..30 in order; counters equal the original program's.",
+    config=Config,
+    scales={"quick": Config(n_max=3), "full": Config(n_max=30)},
+    run=run,
+    reference={
+        "n1_within": Ref(480_000, "time steps", f"{SRC_PAPER}: n=1 within 480,000 steps",
+                         metric="time_steps_1n2n_n1", compare="<="),
+        "n1_program": Ref(PROGRAM_TOTALT[("1n2n", 1)], "time steps", SRC_PROGRAM,
+                          metric="time_steps_1n2n_n1"),
+        "n2_paper_s": Ref(10, "s on the authors' 2002 PC (~1e6 steps/s)",
+                          f"{SRC_PAPER}: n=2 after roughly 10 s", compare=""),
+        "n2_program": Ref(PROGRAM_TOTALT[("1n2n", 2)], "time steps", SRC_PROGRAM,
+                          metric="time_steps_1n2n_n2"),
+        "n3_paper_s": Ref(60, "s on the authors' 2002 PC", f"{SRC_PAPER}: n=3 after ~1 min",
+                          compare=""),
+        "n3_program": Ref(PROGRAM_TOTALT[("1n2n", 3)], "time steps", SRC_PROGRAM,
+                          metric="time_steps_1n2n_n3"),
+        "n6_program": Ref(PROGRAM_TOTALT[("1n2n", 6)], "time steps",
+                          SRC_PROGRAM + "; the 30-task solver appears at n=6",
+                          metric="time_steps_1n2n_n6"),
+        "all30_paper_days": Ref(0.3, "days on the authors' 2002 PC",
+                                f"{SRC_PAPER}: all 30 tasks solved after ~0.3 days", compare=""),
+        "all30_program": Ref(PROGRAM_TOTALT[("1n2n", 30)], "time steps", SRC_PROGRAM,
+                             metric="time_steps_1n2n_n30"),
+    },
+))

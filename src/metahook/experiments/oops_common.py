@@ -1,0 +1,117 @@
+"""Shared driver of the OOPS experiments (``oops-1n2n``, ``oops-hanoi``, ``oops-full``).
+
+Runs :class:`metahook.search.oops.OOPS` in slices of ``slice_insts`` tokens, logging every solved
+task with the program's counters, checkpointing between slices (the whole machine and search
+state) and resuming from a checkpoint to the same result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metahook.harness import plots
+from metahook.harness.context import RunContext
+from metahook.machines.forth.asm import assemble
+from metahook.search.oops import OOPS, Solved
+from metahook.search.runner import PAPER_FROZEN
+
+PAPER = ("J. Schmidhuber, Optimal Ordered Problem Solver, Machine Learning 54:211-254, 2004 "
+         "(TR IDSIA-12-02, arXiv cs/0207097)")
+SRC_PAPER = "OOPS 2004, Sec. 6.2 (timeline of solutions)"
+SRC_PROGRAM = ("the original experiment program (oopscode.c, GPL) compiled and run unchanged: "
+               "its counters at each solved task (specs/oops.md §12)")
+
+# The original program's counters (totalt) at each solved task, from its own run.
+PROGRAM_TOTALT = {
+    ("1n2n", 1): 478_354, ("1n2n", 2): 9_990_653, ("1n2n", 3): 98_224_738,
+    ("1n2n", 4): 1_984_964_822, ("1n2n", 5): 2_115_682_953, ("1n2n", 6): 29_620_691_084,
+    ("1n2n", 30): 29_620_709_786, ("hanoi", 1): 29_620_710_238, ("hanoi", 2): 129_952_631_316,
+}
+PROGRAM_PREFS = {("1n2n", 1): 362_367, ("1n2n", 2): 4_317_587, ("1n2n", 3): 35_574_057,
+                 ("1n2n", 4): 660_327_075, ("1n2n", 5): 692_828_041,
+                 ("1n2n", 6): 4_070_399_803, ("1n2n", 30): 4_070_399_973}
+
+
+def drive(ctx: RunContext, oops: OOPS, slice_insts: int, max_time_steps: int) -> dict[str, Any]:
+    """Run ``oops`` to the end (or the step cap), logging and checkpointing; return metrics."""
+    state = ctx.restore()
+    wall: dict[str, float] = {}
+    if state is not None:
+        oops = OOPS.from_state_dict(state["oops"])
+        wall = {k: float(v) for k, v in state["wall"].items()}
+    total_n = sum(n for _, n in oops.phases)
+    capped = False
+    while not oops.finished:
+        if max_time_steps and oops.counters()["totalt"] >= max_time_steps:
+            capped = True
+            break
+        events = oops.advance(slice_insts)
+        for e in events:
+            key = f"{e.phase}:{e.n}"
+            wall[key] = ctx.wall_s
+            ctx.log(len(oops.solved) - len(events) + events.index(e) + 1, **e.to_json(),
+                    wall_s=round(ctx.wall_s, 3))
+        c = oops.counters()
+        ctx.progress(len(oops.solved), total_n,
+                     f"{oops.where()}  totalt {c['totalt']:.3e}  prefs {c['prefs']:.3e}")
+
+        def snapshot(o: OOPS = oops, w: dict[str, float] = wall) -> dict[str, Any]:
+            return {"oops": o.state_dict(), "wall": dict(w)}
+
+        ctx.checkpoint(snapshot)
+    return metrics_of(oops, wall, capped)
+
+
+def metrics_of(oops: OOPS, wall: dict[str, float], capped: bool) -> dict[str, Any]:
+    c = oops.counters()
+    timeline = []
+    for s in oops.solved:
+        row = s.to_json()
+        row["wall_s"] = round(wall.get(f"{s.phase}:{s.n}", float("nan")), 3)
+        timeline.append(row)
+    out: dict[str, Any] = {
+        "max_n_solved": {ph: max([s.n for s in oops.solved if s.phase == ph], default=0)
+                         for ph, _ in oops.phases},
+        "prefixes_tested": c["prefs"], "instructions": c["insts"], "time_steps": c["totalt"],
+        "topt": c["topt"], "topSp": c["topSp"],
+        "finished": oops.finished, "stopped_at": oops.where(), "step_cap_reached": capped,
+        "timeline": timeline,
+    }
+    for s in oops.solved:
+        out[f"time_steps_{s.phase}_n{s.n}"] = s.totalt
+        out[f"prefs_{s.phase}_n{s.n}"] = s.prefs
+        key = (s.phase, s.n)
+        if key in PROGRAM_TOTALT:
+            out[f"matches_program_{s.phase}_n{s.n}"] = (
+                s.totalt == PROGRAM_TOTALT[key]
+                and (key not in PROGRAM_PREFS or s.prefs == PROGRAM_PREFS[key]))
+    return out
+
+
+def timeline_plot(ctx: RunContext, oops_metrics: dict[str, Any], name: str) -> None:
+    rows = oops_metrics["timeline"]
+    if not rows:
+        return
+    fig, ax = plots.figure()
+    for phase, marker in (("1n2n", "o"), ("hanoi", "s")):
+        pts = [(r["totalt"], r["n"]) for r in rows if r["phase"] == phase]
+        if pts:
+            ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", marker=marker,
+                    label=f"ours: {phase}")
+    prog = sorted((v, k[1], k[0]) for k, v in PROGRAM_TOTALT.items())
+    for phase, marker in (("1n2n", "x"), ("hanoi", "+")):
+        pts = [(v, n) for v, n, ph in prog if ph == phase]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, color="k",
+                   label=f"original program: {phase}", zorder=3)
+    ax.set_xscale("log")
+    ax.set_xlabel("total time steps (totalt)")
+    ax.set_ylabel("task n solved")
+    ax.legend()
+    plots.save(fig, ctx.plot_path(name))
+
+
+def paper_frozen() -> list[list[int]]:
+    return [assemble(p) for p in PAPER_FROZEN]
+
+
+__all__ = ["PAPER", "Solved", "drive", "metrics_of", "paper_frozen", "timeline_plot"]

@@ -1,0 +1,105 @@
+"""oops-hanoi: the Towers of Hanoi phase of OOPS (Schmidhuber 2004, Sec. 6.2-6.3).
+
+The Hanoi phase starts from the code the 1^n2^n phase froze (the prolongation chain of tasks
+1..5 as frozen program 8 and the 30-task solver ``defnp c1 calltp c2 endnp`` as the last solver)
+with the Hanoi phase's own initial bias; this is exactly the state in which the paper's run
+entered the phase, with the counters started at zero (add 29,620,709,786 time steps for the
+whole run's figures). ``quick`` solves Hanoi n = 1 and checks the published 10-token solver
+``(c3 dec boostq)(defnp c4 calltp c3 c5 calltp endnp)`` on n = 1..16 (2^n - 1 moves, 31*2^n - 7n
++ 25 steps) and measures its probability under the phase's bias (paper: prefix ~0.003, suffix
+~3.1e-8); ``full`` searches n = 1..30 and checks the solver up to n = 30.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from metahook.envs.oops_tasks import GOAL_HANOI, check_hanoi
+from metahook.experiments.oops_common import PAPER, SRC_PAPER, SRC_PROGRAM, drive, paper_frozen
+from metahook.harness import Experiment, Ref, Result, RunContext, register
+from metahook.machines.forth.asm import assemble
+from metahook.search.oops import OOPS
+from metahook.search.runner import (
+    CHAIN_1N2N,
+    SOLVER_1N2N,
+    SOLVER_HANOI,
+    run_program,
+    token_probabilities,
+)
+
+PHASE_OFFSET = 29_620_709_786  # totalt of the original run when its Hanoi phase began
+
+
+@dataclass(frozen=True)
+class Config:
+    n_max: int = 30
+    verify_n: int = 30  # check the published solver on n = 1..verify_n
+    slice_insts: int = 20_000_000
+    max_time_steps: int = 0  # stop the search once totalt reaches this (0: no cap)
+
+    def validate(self) -> None:
+        if not 0 <= self.n_max <= 30:
+            raise ValueError("n_max must be in 0..30")
+        if not 0 <= self.verify_n <= 30:
+            raise ValueError("verify_n must be in 0..30")
+        if self.slice_insts < 1:
+            raise ValueError("slice_insts must be >= 1")
+        if self.max_time_steps < 0:
+            raise ValueError("max_time_steps must be >= 0")
+
+
+def verify_published_solver(n_max: int) -> dict[str, object]:
+    prog = assemble(SOLVER_HANOI)
+    frozen = paper_frozen()
+    ok, formula, steps = True, True, 0
+    for n in range(1, n_max + 1):
+        r = run_program(prog, GOAL_HANOI, n, frozen=frozen)
+        ok = ok and r.stop == "solved" and check_hanoi(r.pegs, n) and r.moves == 2**n - 1
+        formula = formula and r.steps == 31 * 2**n - 7 * n + 25
+        steps = r.steps
+    probs = token_probabilities(prog, GOAL_HANOI, 1, frozen=frozen)
+    return {f"solver_solves_1_to_{n_max}": ok, "solver_optimal_moves": ok,
+            "solver_steps_formula": formula, f"solver_steps_n{n_max}": steps,
+            "prefix_probability": math.prod(probs[:3]), "suffix_probability": math.prod(probs[3:]),
+            "solver_probability": math.prod(probs)}
+
+
+def run(ctx: RunContext, cfg: Config) -> Result:
+    metrics: dict[str, object] = {}
+    if cfg.n_max:
+        oops = OOPS(phases=(("hanoi", cfg.n_max),))
+        oops.preload([assemble(CHAIN_1N2N), assemble(SOLVER_1N2N)])
+        metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps)
+        metrics["max_n_solved"] = metrics["max_n_solved"]["hanoi"]  # type: ignore[index]
+        metrics["phase_offset_time_steps"] = PHASE_OFFSET
+    if cfg.verify_n:
+        metrics.update(verify_published_solver(cfg.verify_n))
+    return Result(metrics=metrics)
+
+
+EXPERIMENT = register(Experiment(
+    name="oops-hanoi",
+    system="OOPS",
+    paper=PAPER,
+    description="Hanoi phase from the 1^n2^n phase's frozen code; the published solver checked.",
+    config=Config,
+    scales={"quick": Config(n_max=1, verify_n=16), "full": Config(n_max=30, verify_n=30)},
+    run=run,
+    reference={
+        "hanoi1_program": Ref(29_620_710_238 - PHASE_OFFSET, "time steps after the phase start",
+                              SRC_PROGRAM + ": Hanoi n=1 by the fresh program `mvdsk`",
+                              metric="time_steps_hanoi_n1"),
+        "hanoi2_program": Ref(129_952_631_316 - PHASE_OFFSET, "time steps after the phase start",
+                              SRC_PROGRAM, metric="time_steps_hanoi_n2"),
+        "prefix_probability": Ref(0.003, "probability", "OOPS 2004, Sec. 6.3 (n37): "
+                                  "(74/511)^3 for (c3 dec boostq)", metric="prefix_probability"),
+        "suffix_probability": Ref(3.1e-8, "probability", "OOPS 2004, Sec. 6.3: (74/876)^7",
+                                  metric="suffix_probability"),
+        "hanoi_paper_days": Ref("2-3", "days after the 1^n2^n phase, on the authors' PC",
+                                f"{SRC_PAPER}: the universal Hanoi solver", compare=""),
+        "longest_run": Ref(3.3e10, "time steps",
+                           "the solver's run on n=30, quoted as the longest prefix run "
+                           "(secondary sources)", metric="solver_steps_n30"),
+    },
+))
