@@ -1,0 +1,93 @@
+"""Helpers shared by the OOPS tests: run a program on both interpreters and compare."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from metahook.machines.forth import reference as ref
+from metahook.machines.forth import vm
+from metahook.machines.forth.asm import assemble
+from metahook.search.runner import PAPER_FROZEN, STOP_NAMES, ProgramRunner, run_slice
+
+FROZEN = [assemble(p) for p in PAPER_FROZEN]
+
+
+@dataclass
+class Outcome:
+    stop: str
+    why: int
+    steps: int
+    insts: int
+    t: int
+    undo: list[tuple[int, int]]
+    cells: dict[int, int]
+    topt: int
+    top_sp: int
+    moves: int
+
+
+def run_jit(program: Sequence[int], goal: int, n: int, frozen: Sequence[Sequence[int]],
+            max_steps: int, extended: bool = False) -> tuple[Outcome, ProgramRunner]:
+    pr = ProgramRunner(list(program), goal, n, max_steps, extended=extended, frozen=frozen,
+                       stack_capacity=1 << 14)
+    code = int(run_slice(pr.st.M, pr.st.F, 1 << 40))
+    M = pr.st.M
+    sp = int(M[vm.R_SP])
+    S = M[vm.S0 + 2: vm.S0 + 2 * sp + 2].reshape(-1, 2)
+    undo = [(int(i) - vm.TAPE0, int(v)) for i, v in S]
+    cells = {i: int(M[vm.TAPE0 + i]) for i, _ in undo}
+    return Outcome(STOP_NAMES[code], int(M[vm.R_WHY]) if code == 2 else 0,
+                   int(M[vm.R_TOTALT]), int(M[vm.R_INSTS]), int(M[vm.R_TIME]), undo, cells,
+                   int(M[vm.R_TOPT]), int(M[vm.R_TOPSP]), int(M[vm.R_MOVES])), pr
+
+
+def run_ref(pr: ProgramRunner, goal: int, max_steps: int, extended: bool = False
+            ) -> tuple[Outcome, ref.Machine]:
+    """The reference on the same initial machine as ``pr`` (built, not yet run)."""
+    st = pr.st
+    qp = int(st.R[vm.R_QP])
+    oldp = int(st.R[vm.R_OLDP])
+    m = ref.Machine([int(x) for x in st.qQ[1:qp + 1]],
+                    [(int(st.OLD[k, 0]), int(st.OLD[k, 1])) for k in range(1, oldp + 1)],
+                    n_tokens=int(st.R[vm.R_NQS]))
+    m.mem = st.tape.tolist()
+    m.task = pr.n
+    m.T = max_steps
+    m.P = 1.0
+    m.record = True
+    while True:
+        if m.ip == m.qp + 1:
+            stop = "end"
+            break
+        if not m.valid_ip():
+            stop = "bad-ip"
+            break
+        if float(m.t + 1) > m.TP:
+            stop = "time"
+            break
+        m.step()
+        if m.solved(goal):
+            stop = "solved"
+            break
+        if m.halt:
+            stop = "halted"
+            break
+    cells = {k: m.mem[k] for k, _ in m.undo}
+    return Outcome(stop, m.why if stop == "halted" else 0, m.totalt, m.insts, m.t,
+                   list(m.undo), cells, m.topt, m.top_sp, m.moves), m
+
+
+def compare(program: Sequence[int], goal: int, n: int, frozen: Sequence[Sequence[int]],
+            max_steps: int, full_tape: bool = False, extended: bool = False) -> Outcome:
+    """Run both interpreters; assert they agree on everything; return the outcome."""
+    a, pr_done = run_jit(program, goal, n, frozen, max_steps, extended)
+    pr = ProgramRunner(list(program), goal, n, max_steps, extended=extended, frozen=frozen,
+                       stack_capacity=1 << 14)
+    b, m = run_ref(pr, goal, max_steps, extended)
+    assert a == b, (program, goal, n, max_steps, a, b)
+    if full_tape:
+        assert np.array_equal(pr_done.st.tape, np.asarray(m.mem, dtype=np.int64))
+    return a

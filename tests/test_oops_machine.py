@@ -1,0 +1,143 @@
+"""The OOPS language: instruction table, assembler, published programs, halting."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from metahook.envs.oops_tasks import GOAL_1N2N, GOAL_HANOI, GOAL_NONE, check_1n2n, check_hanoi
+from metahook.machines.forth import instructions as ins
+from metahook.machines.forth import layout as L
+from metahook.machines.forth import vm
+from metahook.machines.forth.asm import UnknownToken, assemble, disassemble
+from metahook.search.runner import (
+    CHAIN_1N2N,
+    PAPER_FROZEN,
+    SOLVER_1N2N,
+    SOLVER_HANOI,
+    run_program,
+    token_probabilities,
+)
+
+FROZEN = [assemble(p) for p in PAPER_FROZEN]
+
+
+def test_table_has_the_original_numbering() -> None:
+    registered = [i for i in ins.INSTRUCTIONS if i.registered]
+    assert len(registered) == 73 and len(ins.PRIMITIVES) == 66 and len(ins.DECLARED) == 7
+    expect = {1: "1toD", 2: "2toD", 3: "mvdsk", 4: "xAD", 5: "xSA", 6: "bsf", 7: "boostq",
+              26: "intpf", 27: "def", 32: "ret", 36: "grt", 44: "cpn", 48: "cpnb", 52: "pushdp",
+              54: "toD", 58: "c0", 63: "c5", 64: "exec", 65: "qot", 66: "nop", 67: "fak",
+              71: "defnp", 72: "calltp", 73: "endnp"}
+    for k, nm in expect.items():
+        assert ins.name(k) == nm
+    assert ins.number("oldSQ") == 7 and ins.number("x23") == 4 and ins.number("x34") == 5
+    assert sum(len(d.body) for d in ins.DECLARED) == 76  # q[1..76]; search code from 77
+    assert all(not i.registered for i in ins.EXTENSION) and ins.EXTENSION[0].number == 74
+    assert list(vm.DECL_START) == [1, 11, 25, 33, 44, 58, 65]
+
+
+def test_layout_matches_the_program() -> None:
+    assert (L.ACP, L.ADP, L.ADDP, L.AFNP, L.ATASK) == (-3000, -2699, -2498, -2297, -995)
+    assert (L.APATP, L.ACURP, L.AQUOTEFLAG, L.AENV, L.AWORK) == (-994, -993, -167, -166, -73)
+
+
+def test_assembler_round_trip_and_aliases() -> None:
+    for i in ins.INSTRUCTIONS:
+        assert assemble(i.name) == [i.number]
+        for a in i.aliases:
+            assert assemble(a) == [i.number]
+    text = "c3 dec boostq defnp c4 calltp c3 c5 calltp endnp"
+    assert disassemble(assemble("(c3 dec boostq)(defnp c4 calltp c3 c5 calltp endnp)")) == text
+    with pytest.raises(UnknownToken) as e:
+        assemble("c3 boostqq")
+    assert "boostq" in e.value.suggestions
+
+
+def test_published_1n2n_solver_solves_1_to_30() -> None:
+    prog = assemble(SOLVER_1N2N)
+    for n in range(1, 31):
+        r = run_program(prog, GOAL_1N2N, n)
+        assert r.stop == "solved" and check_1n2n(r.Ds, n)
+        assert r.steps == 14 * n + 40
+
+
+def test_published_hanoi_solver_optimal_moves() -> None:
+    prog = assemble(SOLVER_HANOI)
+    for n in range(1, 21):
+        r = run_program(prog, GOAL_HANOI, n, frozen=FROZEN)
+        assert r.stop == "solved" and check_hanoi(r.pegs, n)
+        assert r.moves == 2**n - 1
+        assert r.steps == 31 * 2**n - 7 * n + 25
+
+
+def test_hanoi_solver_needs_the_1n2n_solver_frozen() -> None:
+    r = run_program(assemble(SOLVER_HANOI), GOAL_HANOI, 3)  # no frozen program 9
+    assert r.stop == "halted" and r.halt_reason == "no such frozen program" and r.insts == 3
+
+
+def test_prolongation_chain_programs() -> None:
+    words = CHAIN_1N2N.split()
+    cuts = [2, 6, 11, 19, 26]  # P1..P5 of the paper's timeline
+    steps = [16, 39, 65, 83, 97]
+    for k, (cut, s) in enumerate(zip(cuts, steps, strict=True), start=1):
+        prog = assemble(" ".join(words[:cut]))
+        r = run_program(prog, GOAL_1N2N, k)
+        assert r.stop == "solved" and r.steps == s, (k, r)
+        if k < 5:  # each shorter program runs to its end on the next instance
+            assert run_program(prog, GOAL_1N2N, k + 1).stop == "end"
+    assert run_program(assemble(CHAIN_1N2N), GOAL_1N2N, 6).stop != "solved"
+
+
+def test_hanoi_solver_probability_matches_paper() -> None:
+    probs = token_probabilities(assemble(SOLVER_HANOI), GOAL_HANOI, 1, frozen=FROZEN)
+    assert math.isclose(math.prod(probs[:3]), (74 / 511) ** 3, rel_tol=1e-12)
+    assert math.isclose(math.prod(probs[3:]), (74 / 876) ** 7, rel_tol=1e-12)
+    assert round(math.prod(probs[:3]), 4) == 0.0030 and round(math.prod(probs[3:]) * 1e8, 1) == 3.1
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("del", "stack underflow"),
+    ("c1 c0 div", "division by zero"),
+    ("ret", "ret in main frame"),
+    ("c5 dof", "no such function"),
+    ("c5 c5 mul c5 mul c5 mul c5 mul c5 mul c5 mul c5 mul c5 mul c5 mul c5 mul c5 mul c5 mul "
+     "c5 mul", "value out of range"),
+    ("c5 c5 mul getq", "no such frozen program"),
+    ("c0 exec", "exec of invalid token"),
+    ("mvdsk", "bad peg"),
+    ("c1 c5 c5 mul c5 mul by2 cpnb", "copy out of bounds"),
+    ("c5 c5 mul c5 mul by2 cpn", "stack overflow"),
+])
+def test_illegal_operations_halt_with_reason(text: str, reason: str) -> None:
+    r = run_program(assemble(text), GOAL_NONE, 1)
+    assert r.stop == "halted" and r.halt_reason == reason
+
+
+def test_exec_runs_a_token_and_quote_pushes_numbers() -> None:
+    r = run_program(assemble("c1 exec"), GOAL_NONE, 1)  # exec 1 runs 1toD
+    assert r.stop == "end" and r.Ds == [1]
+    r = run_program(assemble("qot c3 dec boostq qot"), GOAL_NONE, 1)
+    assert r.ds == [61, 14, 7]
+
+
+def test_call_depth_and_invalid_tokens_stop_cleanly() -> None:
+    r = run_program(assemble("c0 bsf"), GOAL_NONE, 1)  # code on ds: ds[1] = 1 = 1toD ...
+    assert r.stop in ("halted", "bad-ip", "end", "time")
+    r = run_program(assemble("fak"), GOAL_NONE, 1)  # no argument on ds
+    assert r.stop == "halted" and r.halt_reason == "stack underflow"
+    r = run_program(assemble("c5 fak"), GOAL_NONE, 1)  # recursion through the call stack
+    assert r.stop == "end" and r.ds == [120]
+    r = run_program(assemble("c999"), GOAL_NONE, 1)
+    assert r.ds == [999]
+    r = run_program(assemble("c2 c3 testexp"), GOAL_NONE, 1)  # [6x(4y-1)]^2, x=2, y=3
+    assert r.ds == [(6 * 2 * (4 * 3 - 1)) ** 2]
+    r = run_program(assemble("c4 fak2"), GOAL_NONE, 1)  # through a self-made function
+    assert r.ds[-1] == 24
+    r = run_program(assemble("c0 c1 sub pip"), GOAL_NONE, 1)  # continue at 0: a tape cell
+    assert r.stop == "bad-ip" and r.ip == 0
+    r = run_program(assemble("c4 c0 pip"), GOAL_NONE, 1)  # continue at 1: fak, in main
+    assert r.stop == "halted" and r.halt_reason == "ret in main frame" and r.ds == [24]
+    r = run_program(assemble("up bsf"), GOAL_NONE, 1, max_steps=10_000)  # runs on into ds
+    assert r.stop in ("halted", "bad-ip", "time")
