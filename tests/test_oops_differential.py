@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oops_helpers import FROZEN, compare, run_jit
 
 from metahook.envs.oops_tasks import GOAL_1N2N, GOAL_HANOI, GOAL_NONE
 from metahook.machines.forth import instructions as ins
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import assemble
 from metahook.search.runner import CHAIN_1N2N, SOLVER_1N2N, SOLVER_HANOI
+from oops_helpers import FROZEN, compare, run_jit
 
 SEEDS = [assemble(p) for p in (SOLVER_1N2N, SOLVER_HANOI, CHAIN_1N2N,
                                "defnp c4 calltp c3 c5 calltp endnp", "c3 dec boostq")]

@@ -8,7 +8,7 @@ import pytest
 
 from metahook.envs.oops_tasks import GOAL_1N2N, GOAL_HANOI, GOAL_NONE, check_1n2n, check_hanoi
 from metahook.machines.forth import instructions as ins
-from metahook.machines.forth import layout as L
+from metahook.machines.forth import layout as mem
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import UnknownToken, assemble, disassemble
 from metahook.search.runner import (
@@ -39,8 +39,9 @@ def test_table_has_the_original_numbering() -> None:
 
 
 def test_layout_matches_the_program() -> None:
-    assert (L.ACP, L.ADP, L.ADDP, L.AFNP, L.ATASK) == (-3000, -2699, -2498, -2297, -995)
-    assert (L.APATP, L.ACURP, L.AQUOTEFLAG, L.AENV, L.AWORK) == (-994, -993, -167, -166, -73)
+    assert (mem.ACP, mem.ADP, mem.ADDP, mem.AFNP, mem.ATASK) == (-3000, -2699, -2498, -2297, -995)
+    assert (mem.APATP, mem.ACURP, mem.AQUOTEFLAG) == (-994, -993, -167)
+    assert (mem.AENV, mem.AWORK) == (-166, -73)
 
 
 def test_assembler_round_trip_and_aliases() -> None:

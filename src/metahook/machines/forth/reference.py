@@ -19,23 +19,23 @@ import math
 from collections.abc import Callable, Sequence
 
 from metahook.machines.forth import instructions as ins
-from metahook.machines.forth import layout as L
-from metahook.machines.forth import vm as V  # halt-reason codes only
+from metahook.machines.forth import layout as mem
+from metahook.machines.forth import vm  # halt-reason codes only
 
 
 class Machine:
     """The OOPS machine: code q, frozen-program list, one tape per task, the undo log."""
 
-    def __init__(self, q: Sequence[int], old: Sequence[tuple[int, int]], n_tokens: int = L.NQ,
-                 undo_capacity: int = L.STACKSIZE) -> None:
+    def __init__(self, q: Sequence[int], old: Sequence[tuple[int, int]], n_tokens: int = mem.NQ,
+                 undo_capacity: int = mem.STACKSIZE) -> None:
         self.q = [0, *[int(x) for x in q]]  # q[a] for a = 1..len
         self.qp = len(self.q) - 1
         self.old = [(0, 0), *[(int(s), int(n)) for s, n in old]]
         self.n_tokens = n_tokens
-        self.n_search = L.NSQ
-        self.up = L.NSQ
+        self.n_search = mem.NSQ
+        self.up = mem.NSQ
         self.ndecl = len(ins.DECLARED)
-        self.mem = [0] * (L.NROWS * L.ROW)
+        self.mem = [0] * (mem.NROWS * mem.ROW)
         self.marks: set[int] = set()
         self.undo: list[tuple[int, int]] = []
         self.undo_capacity = undo_capacity
@@ -65,16 +65,16 @@ class Machine:
 
     # ------------------------------------------------------------ memory
     def cell(self, a: int) -> int:
-        k = self.task * L.ROW - a
+        k = self.task * mem.ROW - a
         return self.mem[k] if k >= 0 else 0
 
     def set(self, a: int, v: int) -> None:
-        k = self.task * L.ROW - a
+        k = self.task * mem.ROW - a
         if self.mem[k] == v:
             return
         if self.record:
             if len(self.undo) >= self.undo_capacity:
-                self.stop(V.H_UNDOFULL)
+                self.stop(vm.H_UNDOFULL)
             elif k not in self.marks:
                 self.undo.append((k, self.mem[k]))
                 self.marks.add(k)
@@ -95,28 +95,28 @@ class Machine:
     # registers on the tape
     @property
     def cp(self) -> int:
-        return self.cell(L.ACP)
+        return self.cell(mem.ACP)
 
     @property
     def dp(self) -> int:
-        return self.cell(L.ADP)
+        return self.cell(mem.ADP)
 
     @property
     def Dp(self) -> int:
-        return self.cell(L.ADDP)
+        return self.cell(mem.ADDP)
 
     @property
     def fnp(self) -> int:
-        return self.cell(L.AFNP)
+        return self.cell(mem.AFNP)
 
     def C(self, k: int) -> int:
-        return self.cell(L.ACP + self.cp + k)
+        return self.cell(mem.ACP + self.cp + k)
 
     def setC(self, k: int, v: int) -> None:
-        if not L.MININT <= v <= L.MAXINT:
-            self.stop(V.H_RANGE)
+        if not mem.MININT <= v <= mem.MAXINT:
+            self.stop(vm.H_RANGE)
             return
-        self.set(L.ACP + self.cp + k, v)
+        self.set(mem.ACP + self.cp + k, v)
 
     @property
     def ip(self) -> int:
@@ -129,54 +129,54 @@ class Machine:
     # ------------------------------------------------------------ stacks
     def push(self, x: int) -> None:
         d = self.dp + 1
-        if d > L.MAXDP:
-            self.stop(V.H_OVERFLOW)
-        elif not L.MININT <= x <= L.MAXINT:
-            self.stop(V.H_RANGE)
+        if d > mem.MAXDP:
+            self.stop(vm.H_OVERFLOW)
+        elif not mem.MININT <= x <= mem.MAXINT:
+            self.stop(vm.H_RANGE)
         else:
-            self.set(L.ADP, d)
-            self.set(L.ADP + d, x)
+            self.set(mem.ADP, d)
+            self.set(mem.ADP + d, x)
 
     def pop(self) -> int:
         d = self.dp
         if d == 0:
-            self.stop(V.H_UNDERFLOW)
+            self.stop(vm.H_UNDERFLOW)
             return 0
-        self.set(L.ADP, d - 1)
-        return self.cell(L.ADP + d)
+        self.set(mem.ADP, d - 1)
+        return self.cell(mem.ADP + d)
 
     def top(self) -> int:
         if self.dp == 0:
-            self.stop(V.H_UNDERFLOW)
+            self.stop(vm.H_UNDERFLOW)
             return 0
-        return self.cell(L.ADP + self.dp)
+        return self.cell(mem.ADP + self.dp)
 
     def ds(self, k: int) -> int:
-        if not 0 <= k <= L.MAXDP:
-            self.stop(V.H_INDEX)
+        if not 0 <= k <= mem.MAXDP:
+            self.stop(vm.H_INDEX)
             return 0
-        return self.cell(L.ADP + k)
+        return self.cell(mem.ADP + k)
 
     def pushD(self, x: int) -> None:
         d = self.Dp
-        if d == L.MAXDP:
-            self.stop(V.H_OVERFLOW)
-        elif not L.MININT <= x <= L.MAXINT:
-            self.stop(V.H_RANGE)
+        if d == mem.MAXDP:
+            self.stop(vm.H_OVERFLOW)
+        elif not mem.MININT <= x <= mem.MAXINT:
+            self.stop(vm.H_RANGE)
         else:
-            self.set(L.ADDP, d + 1)
-            self.set(L.ADDP + d + 1, x)
+            self.set(mem.ADDP, d + 1)
+            self.set(mem.ADDP + d + 1, x)
 
     def topD(self) -> int:
         if self.Dp == 0:
-            self.stop(V.H_UNDERFLOW)
+            self.stop(vm.H_UNDERFLOW)
             return 0
-        return self.cell(L.ADDP + self.Dp)
+        return self.cell(mem.ADDP + self.Dp)
 
     # ------------------------------------------------------------ costs, copies, calls
     def charge(self, n: int) -> bool:
         if n < 0 or float(self.t + n) > self.TP:
-            self.stop(V.H_TIME)
+            self.stop(vm.H_TIME)
             return False
         self.t += n
         self.totalt += n
@@ -184,10 +184,10 @@ class Machine:
 
     def copy(self, a: int, b: int, n: int, lo: int, hi: int) -> None:
         """Copy n cells from address a (code or tape) to tape address b, inside [lo, hi)."""
-        ok = (n >= 0 and L.AMIN <= a <= self.qp and L.AMIN <= a + n <= self.qp
+        ok = (n >= 0 and mem.AMIN <= a <= self.qp and mem.AMIN <= a + n <= self.qp
               and b >= lo and b + n <= hi)
         if not ok:
-            self.stop(V.H_COPY)
+            self.stop(vm.H_COPY)
             return
         if a == b or not self.charge(n):
             return
@@ -198,13 +198,13 @@ class Machine:
     def open_frame(self, m: int, n: int) -> None:
         caller_base, d = self.base, self.dp
         if m > d:
-            self.stop(V.H_UNDERFLOW)
+            self.stop(vm.H_UNDERFLOW)
             return
         new_cp = self.cp + 3
-        if new_cp + 3 > L.MAXCP:
-            self.stop(V.H_DEPTH)
+        if new_cp + 3 > mem.MAXCP:
+            self.stop(vm.H_DEPTH)
             return
-        self.set(L.ACP, new_cp)
+        self.set(mem.ACP, new_cp)
         self.setC(2, caller_base if m < 0 else d - m)
         self.setC(3, n)
         self.jumped = True
@@ -216,27 +216,27 @@ class Machine:
     def op_ret(self) -> None:
         frame, n = self.cp, self.C(3)
         if frame < 1:
-            self.stop(V.H_RETMAIN)
+            self.stop(vm.H_RETMAIN)
             return
         if n > self.dp:
-            self.stop(V.H_RETCOUNT)
+            self.stop(vm.H_RETCOUNT)
             return
         if n >= 0:
             self._move_down(n, self.base)
-        self.set(L.ACP, frame - 3)
+        self.set(mem.ACP, frame - 3)
 
     def _move_down(self, n: int, b: int) -> None:
         first = self.dp - n + 1
         if first == b:
             return
         if b > first:
-            self.stop(V.H_RETCOUNT)
+            self.stop(vm.H_RETCOUNT)
             return
-        self.set(L.ADP, b + n)
+        self.set(mem.ADP, b + n)
         if not self.charge(n):
             return
         for k in range(n):
-            self.set(L.ADP + b + 1 + k, self.cell(L.ADP + first + k))
+            self.set(mem.ADP + b + 1 + k, self.cell(mem.ADP + first + k))
 
     def _declared(self, i: ins.Instruction) -> Callable[[], None]:
         def run() -> None:
@@ -246,7 +246,7 @@ class Machine:
     # ------------------------------------------------------------ search patterns
     @property
     def poff(self) -> int:
-        return L.ACURP + self.cell(L.ACURP) * (L.NSQ + 2)
+        return mem.ACURP + self.cell(mem.ACURP) * (mem.NSQ + 2)
 
     def p(self, i: int) -> int:
         return self.cell(self.poff + 2 + i)
@@ -262,7 +262,7 @@ class Machine:
     def boost(self, i: int, by: int) -> None:
         if by < 1 or not 1 <= i <= self.n_search:
             return
-        if self.psum + by > L.MAXINT:
+        if self.psum + by > mem.MAXINT:
             return
         self.set(self.poff + 1, self.psum + by)
         v = self.p(i) + by
@@ -276,8 +276,8 @@ class Machine:
         k = first
         while True:
             k += 1
-            if self.task * L.ROW - k < 0:
-                self.stop(V.H_SCAN)
+            if self.task * mem.ROW - k < 0:
+                self.stop(vm.H_SCAN)
                 return 0
             if self.cell(k) == x:
                 break
@@ -300,12 +300,12 @@ class Machine:
     def op_mvdsk(self) -> None:
         src, dst = self.ds(self.base + 1), self.ds(self.base + 3)
         if not (1 <= src <= 3 and 1 <= dst <= 3) or src == dst:
-            self.stop(V.H_PEG)
+            self.stop(vm.H_PEG)
             return
-        ps, pd = L.peg_address(src), L.peg_address(dst)
+        ps, pd = mem.peg_address(src), mem.peg_address(dst)
         hs, hd = self.cell(ps), self.cell(pd)
         if hs == 0 or (hd > 0 and self.cell(pd + hd) < self.cell(ps + hs)):
-            self.stop(V.H_MOVE)
+            self.stop(vm.H_MOVE)
             return
         self.set(pd, hd + 1)
         self.set(pd + hd + 1, self.cell(ps + hs))
@@ -326,12 +326,12 @@ class Machine:
 
     def op_bsf(self) -> None:
         b = self.base
-        self.call(-1, -1, L.ADP + b + self.pop() + 1)
+        self.call(-1, -1, mem.ADP + b + self.pop() + 1)
 
     def op_boostq(self) -> None:
         k = self.pop() + self.ndecl
         if not 0 <= k < len(self.old) or k > self.oldp:
-            self.stop(V.H_OLD)
+            self.stop(vm.H_OLD)
             return
         start, size = self.old[k]
         if not self.charge(size):
@@ -360,7 +360,7 @@ class Machine:
             self.push(1)
             return
         r = m
-        while n > 1 and L.MININT < r < L.MAXINT:
+        while n > 1 and mem.MININT < r < mem.MAXINT:
             r *= m
             n -= 1
         self.push(r)
@@ -372,7 +372,7 @@ class Machine:
     def op_div(self) -> None:
         y = self.pop()
         if y == 0:
-            self.stop(V.H_DIVZERO)
+            self.stop(vm.H_DIVZERO)
             return
         x = self.pop()
         self.push(int(math.copysign(abs(x) // abs(y), x * y)) if x * y else 0)
@@ -389,30 +389,30 @@ class Machine:
     def op_getq(self) -> None:
         k = self.pop()
         if not 0 <= k <= self.oldp:
-            self.stop(V.H_OLD)
+            self.stop(vm.H_OLD)
             return
         start, size = self.old[k]
-        self.copy(start, L.ADP + 1 + self.dp, size, L.ADP + 1, L.AENDSTACK)
-        self.set(L.ADP, self.dp + size)
+        self.copy(start, mem.ADP + 1 + self.dp, size, mem.ADP + 1, mem.AENDSTACK)
+        self.set(mem.ADP, self.dp + size)
 
     def op_insq(self) -> None:
         j = self.pop()
         k = self.pop()
         above = self.dp - self.base - j
         if not 0 <= k <= self.oldp or j < 0 or above < 0:
-            self.stop(V.H_OLD)
+            self.stop(vm.H_OLD)
             return
         start, size = self.old[k]
-        at = L.ADP + self.base + 1 + j
-        self.copy(at, at + size, above, L.ADP + 1, L.AENDSTACK)
-        self.copy(start, at, size, L.ADP + 1, L.AENDSTACK)
-        self.set(L.ADP, self.dp + size)
+        at = mem.ADP + self.base + 1 + j
+        self.copy(at, at + size, above, mem.ADP + 1, mem.AENDSTACK)
+        self.copy(start, at, size, mem.ADP + 1, mem.AENDSTACK)
+        self.set(mem.ADP, self.dp + size)
 
     def op_findb(self) -> None:
         x = self.pop()
         i = self.base + 1
         while True:
-            k = self.task * L.ROW - (L.ADP + i)
+            k = self.task * mem.ROW - (mem.ADP + i)
             if k < 0 and x != 0:  # past the first tape: zeros; the scan runs out of time
                 if self.t < self.TP:
                     s = math.ceil(self.TP) - self.t
@@ -420,7 +420,7 @@ class Machine:
                     self.t += s
                     self.totalt += s
                 break
-            if self.cell(L.ADP + i) == x or not self.t < self.TP:
+            if self.cell(mem.ADP + i) == x or not self.t < self.TP:
                 break
             i += 1
             self.t += 1
@@ -439,7 +439,7 @@ class Machine:
             return
         total, mx = self.psum, self.pmax
         if x == 1 and total <= mx + 1:
-            self.stop(V.H_PROB)
+            self.stop(vm.H_PROB)
             return
         if x == mx:
             self.set(self.poff + 2, self.second_max())
@@ -449,58 +449,58 @@ class Machine:
     def op_pushpat(self) -> None:
         # The original reads the pointer's *address* (APATP) instead of its value, so the copy
         # target lies far outside the pattern area and the instruction always halts.
-        i = L.APATP + 1
-        self.set(L.APATP, i)
-        self.copy(self.poff + 1, L.ACURP + 1 + i * (2 + L.NSQ), 2 + L.NSQ, L.ACURP + 1,
-                  L.AENDPATS)
+        i = mem.APATP + 1
+        self.set(mem.APATP, i)
+        self.copy(self.poff + 1, mem.ACURP + 1 + i * (2 + mem.NSQ), 2 + mem.NSQ, mem.ACURP + 1,
+                  mem.AENDPATS)
 
     def op_setpat(self) -> None:
         k = self.pop()
-        if not 0 <= k <= self.cell(L.APATP):
-            self.stop(V.H_PATTERN)
+        if not 0 <= k <= self.cell(mem.APATP):
+            self.stop(vm.H_PATTERN)
             return
-        self.set(L.ACURP, k)
+        self.set(mem.ACURP, k)
 
     def op_insn(self) -> None:
         j, n, i = self.pop(), self.pop(), self.pop()
         above = self.dp - self.base - j
         if j < 0 or above < 0 or n < 1:
-            self.stop(V.H_INDEX)
+            self.stop(vm.H_INDEX)
             return
-        at = L.ADP + self.base + 1 + j
-        self.copy(at, at + n, above, L.ADP + 1, L.AENDSTACK)
-        self.copy(L.ADP + self.base + i, at, n, L.ADP + 1, L.AENDSTACK)
-        self.set(L.ADP, self.dp + n)
+        at = mem.ADP + self.base + 1 + j
+        self.copy(at, at + n, above, mem.ADP + 1, mem.AENDSTACK)
+        self.copy(mem.ADP + self.base + i, at, n, mem.ADP + 1, mem.AENDSTACK)
+        self.set(mem.ADP, self.dp + n)
 
     def op_mvn(self) -> None:
         j, n, i = self.pop(), self.pop(), self.pop()
-        b = L.ADP + self.base
-        self.copy(b + i, b + j, n, L.ADP + 1, L.AENDSTACK)
+        b = mem.ADP + self.base
+        self.copy(b + i, b + j, n, mem.ADP + 1, mem.AENDSTACK)
         if j + n - 1 > self.dp:
-            self.set(L.ADP, j + n - 1)
+            self.set(mem.ADP, j + n - 1)
 
     def op_deln(self) -> None:
         n, m = self.pop(), self.pop()
         if m < 0 or n < 0:
-            self.stop(V.H_INDEX)
+            self.stop(vm.H_INDEX)
             return
-        at = L.ADP + self.base + m
-        self.copy(at + n + 1, at + 1, self.dp - self.base - n, L.ADP + 1, L.AENDSTACK)
-        self.set(L.ADP, self.dp - n)
+        at = mem.ADP + self.base + m
+        self.copy(at + n + 1, at + 1, self.dp - self.base - n, mem.ADP + 1, mem.AENDSTACK)
+        self.set(mem.ADP, self.dp - n)
 
     def op_intpf(self) -> None:
         if self.fnp < 1:
-            self.stop(V.H_FUNCTION)
+            self.stop(vm.H_FUNCTION)
             return
-        self.push(self.cell(L.AFNP + 3 * self.fnp - 2))
+        self.push(self.cell(mem.AFNP + 3 * self.fnp - 2))
 
     def op_def(self) -> None:
         f = self.fnp + 1
-        if f > L.MAXFN:
-            self.stop(V.H_FUNCTION)
+        if f > mem.MAXFN:
+            self.stop(vm.H_FUNCTION)
             return
-        self.set(L.AFNP, f)
-        entry = L.AFNP + 3 * f
+        self.set(mem.AFNP, f)
+        entry = mem.AFNP + 3 * f
         self.set(entry, self.ip + 1)
         self.set(entry - 1, self.pop())  # outputs
         self.set(entry - 2, self.pop())  # inputs
@@ -511,23 +511,23 @@ class Machine:
     def op_dof(self) -> None:
         f = self.pop()
         if not 1 <= f <= self.fnp:
-            self.stop(V.H_FUNCTION)
+            self.stop(vm.H_FUNCTION)
             return
-        entry = L.AFNP + 3 * f
+        entry = mem.AFNP + 3 * f
         self.open_frame(self.cell(entry - 2), self.cell(entry - 1))
         self.setC(1, self.cell(entry))
 
     def op_oldq(self) -> None:
         k = self.pop()
         if not 0 <= k <= self.oldp:
-            self.stop(V.H_OLD)
+            self.stop(vm.H_OLD)
             return
         self.open_frame(0, 0)
         self.setC(1, self.old[k][0])
 
     def op_bsjmp(self) -> None:
         b = self.base
-        self.setC(1, b + L.ADP + self.pop())
+        self.setC(1, b + mem.ADP + self.pop())
 
     def op_rt0(self) -> None:
         if self.pop() <= 0:
@@ -544,13 +544,13 @@ class Machine:
         self._binary(lambda a, b: int(a > b))
 
     def op_clear(self) -> None:
-        self.set(L.ADP, 0)
+        self.set(mem.ADP, 0)
 
     def op_del(self) -> None:
         if self.dp == 0:
-            self.stop(V.H_UNDERFLOW)
+            self.stop(vm.H_UNDERFLOW)
             return
-        self.set(L.ADP, self.dp - 1)
+        self.set(mem.ADP, self.dp - 1)
 
     def op_up(self) -> None:
         self.push(self.top())
@@ -558,11 +558,11 @@ class Machine:
     def op_ex(self) -> None:
         d = self.dp
         if d < 2:
-            self.stop(V.H_UNDERFLOW)
+            self.stop(vm.H_UNDERFLOW)
             return
         x = self.ds(d)
-        self.set(L.ADP + d, self.ds(d - 1))
-        self.set(L.ADP + d - 1, x)
+        self.set(mem.ADP + d, self.ds(d - 1))
+        self.set(mem.ADP + d - 1, x)
 
     def op_jmp1(self) -> None:
         if self.pop() > 0:
@@ -574,10 +574,10 @@ class Machine:
         self.push(self.ds(self.dp - n + 1))
 
     def _store_top(self, k: int) -> None:
-        if not 1 <= k <= L.MAXDP:
-            self.stop(V.H_INDEX)
+        if not 1 <= k <= mem.MAXDP:
+            self.stop(vm.H_INDEX)
             return
-        self.set(L.ADP + k, self.top())
+        self.set(mem.ADP + k, self.top())
 
     def op_inn(self) -> None:
         n = self.pop()
@@ -586,29 +586,29 @@ class Machine:
     def op_cpn(self) -> None:
         n = self.pop()
         if n < 0:
-            self.stop(V.H_INDEX)
+            self.stop(vm.H_INDEX)
             return
         d = self.dp
-        if d + n > L.MAXDP:
-            self.stop(V.H_OVERFLOW)
+        if d + n > mem.MAXDP:
+            self.stop(vm.H_OVERFLOW)
             return
-        self.set(L.ADP, d + n)
+        self.set(mem.ADP, d + n)
         if not self.charge(n):
             return
         for k in range(n):  # from the top down; may read ds[0] (= dp) and below
-            self.set(L.ADP + d + n - k, self.cell(L.ADP + d - k))
+            self.set(mem.ADP + d + n - k, self.cell(mem.ADP + d - k))
 
     def op_xmn(self) -> None:
         m, n = self.pop(), self.pop()
         self._swap(self.dp - m + 1, self.dp - n + 1)
 
     def _swap(self, i: int, j: int) -> None:
-        if not (1 <= i <= L.MAXDP and 1 <= j <= L.MAXDP):
-            self.stop(V.H_INDEX)
+        if not (1 <= i <= mem.MAXDP and 1 <= j <= mem.MAXDP):
+            self.stop(vm.H_INDEX)
             return
         x = self.ds(i)
-        self.set(L.ADP + i, self.ds(j))
-        self.set(L.ADP + j, x)
+        self.set(mem.ADP + i, self.ds(j))
+        self.set(mem.ADP + j, x)
 
     def op_outb(self) -> None:
         n = self.pop()
@@ -620,8 +620,8 @@ class Machine:
 
     def op_cpnb(self) -> None:
         n = self.pop()
-        self.copy(L.ADP + self.base + 1, L.ADP + self.dp + 1, n, L.ADP + 1, L.AENDSTACK)
-        self.set(L.ADP, self.dp + n)
+        self.copy(mem.ADP + self.base + 1, mem.ADP + self.dp + 1, n, mem.ADP + 1, mem.AENDSTACK)
+        self.set(mem.ADP, self.dp + n)
 
     def op_xmnb(self) -> None:
         m, n = self.pop(), self.pop()
@@ -638,10 +638,10 @@ class Machine:
 
     def op_setdp(self) -> None:
         x = self.pop()
-        if not 0 <= x <= L.MAXDP:
-            self.stop(V.H_INDEX)
+        if not 0 <= x <= mem.MAXDP:
+            self.stop(vm.H_INDEX)
             return
-        self.set(L.ADP, x)
+        self.set(mem.ADP, x)
 
     def op_toD(self) -> None:
         self.pushD(self.pop())
@@ -651,12 +651,12 @@ class Machine:
 
     def op_delD(self) -> None:
         if self.Dp == 0:
-            self.stop(V.H_UNDERFLOW)
+            self.stop(vm.H_UNDERFLOW)
             return
-        self.set(L.ADDP, self.Dp - 1)
+        self.set(mem.ADDP, self.Dp - 1)
 
     def op_tsk(self) -> None:
-        self.push(self.cell(L.ATASK))
+        self.push(self.cell(mem.ATASK))
 
     def op_c0(self) -> None:
         self.push(0)
@@ -679,12 +679,12 @@ class Machine:
     def op_exec(self) -> None:
         k = self.pop()
         if not 1 <= k <= self.n_tokens:
-            self.stop(V.H_TOKEN)
+            self.stop(vm.H_TOKEN)
             return
         self.ops[k]()
 
     def op_qot(self) -> None:
-        self.set(L.AQUOTEFLAG, 1)
+        self.set(mem.AQUOTEFLAG, 1)
 
     def op_nop(self) -> None:
         pass
@@ -707,22 +707,22 @@ class Machine:
 
     def op_outopf(self) -> None:
         if self.fnp < 1:
-            self.stop(V.H_FUNCTION)
+            self.stop(vm.H_FUNCTION)
             return
-        self.push(self.cell(L.AFNP + 3 * self.fnp - 1))
+        self.push(self.cell(mem.AFNP + 3 * self.fnp - 1))
 
     def op_popf(self) -> None:
         f = self.fnp
         if f == 0:
-            self.stop(V.H_FUNCTION)
+            self.stop(vm.H_FUNCTION)
             return
         self.push(f)
-        self.set(L.AFNP, f - 1)
+        self.set(mem.AFNP, f - 1)
 
     def op_find(self) -> None:
         x = self.pop()
         i = self.dp
-        while i > 0 and self.cell(L.ADP + i) != x and self.t < self.TP:
+        while i > 0 and self.cell(mem.ADP + i) != x and self.t < self.TP:
             i -= 1
             self.t += 1
             self.totalt += 1
@@ -739,29 +739,29 @@ class Machine:
     def op_rem(self) -> None:
         y = self.pop()
         if y == 0:
-            self.stop(V.H_DIVZERO)
+            self.stop(vm.H_DIVZERO)
             return
         x = self.pop()
         self.push(int(math.fmod(x, y)))
 
     def op_stf(self) -> None:
-        self.setC(1, self.pop() + L.ADP)
+        self.setC(1, self.pop() + mem.ADP)
 
     def op_basef(self) -> None:
-        self.setC(1, self.base + L.ADP)
+        self.setC(1, self.base + mem.ADP)
 
     def op_poppat(self) -> None:
-        i = self.cell(L.APATP)
+        i = self.cell(mem.APATP)
         if i == 0:
-            self.stop(V.H_PATTERN)
+            self.stop(vm.H_PATTERN)
             return
-        self.set(L.APATP, i - 1)
+        self.set(mem.APATP, i - 1)
         self.push(i)
 
     # ------------------------------------------------------------ one token
     def valid_ip(self) -> bool:
         a = self.ip
-        return L.AMIN <= a <= self.qp and 1 <= self.code(a) <= self.n_tokens
+        return mem.AMIN <= a <= self.qp and 1 <= self.code(a) <= self.n_tokens
 
     def step(self) -> None:
         """Execute the token at the current task's ip (no goal test)."""
@@ -774,9 +774,9 @@ class Machine:
         self.insts += 1
         self.t += 1
         self.totalt += 1
-        if self.cell(L.AQUOTEFLAG) == 1:
+        if self.cell(mem.AQUOTEFLAG) == 1:
             if token == ins.T_QOT:
-                self.set(L.AQUOTEFLAG, 0)
+                self.set(mem.AQUOTEFLAG, 0)
             else:
                 self.push(token)
         else:
@@ -786,11 +786,11 @@ class Machine:
 
     def solved(self, goal: int) -> bool:
         if goal == 1:
-            Ds = [self.cell(L.ADDP + k) for k in range(1, self.Dp + 1)]
+            Ds = [self.cell(mem.ADDP + k) for k in range(1, self.Dp + 1)]
             n = self.task
             return len(Ds) > 2 * n and Ds[-2 * n:] == [1] * n + [2] * n
         if goal == 2:
-            return self.cell(L.peg_address(1)) == 0 and self.cell(L.peg_address(2)) == 0
+            return self.cell(mem.peg_address(1)) == 0 and self.cell(mem.peg_address(2)) == 0
         return False
 
 
@@ -820,7 +820,7 @@ class Search(Machine):
             return False
         for task in tasks:
             self.task = task
-            self.mem[task * L.ROW - (L.ACP + self.cell(L.ACP) + 1)] = start
+            self.mem[task * mem.ROW - (mem.ACP + self.cell(mem.ACP) + 1)] = start
         # the ring as a circular order, highest task first, then downward
         order = sorted(tasks, reverse=True)
         self.ring = list(order)
