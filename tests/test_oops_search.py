@@ -1,0 +1,129 @@
+"""The search: exact counts of the original program, reference agreement, slicing, checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metahook.envs.oops_tasks import GOAL_1N2N, GOAL_HANOI, init_all
+from metahook.harness import checkpoint as ckpt
+from metahook.machines.forth import reference as ref
+from metahook.machines.forth import vm
+from metahook.machines.forth.asm import assemble
+from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring, lsearch
+from metahook.search.oops import OOPS, prewired_state, reset_task_list
+from metahook.search.runner import CHAIN_1N2N, SOLVER_1N2N
+
+# The original program's counters (totalt, prefs, insts, topt, topSp) and programs, n = 1..3.
+ORIGINAL = [
+    (1, "defnp 2toD", 478_354, 362_367, 424_770, 29, 31),
+    (2, "defnp 2toD grt c2 c2 endnp", 9_990_653, 4_317_587, 8_292_440, 479, 268),
+    (3, "defnp 2toD grt c2 c2 endnp boostq delD delD bsf 2toD", 98_224_738, 35_574_057,
+     80_568_452, 1_921, 1_077),
+]
+
+
+def test_first_three_tasks_match_the_original_program_exactly() -> None:
+    oops = OOPS(phases=(("1n2n", 3),))
+    events = oops.advance(1 << 40)
+    assert oops.finished
+    got = [(e.n, e.text(), e.totalt, e.prefs, e.insts, e.topt, e.topSp) for e in events]
+    assert got == ORIGINAL
+    assert [e.kind for e in events] == ["prolongation"] * 3
+    assert [e.T for e in events] == [2**22, 2**28, 2**32]
+
+
+def test_slicing_and_checkpoints_do_not_change_the_result(tmp_path: Path) -> None:
+    oops = OOPS(phases=(("1n2n", 2),))
+    events = []
+    saved = False
+    while not oops.finished:
+        events += oops.advance(77_777)
+        if not saved and oops.counters()["totalt"] > 3_000_000:  # mid-search for n = 2
+            ckpt.save(tmp_path, {"user": oops.state_dict()}, 1)
+            state, _ = ckpt.load(tmp_path)
+            oops = OOPS.from_state_dict(state["user"])
+            saved = True
+    assert saved
+    got = [(e.n, e.text(), e.totalt, e.prefs, e.insts, e.topt, e.topSp) for e in events]
+    assert got == ORIGINAL[:2]
+
+
+def test_hanoi_phase_starts_like_the_original() -> None:
+    # The original run entered the Hanoi phase with the chain as old program 8 and the 30-task
+    # solver as the last solver; Hanoi n=1 fell to the fresh one-token program `mvdsk`, 452 time
+    # steps later, at T = 512 -- superseding the solver, which became old program 9.
+    oops = OOPS(phases=(("hanoi", 1),))
+    oops.preload([assemble(CHAIN_1N2N), assemble(SOLVER_1N2N)])
+    (e,) = oops.advance(1 << 30)
+    assert (e.text(), e.kind, e.totalt, e.T) == ("mvdsk", "fresh", 452, 512)
+    assert int(oops.st.R[vm.R_OLDP]) == 9
+    assert list(oops.st.OLD[9]) == [103, 5] and list(oops.st.OLD[8]) == [77, 26]
+
+
+def _jit_state(goal: int, frozen: list[list[int]]) -> SearchState:
+    st = prewired_state(1 << 16)
+    oops = OOPS.__new__(OOPS)
+    oops.st = st
+    OOPS.preload(oops, frozen) if frozen else None
+    st.R[vm.R_PUSHEN] = 0
+    reset_task_list(st)
+    init_all(st.tape, goal)
+    st.R[vm.R_GOAL] = goal
+    return st
+
+
+def _ref_search(st: SearchState, goal: int) -> ref.Search:
+    qp = int(st.R[vm.R_AFROZEN])
+    oldp = int(st.R[vm.R_OLDP])
+    s = ref.Search([int(x) for x in st.qQ[1:qp + 1]],
+                   [(int(st.OLD[k, 0]), int(st.OLD[k, 1])) for k in range(1, oldp + 1)],
+                   qp, goal)
+    s.mem = st.tape.tolist()
+    return s
+
+
+@pytest.mark.parametrize(("goal", "frozen", "lo", "hi", "start", "T_max"), [
+    (GOAL_1N2N, [], 1, 1, 77, 2**20),  # plain Levin search for 1^1 2^1
+    (GOAL_1N2N, [], 1, 3, 77, 2**21),  # a ring of three tasks
+    (GOAL_1N2N, ["chain4"], 5, 5, 77, 2**22),  # prolonging the chain of tasks 1..4 on task 5
+    (GOAL_HANOI, ["chain", "solver"], 1, 2, 108, 2**20),  # Hanoi ring after the 1^n2^n phase
+    (GOAL_HANOI, ["chain", "solver"], 3, 3, 103, 2**22),  # prolonging the 1^n2^n solver
+])
+def test_reference_search_agrees_round_by_round(goal: int, frozen: list[str], lo: int, hi: int,
+                                                start: int, T_max: int) -> None:
+    chain = CHAIN_1N2N.split()
+    text = {"chain": " ".join(chain), "chain4": " ".join(chain[:19]), "solver": SOLVER_1N2N}
+    progs = [assemble(text[f]) for f in frozen]
+    st = _jit_state(goal, progs)
+    rs = _ref_search(st, goal)
+    T = 1
+    while T <= T_max:
+        st.R[vm.R_T] = T
+        st.R[vm.R_QP] = st.R[vm.R_AFROZEN]
+        jit_solved = False
+        if begin_ring(st, lo, hi, start):
+            status = RUNNING
+            while status == RUNNING:
+                status = st.slice(1 << 40)
+            jit_solved = status == SOLVED
+            program = [int(x) for x in st.qQ[start:int(st.R[vm.R_QP]) + 1]]
+            end_ring(st, lo, hi)
+        ref_solved = rs.run_ring(list(range(lo, hi + 1)), start, T)
+        R = st.R
+        jit = (jit_solved, int(R[vm.R_PREFS]), int(R[vm.R_INSTS]), int(R[vm.R_TOTALT]),
+               int(R[vm.R_TOPT]), int(R[vm.R_TOPSP]))
+        assert jit == (ref_solved, rs.prefs, rs.insts, rs.totalt, rs.topt, rs.top_sp), T
+        if jit_solved:
+            assert program == rs.q[start:rs.qp + 1]
+            break
+        T *= 2
+    assert int(st.R[vm.R_INSTS]) > 20_000  # the comparison covered real work
+
+
+def test_lsearch_finds_the_first_1n2n_solution() -> None:
+    st = _jit_state(GOAL_1N2N, [])
+    solved, T = lsearch(st, 1, 1, 77, 2**24)
+    assert solved and T == 2**22
+    assert int(st.R[vm.R_TOTALT]) < 480_000  # the paper: "within 480,000 time steps"
