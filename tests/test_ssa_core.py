@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metahook.rsi.ssa import SuccessStory, ssc_holds
+from metahook.rsi.ssa import SuccessStory, ssa_call, ssc_holds
 
 # One operation of a learner's life: ("mod", row, value) changes a row; ("call", dt, reward)
 # lets dt time steps pass, collects reward and calls SSA.
@@ -117,8 +117,14 @@ def test_a_slump_below_the_top_block_is_caught() -> None:
     ssa.save(policy, 1, 20.0, 6.0)  # nothing from 11 to 20; block 2 at v2 = 20
     policy[1] = 1.0
     # at t = 21, R = 7: Q(v2) = 1 > Q(v1) = 2/11, but Q(v1) < R/t = 1/3: block 1 must go
+    literal = SuccessStory(2, 1)
+    literal.load_state_dict(ssa.state_dict())
     assert ssa.call(policy, 21.0, 7.0) == 2
     assert ssa.n_tags == 0 and np.array_equal(policy, np.zeros((2, 1)))
+    # ML97's literal rule (top pair only) keeps both blocks
+    kept = np.ones((2, 1))
+    assert ssa_call(literal.tags, literal.entries, literal.counts, kept, 21.0, 7.0, True) == 0
+    assert literal.n_tags == 2 and not literal.criterion_holds(21.0, 7.0)
 
 
 def test_state_dict_round_trip_keeps_behaviour() -> None:

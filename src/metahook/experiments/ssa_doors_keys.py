@@ -23,7 +23,7 @@ Protocol (every number in :class:`Config`):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class Config:
     sms_max_steps: int = 100_000  # an SMS open longer is closed (time steps)
     eval_max_steps: int = 2_000_000  # an evaluation waits at most this long for goal events
     penalty_events: bool = False  # move/turn penalties count as reward events (else goals only)
+    ssa_rule: Literal["chain", "top"] = "chain"  # pop until the whole SSC holds / ML97's SSA.2
     q_alpha: float = 0.1
     q_gamma: float = 0.99
     q_lambda: float = 0.9
@@ -79,6 +80,8 @@ class Config:
             raise ValueError("max_cycles >= 1, baseline_cycles >= 0, chunk_cycles >= 1 required")
         if not 0.0 < self.step_px < 60.0:
             raise ValueError("step_px must be in (0, 60)")
+        if self.ssa_rule not in ("chain", "top"):
+            raise ValueError("ssa_rule must be 'chain' or 'top'")
         if self.curve_bin < 1 or self.head_trials < 1 or self.tail_trials < 1:
             raise ValueError("curve_bin, head_trials and tail_trials must be >= 1")
         if not (0 < self.q_alpha <= 1 and 0 <= self.q_gamma <= 1 and 0 <= self.q_lambda <= 1
@@ -90,7 +93,7 @@ class Config:
         return SMPParams(n_cells=self.n_cells, n_work=0, lam=self.lam, minp=self.minp,
                          eval_delay=self.eval_delay, prepeval_unit=self.prepeval_unit,
                          sms_max_steps=self.sms_max_steps, eval_max_steps=self.eval_max_steps,
-                         ssa=ssa)
+                         ssa=ssa, ssa_top_only=self.ssa_rule == "top")
 
 
 # ---------------------------------------------------------------------------- one life

@@ -96,6 +96,26 @@ def ssa_survivors(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -> i
 
 
 @njit(cache=True, **NO_REFCOUNT)
+def ssa_top_survives(tags: np.ndarray, counts: np.ndarray, t: float, R: float) -> bool:
+    """ML97's SSA.2 test: the top block's speed beats the one below it (or the life's average).
+
+    A top block whose checkpoint is not yet in the past (``v >= t``) survives.
+    """
+    k = counts[N_TAGS]
+    if k == 0:
+        return True
+    v1 = tags[k - 1, 0]
+    if t <= v1:
+        return True
+    v2 = 0.0
+    R2 = 0.0
+    if k >= 2:
+        v2 = tags[k - 2, 0]
+        R2 = tags[k - 2, 1]
+    return (R - tags[k - 1, 1]) / (t - v1) > (R - R2) / (t - v2)
+
+
+@njit(cache=True, **NO_REFCOUNT)
 def ssa_pop_block(
     tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, policy: np.ndarray
 ) -> int:
@@ -126,14 +146,21 @@ def ssa_call(
     policy: np.ndarray,
     t: float,
     R: float,
+    top_only: bool = False,
 ) -> int:
     """One SSA call at time ``t`` with cumulative reward ``R``: pop until the SSC holds.
 
-    Returns the number of rows restored (the papers charge one time step per restored row).
+    ``top_only`` selects ML97's literal rule instead (pop while the top pair fails; the chain
+    below is not re-checked). Returns the number of rows restored (the papers charge one time
+    step per restored row).
     """
     counts[CALLS] += 1
-    keep = ssa_survivors(tags, counts, t, R)
     restored = 0
+    if top_only:
+        while counts[N_TAGS] > 0 and not ssa_top_survives(tags, counts, t, R):
+            restored += ssa_pop_block(tags, entries, counts, policy)
+        return restored
+    keep = ssa_survivors(tags, counts, t, R)
     while counts[N_TAGS] > keep:
         restored += ssa_pop_block(tags, entries, counts, policy)
     return restored

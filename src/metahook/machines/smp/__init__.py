@@ -55,6 +55,7 @@ class SMPParams:
     sms_max_steps: int = 1_000_000  # an SMS open longer is ended as if by EndSelfMod
     eval_max_steps: int = 2**62  # an evaluation waits at most this long for its reward events
     ssa: bool = True  # SSA on (modifications can be undone) or off (they all stay)
+    ssa_top_only: bool = False  # ML97's literal pop rule (top pair only) instead of the chain
 
     def validate(self, iset: InstructionSet) -> None:
         if self.n_cells < iset.width or self.n_cells % iset.width:
@@ -101,6 +102,7 @@ class SMPState:
         ip[fast.P_SMS_MAX_STEPS] = p.sms_max_steps
         ip[fast.P_SSA_ON] = int(p.ssa)
         ip[fast.P_EVAL_MAX_STEPS] = p.eval_max_steps
+        ip[fast.P_SSA_TOP_ONLY] = int(p.ssa_top_only)
         self.iparams = ip
         self.fparams = np.array([p.lam, p.minp])
 

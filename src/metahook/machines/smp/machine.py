@@ -63,7 +63,8 @@ R_CUM = 0
 N_FREGS = 2
 # iparams
 P_WIDTH, P_EVAL_DELAY, P_PREPEVAL_UNIT, P_SMS_MAX_STEPS, P_SSA_ON, P_EVAL_MAX_STEPS = range(6)
-N_IPARAMS = 6
+P_SSA_TOP_ONLY = 6
+N_IPARAMS = 7
 # fparams
 P_LAMBDA, P_MINP = range(2)
 N_FPARAMS = 2
@@ -135,7 +136,8 @@ def smp_evaluate(
     """The SSA call that ends an SMS's evaluation; returns the rows restored (1 step each)."""
     restored = 0
     if iparams[P_SSA_ON] != 0 and counts[N_TAGS] > 0:
-        restored = ssa_call(tags, entries, counts, P, float(iregs[TIME]), fregs[R_CUM])
+        restored = ssa_call(tags, entries, counts, P, float(iregs[TIME]), fregs[R_CUM],
+                            iparams[P_SSA_TOP_ONLY] != 0)
         iregs[TIME] += restored
     iregs[BLOCK_OPEN] = 0
     iregs[MODS_ENABLED] = 1

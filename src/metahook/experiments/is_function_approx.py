@@ -1,0 +1,249 @@
+"""is-function-approx: incremental self-improvement learns f1..f5 in turn (ML97 experiment 3).
+
+Schmidhuber, Zhao & Wiering, "Shifting inductive bias with success-story algorithm, adaptive
+Levin search, and incremental self-improvement", Machine Learning 28:105-130 (1997), section 4.2.
+
+One SMP (:mod:`metahook.machines.smp`) with the paper's instructions Add, Sub, Mul, Mov, IncProb,
+EndSelfMod and JumpHome (4 cells per instruction) lives through the curriculum of
+:mod:`metahook.envs.functions_curriculum`: inputs in work cells 0..2, the answer in cell 6, the
+trial ends when it is right to 0.0001. SSA is called after the 5th reward event that follows the
+end of a self-modification sequence [paper]. Baseline: the same SMP with SSA off.
+
+Reported: how far the curriculum got (``curriculum_ptr``: the function it poses, 1..5, with the
+next one mixed in), the time steps at which each function became the curriculum's main one, the
+trial lengths at the start and end of life, and the stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from metahook.envs import functions_curriculum as fc
+from metahook.harness import plots
+from metahook.harness.context import RunContext
+from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.machines.smp import InstructionSet, SMPParams, SMPState
+from metahook.machines.smp.machine import N_MODS
+from metahook.rsi import function_life as fl
+
+INSTRUCTIONS = InstructionSet(("Add", "Sub", "Mul", "Mov", "IncProb", "EndSelfMod", "JumpHome"))
+_U_BLOCK = 1 << 18
+
+
+@dataclass(frozen=True)
+class Config:
+    runs: int = 3  # independent lives with SSA on
+    time_steps: int = 3_000_000_000  # per life (the machine's own time)
+    baseline_time_steps: int = 1_000_000_000  # the SSA-off life
+    n_cells: int = 48  # m program cells (12 instructions of 4 cells)
+    n_work: int = 7  # work cells 0..6 (arguments address 0..n_ops-1 = 0..6)
+    lam: float = 0.3  # IncProb's λ
+    minp: float = 0.004  # MinP
+    eval_delay: int = 5  # SSA after the 5th reward event following an SMS [paper]
+    sms_max_steps: int = 10_000
+    eval_max_steps: int = 10_000_000
+    head_trials: int = 100
+    tail_trials: int = 1000
+    chunk_steps: int = 20_000_000
+
+    def validate(self) -> None:
+        if self.runs < 1 or self.time_steps < 1 or self.baseline_time_steps < 0:
+            raise ValueError("runs >= 1, time_steps >= 1, baseline_time_steps >= 0 required")
+        if self.n_work < INSTRUCTIONS.n_ops:
+            raise ValueError(f"n_work must be >= n_ops = {INSTRUCTIONS.n_ops} (cell 6 is read)")
+        if self.head_trials < 1 or self.tail_trials < 1 or self.chunk_steps < 1:
+            raise ValueError("head_trials, tail_trials, chunk_steps must be >= 1")
+        self.params(True).validate(INSTRUCTIONS)
+
+    def params(self, ssa: bool) -> SMPParams:
+        return SMPParams(n_cells=self.n_cells, n_work=self.n_work, lam=self.lam, minp=self.minp,
+                         eval_delay=self.eval_delay, sms_max_steps=self.sms_max_steps,
+                         eval_max_steps=self.eval_max_steps, ssa=ssa)
+
+
+class Life:
+    """One SMP's life through the curriculum."""
+
+    def __init__(self, cfg: Config, ssa: bool, seed: int) -> None:
+        self.smp = SMPState(INSTRUCTIONS, cfg.params(ssa))
+        self.rng = np.random.default_rng(seed)
+        self.u = self.rng.random(_U_BLOCK)
+        self.upos = np.zeros(1, dtype=np.int64)
+        self.fr = np.zeros(fl.N_FR, dtype=np.int64)
+        self.fr[fl.FR_PTR] = 1
+        self.fr[fl.FR_C] = fc.CURRICULUM_C
+        self.xyz = np.zeros(3)
+        self.trials = np.zeros((0, 5))
+        self._buf = np.zeros((1 << 16, 5))
+        self._out = np.zeros(4, dtype=np.int64)
+
+    @property
+    def time(self) -> int:
+        return self.smp.time
+
+    def advance(self, target: int) -> None:
+        s = self.smp
+        while s.time < target:
+            self.fr[fl.FR_N_OUT] = 0
+            st = fl.function_cycles(
+                s.P, s.c, s.iregs, s.fregs, s.kind, s.arity, s.env_id, s.iparams, s.fparams,
+                s.ssa.tags, s.ssa.entries, s.ssa.mark, s.ssa.counts, self.u, self.upos, self.fr,
+                self.xyz, self._buf, target, self._out)
+            n = int(self.fr[fl.FR_N_OUT])
+            if n:
+                self.trials = np.concatenate([self.trials, self._buf[:n]])
+            if st == fl.NEED_RANDOM:
+                self.u = self.rng.random(_U_BLOCK)
+                self.upos[0] = 0
+            elif st == fl.STACK_FULL:
+                s.ssa.grow(tags=64, rows=256)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"smp": self.smp.state_dict(), "rng": self.rng.bit_generator.state, "u": self.u,
+                "upos": self.upos, "fr": self.fr, "xyz": self.xyz, "trials": self.trials}
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        self.smp.load_state_dict(st["smp"])
+        state = dict(st["rng"])
+        state["state"] = {k: int(v) for k, v in state["state"].items()}
+        state["has_uint32"], state["uinteger"] = int(state["has_uint32"]), int(state["uinteger"])
+        self.rng.bit_generator.state = state
+        self.u = np.asarray(st["u"], dtype=np.float64)
+        self.upos = np.asarray(st["upos"], dtype=np.int64)
+        self.fr = np.asarray(st["fr"], dtype=np.int64)
+        self.xyz = np.asarray(st["xyz"], dtype=np.float64)
+        self.trials = np.asarray(st["trials"], dtype=np.float64).reshape(-1, 5)
+
+
+def run(ctx: RunContext, cfg: Config) -> Result:
+    phases = [("ssa", True, r) for r in range(cfg.runs)]
+    if cfg.baseline_time_steps > 0:
+        phases.append(("no_ssa", False, 0))
+    state = ctx.restore()
+    seeds = (ctx.rng.integers(0, 2**63 - 1, size=len(phases)) if state is None
+             else np.asarray(state["seeds"], dtype=np.int64))
+    done: dict[str, Any] = {} if state is None else dict(state["done"])
+    index = 0 if state is None else int(state["index"])
+    life: Life | None = None
+    if state is not None and state.get("life") is not None:
+        life = Life(cfg, phases[index][1], int(seeds[index]))
+        life.load_state_dict(state["life"])
+    while index < len(phases):
+        name, ssa, r = phases[index]
+        if life is None:
+            life = Life(cfg, ssa, int(seeds[index]))
+        budget = cfg.time_steps if ssa else cfg.baseline_time_steps
+        while life.time < budget:
+            life.advance(min(budget, life.time + cfg.chunk_steps))
+            ctx.progress(index + life.time / budget, len(phases),
+                         f"{name} run {r}: f{int(life.fr[fl.FR_PTR])}, {len(life.trials)} trials")
+
+            def snap(i: int = index, lf: Life = life) -> dict[str, Any]:
+                return {"index": i, "done": done, "life": lf.state_dict(), "seeds": seeds}
+
+            ctx.checkpoint(snap)
+        done[f"{name}/{r}"] = _summarise(ctx, cfg, name, r, life)
+        index += 1
+        life = None
+
+        def between(i: int = index) -> dict[str, Any]:
+            return {"index": i, "done": done, "life": None, "seeds": seeds}
+
+        ctx.checkpoint(between, force=True)
+    return Result(metrics=_metrics(ctx, cfg, done))
+
+
+def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: Life) -> dict[str, Any]:
+    tr = lf.trials
+    lengths = tr[:, 0]
+    ptr = tr[:, 3].astype(int) if len(tr) else np.zeros(0, dtype=int)
+    reached = {int(k): float(tr[np.argmax(ptr >= k), 2]) for k in range(2, 6) if (ptr >= k).any()}
+    step = max(1, len(tr) // 300)
+    for i in range(0, len(tr), step):
+        ctx.log(int(tr[i, 2]), phase=name, run=r, trial=i, trial_length=float(
+            lengths[i : i + step].mean()), function=int(tr[i, 1]), ptr=int(tr[i, 3]),
+            stack=int(tr[i, 4]))
+    per_f = {}
+    for f in range(1, 6):
+        lf_ = lengths[tr[:, 1] == f] if len(tr) else np.zeros(0)
+        per_f[f"f{f}"] = float(lf_[-cfg.tail_trials :].mean()) if len(lf_) else None
+    s = lf.smp
+    return {
+        "trials": len(tr), "time_steps": s.time, "ptr": int(lf.fr[fl.FR_PTR]),
+        "first": float(lengths[: cfg.head_trials].mean()) if len(tr) else None,
+        "last": float(lengths[-cfg.tail_trials :].mean()) if len(tr) else None,
+        "time_to_ptr": reached, "last_length_per_function": per_f,
+        "stack": s.ssa.stack_size, "surviving_blocks": s.ssa.n_tags,
+        "self_modifications": int(s.iregs[N_MODS]),
+        "curve_t": tr[::step, 2].tolist(), "curve_len": [
+            float(lengths[i : i + step].mean()) for i in range(0, len(tr), step)],
+        "program": s.most_likely_program(),
+    }
+
+
+def _metrics(ctx: RunContext, cfg: Config, done: dict[str, Any]) -> dict[str, Any]:
+    main = [done[f"ssa/{r}"] for r in range(cfg.runs)]
+    firsts = [m["first"] for m in main if m["first"] is not None]
+    lasts = [m["last"] for m in main if m["last"] is not None]
+    metrics: dict[str, Any] = {
+        "curriculum_ptr": float(np.mean([m["ptr"] for m in main])),
+        "curriculum_ptr_per_run": [m["ptr"] for m in main],
+        "time_to_ptr_per_run": [m["time_to_ptr"] for m in main],
+        "trial_length_first": float(np.mean(firsts)) if firsts else None,
+        "trial_length_last": float(np.mean(lasts)) if lasts else None,
+        "speedup": float(np.mean([f / la for f, la in zip(firsts, lasts, strict=True)]))
+        if firsts and len(firsts) == len(lasts) else None,
+        "trials": [m["trials"] for m in main],
+        "time_steps": [m["time_steps"] for m in main],
+        "last_length_per_function": [m["last_length_per_function"] for m in main],
+        "stack_size": float(np.mean([m["stack"] for m in main])),
+        "surviving_blocks": float(np.mean([m["surviving_blocks"] for m in main])),
+        "self_modifications": float(np.mean([m["self_modifications"] for m in main])),
+    }
+    if "no_ssa/0" in done:
+        b = done["no_ssa/0"]
+        metrics.update(no_ssa_ptr=b["ptr"], no_ssa_trials=b["trials"],
+                       no_ssa_trial_length_last=b["last"], no_ssa_time_steps=b["time_steps"])
+    fig, ax = plots.figure()
+    for key, d in done.items():
+        if d["curve_t"]:
+            ax.plot(d["curve_t"], d["curve_len"], lw=1, ls="-" if key.startswith("ssa") else ":",
+                    label=key.replace("/", " run "))
+            for k, t in d["time_to_ptr"].items():
+                ax.axvline(t, color="grey", lw=0.5, alpha=0.5)
+                ax.text(t, ax.get_ylim()[1] if ax.get_ylim()[1] > 0 else 1, f"f{k}", fontsize=6)
+    ax.set_yscale("log")
+    ax.set_xlabel("time steps (the SMP's own)")
+    ax.set_ylabel("trial length (time steps)")
+    ax.legend(fontsize=7)
+    plots.save(fig, ctx.plot_path("trial_length"))
+    return metrics
+
+
+EXPERIMENT = register(
+    Experiment(
+        name="is-function-approx",
+        system="success-story algorithm, self-modifying policies",
+        paper="Schmidhuber, Zhao & Wiering, Machine Learning 28:105-130, 1997 (sec. 4.2, "
+              "experiment 3)",
+        description="Incremental self-improvement: one SMP under SSA learns f1..f5 in turn.",
+        config=Config,
+        scales={
+            "quick": Config(runs=1, time_steps=40_000_000, baseline_time_steps=10_000_000,
+                            head_trials=20, tail_trials=200, chunk_steps=10_000_000),
+            "full": Config(),
+        },
+        run=run,
+        reference={
+            "curriculum_ptr": Ref(
+                5, "function index", "ML97 sec. 4.2 (results not retrieved: [M] in the spec -- "
+                "'IS learned all 5 functions in turn'); unverified", metric="curriculum_ptr",
+                compare=""),
+            "tolerance": Ref(0.0001, "", "ML97 sec. 4.2: success when |g - c_6| < 0.0001",
+                             compare=""),
+        },
+    )
+)
