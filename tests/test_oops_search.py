@@ -99,7 +99,7 @@ def test_reference_search_agrees_round_by_round(goal: int, frozen: list[str], lo
     st = _jit_state(goal, progs)
     rs = _ref_search(st, goal)
     T = 1
-    while T <= T_max:
+    while T_max >= T:
         st.R[vm.R_T] = T
         st.R[vm.R_QP] = st.R[vm.R_AFROZEN]
         jit_solved = False
