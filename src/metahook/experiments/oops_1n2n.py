@@ -20,6 +20,7 @@ from metahook.experiments.oops_common import (
     SRC_PROGRAM,
     drive,
     timeline_plot,
+    workers_for,
 )
 from metahook.harness import Experiment, Ref, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
@@ -32,6 +33,7 @@ class Config:
     n_max: int = 30  # solve tasks 1..n_max
     slice_insts: int = 20_000_000  # tokens between checkpoints / progress updates
     max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
+    workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
     verify_solver: bool = True  # run the published 30-task solver on n = 1..30
 
     def validate(self) -> None:
@@ -41,6 +43,8 @@ class Config:
             raise ValueError("slice_insts must be >= 1")
         if self.max_time_steps < 0:
             raise ValueError("max_time_steps must be >= 0")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
 
 
 def verify_published_solver() -> dict[str, object]:
@@ -57,7 +61,8 @@ def verify_published_solver() -> dict[str, object]:
 
 def run(ctx: RunContext, cfg: Config) -> Result:
     oops = OOPS(phases=(("1n2n", cfg.n_max),))
-    metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps)
+    metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps,
+                    workers_for(cfg.workers))
     if cfg.verify_solver:
         metrics.update(verify_published_solver())
     metrics["max_n_solved"] = metrics["max_n_solved"]["1n2n"]

@@ -7,12 +7,14 @@ state) and resuming from a checkpoint to the same result.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.machines.forth.asm import assemble
 from metahook.search.oops import OOPS, Solved
+from metahook.search.parallel import ParallelOOPS
 from metahook.search.runner import PAPER_FROZEN
 
 PAPER = ("J. Schmidhuber, Optimal Ordered Problem Solver, Machine Learning 54:211-254, 2004 "
@@ -32,34 +34,64 @@ PROGRAM_PREFS = {("1n2n", 1): 362_367, ("1n2n", 2): 4_317_587, ("1n2n", 3): 35_5
                  ("1n2n", 6): 4_070_399_803, ("1n2n", 30): 4_070_399_973}
 
 
-def drive(ctx: RunContext, oops: OOPS, slice_insts: int, max_time_steps: int) -> dict[str, Any]:
-    """Run ``oops`` to the end (or the step cap), logging and checkpointing; return metrics."""
+def workers_for(cfg_workers: int) -> int:
+    """Worker processes: the config's, unless METAHOOK_WORKERS overrides it (results are the same
+    for any number, so it is an execution setting, like a thread count)."""
+    env = os.environ.get("METAHOOK_WORKERS", "")
+    return max(1, int(env)) if env.isdigit() else max(1, cfg_workers)
+
+
+def drive(ctx: RunContext, oops: OOPS, slice_insts: int, max_time_steps: int,
+          workers: int = 1) -> dict[str, Any]:
+    """Run ``oops`` to the end (or the step cap), logging and checkpointing; return metrics.
+
+    With ``workers > 1`` the searches run in worker processes (:mod:`metahook.search.parallel`);
+    the result is identical. A checkpoint of either kind resumes with any number of workers.
+    """
     state = ctx.restore()
     wall: dict[str, float] = {}
+    par: ParallelOOPS | None = None
     if state is not None:
-        oops = OOPS.from_state_dict(state["oops"])
         wall = {k: float(v) for k, v in state["wall"].items()}
+        if "inflight" in state:
+            par = ParallelOOPS.from_state_dict(state, workers)
+            oops = par.oops
+        else:
+            oops = OOPS.from_state_dict(state["oops"])
+    if par is None and workers > 1:
+        par = ParallelOOPS(oops, workers)
     total_n = sum(n for _, n in oops.phases)
     capped = False
+    try:
+        _loop(ctx, oops, par, slice_insts, max_time_steps, wall, total_n)
+    finally:
+        if par is not None:
+            par.close()
+    if max_time_steps and not oops.finished:
+        capped = True
+    return metrics_of(oops, wall, capped)
+
+
+def _loop(ctx: RunContext, oops: OOPS, par: ParallelOOPS | None, slice_insts: int,
+          max_time_steps: int, wall: dict[str, float], total_n: int) -> None:
     while not oops.finished:
         if max_time_steps and oops.counters()["totalt"] >= max_time_steps:
-            capped = True
-            break
-        events = oops.advance(slice_insts)
-        for e in events:
-            key = f"{e.phase}:{e.n}"
-            wall[key] = ctx.wall_s
-            ctx.log(len(oops.solved) - len(events) + events.index(e) + 1, **e.to_json(),
+            return
+        events = par.advance(5.0) if par is not None else oops.advance(slice_insts)
+        for k, e in enumerate(events):
+            wall[f"{e.phase}:{e.n}"] = ctx.wall_s
+            ctx.log(len(oops.solved) - len(events) + k + 1, **e.to_json(),
                     wall_s=round(ctx.wall_s, 3))
         c = oops.counters()
         ctx.progress(len(oops.solved), total_n,
                      f"{oops.where()}  totalt {c['totalt']:.3e}  prefs {c['prefs']:.3e}")
 
         def snapshot(o: OOPS = oops, w: dict[str, float] = wall) -> dict[str, Any]:
+            if par is not None:
+                return {**par.state_dict(), "wall": dict(w)}
             return {"oops": o.state_dict(), "wall": dict(w)}
 
         ctx.checkpoint(snapshot)
-    return metrics_of(oops, wall, capped)
 
 
 def metrics_of(oops: OOPS, wall: dict[str, float], capped: bool) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from metahook.experiments.oops_common import (
     SRC_PROGRAM,
     drive,
     timeline_plot,
+    workers_for,
 )
 from metahook.harness import Experiment, Ref, Result, RunContext, register
 from metahook.search.oops import OOPS
@@ -28,6 +29,7 @@ class Config:
     n_hanoi: int = 30  # 0: stop after the 1^n2^n phase
     slice_insts: int = 20_000_000
     max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
+    workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
 
     def validate(self) -> None:
         if not 1 <= self.n_1n2n <= 30:
@@ -38,6 +40,8 @@ class Config:
             raise ValueError("slice_insts must be >= 1")
         if self.max_time_steps < 0:
             raise ValueError("max_time_steps must be >= 0")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
@@ -45,7 +49,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     if cfg.n_hanoi:
         phases += (("hanoi", cfg.n_hanoi),)
     oops = OOPS(phases=phases)
-    metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps)
+    metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps,
+                    workers_for(cfg.workers))
     timeline_plot(ctx, metrics, "timeline")
     return Result(metrics=metrics)
 

@@ -16,7 +16,14 @@ import math
 from dataclasses import dataclass
 
 from metahook.envs.oops_tasks import GOAL_HANOI, check_hanoi
-from metahook.experiments.oops_common import PAPER, SRC_PAPER, SRC_PROGRAM, drive, paper_frozen
+from metahook.experiments.oops_common import (
+    PAPER,
+    SRC_PAPER,
+    SRC_PROGRAM,
+    drive,
+    paper_frozen,
+    workers_for,
+)
 from metahook.harness import Experiment, Ref, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
 from metahook.search.oops import OOPS
@@ -37,6 +44,7 @@ class Config:
     verify_n: int = 30  # check the published solver on n = 1..verify_n
     slice_insts: int = 20_000_000
     max_time_steps: int = 0  # stop the search once totalt reaches this (0: no cap)
+    workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
 
     def validate(self) -> None:
         if not 0 <= self.n_max <= 30:
@@ -47,6 +55,8 @@ class Config:
             raise ValueError("slice_insts must be >= 1")
         if self.max_time_steps < 0:
             raise ValueError("max_time_steps must be >= 0")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
 
 
 def verify_published_solver(n_max: int) -> dict[str, object]:
@@ -70,7 +80,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     if cfg.n_max:
         oops = OOPS(phases=(("hanoi", cfg.n_max),))
         oops.preload([assemble(CHAIN_1N2N), assemble(SOLVER_1N2N)])
-        metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps)
+        metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps,
+                        workers_for(cfg.workers))
         metrics["max_n_solved"] = metrics["max_n_solved"]["hanoi"]  # type: ignore[index]
         metrics["phase_offset_time_steps"] = PHASE_OFFSET
     if cfg.verify_n:

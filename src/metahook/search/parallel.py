@@ -1,0 +1,353 @@
+"""OOPS on several cores, with results identical to the single-process search.
+
+For task n the original program runs the searches ``prolongation(T)``, ``fresh(T)``,
+``prolongation(2T)``, ``fresh(2T)``, ... until one succeeds. Each of these searches starts from
+the same state (every tape reset, code frozen up to ``a_frozen``), so each is a pure function of
+that state and of (n, T, kind): workers run them *speculatively* in sequence order, and the
+master merges the results strictly in that order. Counters are additive; the first successful
+search is the one the single-process run would have found, with the same program and the same
+counters; searches after it are cancelled. (Subtrees *within* one search are not independent in
+the original program: the ring's current task carries over from one candidate's subtree to the
+next, so the unit of parallel work is a whole search.)
+
+``topt`` and ``topSp`` are refreshed by the rule "x := v when v > 2x", which depends on their
+value when a search starts. A worker runs with the value known at dispatch (a lower bound of the
+true one, which only grows). When merging, if the search left that value unchanged, every value
+it saw was at most twice the bound, hence at most twice the true value, so the true value is kept;
+if it raised it and the bound was exact, its result is exact; otherwise (both happened) the search
+is run again with the true value. Results are therefore always exact.
+
+:class:`ParallelOOPS` wraps an :class:`metahook.search.oops.OOPS` (the merged state) and a pool of
+worker processes; ``state_dict`` includes snapshots of the searches in flight, so a run can be
+checkpointed and resumed at any time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, cast
+
+import numpy as np
+
+from metahook.machines.forth import vm
+from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring
+from metahook.search.oops import FRESH, OOPS, PROLONG, Solved
+
+SLICE = 10_000_000  # tokens between cancellation checks in a worker
+
+
+@dataclass
+class Job:
+    seq: int
+    n: int
+    T: int
+    kind: int
+    topt_in: int
+    topsp_in: int
+    absolute: bool = False  # state holds the run's absolute counters (a resumed search)
+    state: dict[str, Any] | None = None  # a snapshot to continue from
+
+
+def _job_bounds(job: Job, R: np.ndarray) -> tuple[int, int, int]:
+    if job.kind == PROLONG:
+        return job.n, job.n, int(R[vm.R_ALAST])
+    return 1, job.n, int(R[vm.R_AFROZEN]) + 1
+
+
+def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float = 0.0,
+            send: Any = None) -> dict[str, Any]:
+    """Run one search of the sequence (in a worker, or in the master)."""
+    lo = hi = 0
+    if job.state is not None:
+        st = SearchState.from_state_dict(job.state)
+        lo, hi, _ = _job_bounds(job, st.R)
+        active = True
+    else:
+        st = SearchState.from_state_dict(base.state_dict())
+        R = st.R
+        R[vm.R_PREFS] = R[vm.R_INSTS] = R[vm.R_TOTALT] = 0
+        R[vm.R_TOPT] = job.topt_in
+        R[vm.R_TOPSP] = job.topsp_in
+        R[vm.R_T] = job.T
+        R[vm.R_QP] = R[vm.R_AFROZEN]
+        lo, hi, start = _job_bounds(job, R)
+        R[vm.R_ACURRENT] = start
+        active = begin_ring(st, lo, hi, start)
+    status = RUNNING if active else -1
+    last = time.monotonic()
+    while status == RUNNING:
+        status = st.slice(SLICE)
+        if status != RUNNING:
+            break
+        if cancel is not None and cancel[0] <= job.seq < cancel[1]:
+            return {"seq": job.seq, "cancelled": True}
+        if send is not None and snapshot_s and time.monotonic() - last >= snapshot_s:
+            send(("snapshot", job.seq, st.state_dict()))
+            last = time.monotonic()
+    R = st.R
+    program: list[int] = []
+    if status == SOLVED:
+        a = int(R[vm.R_ACURRENT])
+        program = [int(x) for x in st.qQ[a:int(R[vm.R_QP]) + 1]]
+    if active:
+        end_ring(st, lo, hi)
+    return {"seq": job.seq, "cancelled": False, "solved": status == SOLVED,
+            "program": program, "acurrent": int(R[vm.R_ACURRENT]), "T": job.T,
+            "prefs": int(R[vm.R_PREFS]), "insts": int(R[vm.R_INSTS]),
+            "totalt": int(R[vm.R_TOTALT]), "topt": int(R[vm.R_TOPT]),
+            "topSp": int(R[vm.R_TOPSP]), "absolute": job.absolute,
+            "topt_in": job.topt_in, "topsp_in": job.topsp_in}
+
+
+def _worker(conn: Connection, cancel: Any, snapshot_s: float) -> None:
+    base: SearchState | None = None
+    while True:
+        msg = conn.recv()
+        if msg[0] == "stop":
+            return
+        if msg[0] == "context":
+            base = SearchState.from_state_dict(msg[1])
+            continue
+        job = Job(**msg[1])
+        assert base is not None
+        conn.send(("result", run_job(base, job, cancel, snapshot_s, conn.send)))
+
+
+class ParallelOOPS:
+    """OOPS with ``workers`` processes; same results as :class:`OOPS` (see module docstring)."""
+
+    def __init__(self, oops: OOPS, workers: int = 2, snapshot_s: float = 300.0,
+                 inflight: list[dict[str, Any]] | None = None) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.oops = oops
+        self.workers = workers
+        self.snapshot_s = snapshot_s
+        self.seq = 0  # next sequence number to dispatch
+        self.next_merge = 0  # sequence number of the next search to merge
+        self.results: dict[int, dict[str, Any]] = {}
+        self.jobs: dict[int, Job] = {}  # dispatched, not merged
+        self.snapshots: dict[int, dict[str, Any]] = {}
+        self.cursor: tuple[int, int] = (0, 0)  # (T, kind) of the next search to dispatch
+        self._ctx = mp.get_context("spawn")
+        self.cancel = self._ctx.Array("q", [0, 0])  # searches cancel_lo <= seq < cancel_hi
+        self.conns: list[Connection] = []
+        self.procs: list[Any] = []
+        self.busy: dict[int, int | None] = {}
+        self.sent_context: dict[int, int] = {}
+        self.context_version = 0
+        self._context: dict[str, Any] | None = None
+        self._pending: list[Job] = []
+        self._start_n(resume=inflight)
+
+    # ------------------------------------------------------------ context and jobs
+    def _base_state(self) -> dict[str, Any]:
+        o = self.oops
+        st = SearchState.from_state_dict(o.st.state_dict())
+        if o.active:  # a search in progress (resumed from the single-process run): reset it
+            lo, hi = (o.n, o.n) if o.stage == PROLONG else (1, o.n)
+            end_ring(st, lo, hi)
+            st.R[vm.R_QP] = st.R[vm.R_AFROZEN]
+        return st.state_dict()
+
+    def _start_n(self, resume: list[dict[str, Any]] | None = None) -> None:
+        """New context (task n, frozen code); queue the searches to redo or continue."""
+        o = self.oops
+        self.context_version += 1
+        self._context = None if o.finished else self._base_state()
+        self.cursor = (int(o.st.R[vm.R_T]), o.stage)
+        self.next_merge = self.seq
+        if o.finished:
+            return
+        if resume:
+            for d in sorted(resume, key=lambda d: int(d["seq"])):
+                job = Job(**{**d, "seq": self.seq})
+                self._pending.append(job)
+                self.seq += 1
+                self.cursor = self._after(job.T, job.kind)
+        elif o.active:  # continue the single-process search where it stood, in a worker
+            c = o.counters()
+            self._pending.append(Job(self.seq, o.n, c["T"], o.stage, c["topt"], c["topSp"],
+                                     absolute=True, state=o.st.state_dict()))
+            self.seq += 1
+            self.cursor = self._after(c["T"], o.stage)
+            lo, hi = (o.n, o.n) if o.stage == PROLONG else (1, o.n)
+            end_ring(o.st, lo, hi)  # the merged state is the state between searches
+            o.st.R[vm.R_QP] = o.st.R[vm.R_AFROZEN]
+            o.active = False
+
+    @staticmethod
+    def _after(T: int, kind: int) -> tuple[int, int]:
+        return (T, FRESH) if kind == PROLONG else (2 * T, PROLONG)
+
+    def _next_job(self) -> Job | None:
+        if self._pending:
+            return self._pending.pop(0)
+        o = self.oops
+        if o.finished:
+            return None
+        T, kind = self.cursor
+        self.cursor = self._after(T, kind)
+        c = o.counters()
+        job = Job(self.seq, o.n, T, kind, c["topt"], c["topSp"])
+        self.seq += 1
+        return job
+
+    # ------------------------------------------------------------ pool
+    def _ensure_pool(self) -> None:
+        while len(self.conns) < self.workers:
+            a, b = self._ctx.Pipe()
+            p = self._ctx.Process(target=_worker, args=(b, self.cancel, self.snapshot_s),
+                                  daemon=True)
+            p.start()
+            self.conns.append(a)
+            self.procs.append(p)
+            self.busy[len(self.conns) - 1] = None
+
+    def close(self) -> None:
+        for c in self.conns:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                c.send(("stop",))
+        for p in self.procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+        self.conns, self.procs, self.busy = [], [], {}
+
+    def _dispatch(self) -> None:
+        for w, cur in self.busy.items():
+            if cur is not None:
+                continue
+            job = self._next_job()
+            if job is None:
+                return
+            if job.kind == FRESH and job.n > job.T and job.state is None:
+                self.results[job.seq] = {"seq": job.seq, "cancelled": False, "solved": False,
+                                         "skipped": True, "T": job.T, "absolute": False,
+                                         "prefs": 0, "insts": 0, "totalt": 0,
+                                         "topt": job.topt_in, "topSp": job.topsp_in,
+                                         "topt_in": job.topt_in, "topsp_in": job.topsp_in}
+                self.jobs[job.seq] = job
+                continue
+            if self.sent_context.get(w) != self.context_version:
+                self.conns[w].send(("context", self._context))
+                self.sent_context[w] = self.context_version
+            self.conns[w].send(("job", job.__dict__))
+            self.jobs[job.seq] = job
+            self.busy[w] = job.seq
+
+    # ------------------------------------------------------------ the loop
+    def advance(self, wait_s: float = 5.0) -> list[Solved]:
+        """Dispatch and merge for about ``wait_s`` seconds; return the tasks solved."""
+        self._ensure_pool()
+        events: list[Solved] = []
+        deadline = time.monotonic() + wait_s
+        while not self.oops.finished:
+            self._dispatch()
+            events += self._merge()
+            if self.oops.finished:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for ready in wait(self.conns, timeout=min(left, 1.0)):
+                conn = cast(Connection, ready)
+                w = self.conns.index(conn)
+                msg: Any = conn.recv()
+                if msg[0] == "snapshot":
+                    if msg[1] in self.jobs:
+                        self.snapshots[msg[1]] = msg[2]
+                    continue
+                res: dict[str, Any] = msg[1]
+                self.busy[w] = None
+                if not res["cancelled"] and res["seq"] in self.jobs:
+                    self.results[res["seq"]] = res
+                self.snapshots.pop(res["seq"], None)
+        return events
+
+    def _merge(self) -> list[Solved]:
+        events: list[Solved] = []
+        o = self.oops
+        while self.next_merge in self.results and not o.finished:
+            res = self.results.pop(self.next_merge)
+            job = self.jobs.pop(self.next_merge)
+            R = o.st.R
+            topt = self._resolve(res, int(R[vm.R_TOPT]), "topt", "topt_in")
+            topsp = self._resolve(res, int(R[vm.R_TOPSP]), "topSp", "topsp_in")
+            if topt is None or topsp is None:  # lower bound was not exact: run it again
+                job = Job(job.seq, job.n, job.T, job.kind, int(R[vm.R_TOPT]),
+                          int(R[vm.R_TOPSP]))
+                assert o.st is not None
+                base = SearchState.from_state_dict(self._context or {})
+                res = run_job(base, job)
+                topt, topsp = int(res["topt"]), int(res["topSp"])
+            if res["absolute"]:
+                R[vm.R_PREFS], R[vm.R_INSTS], R[vm.R_TOTALT] = (res["prefs"], res["insts"],
+                                                                res["totalt"])
+            else:
+                R[vm.R_PREFS] += res["prefs"]
+                R[vm.R_INSTS] += res["insts"]
+                R[vm.R_TOTALT] += res["totalt"]
+            R[vm.R_TOPT], R[vm.R_TOPSP] = topt, topsp
+            R[vm.R_T] = job.T
+            o.stage = job.kind
+            self.next_merge += 1
+            if res["solved"]:
+                prog = res["program"]
+                a = int(res["acurrent"])
+                o.st.qQ[a:a + len(prog)] = prog
+                R[vm.R_QP] = a + len(prog) - 1
+                R[vm.R_ACURRENT] = a
+                events.append(o._freeze())
+                o.solved.append(events[-1])
+                self.cancel[1] = self.seq  # stop every search of this task dispatched after it
+                self.cancel[0] = self.next_merge
+                for s in [s for s in self.jobs if s >= self.next_merge]:
+                    self.jobs.pop(s)
+                    self.snapshots.pop(s, None)
+                self.results = {}
+                self._pending = []
+                self._start_n()
+            else:
+                o._next_stage()
+        return events
+
+    @staticmethod
+    def _resolve(res: dict[str, Any], true_in: int, out_key: str, in_key: str) -> int | None:
+        if res["absolute"]:
+            return int(res[out_key])
+        lower, out = int(res[in_key]), int(res[out_key])
+        if out == lower:
+            return max(true_in, lower)
+        if true_in == lower:
+            return out
+        return None
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """The merged state, plus every unmerged search (with its snapshot when one exists)."""
+        inflight = []
+        for seq in sorted(self.jobs):
+            job = self.jobs[seq]
+            if seq in self.results:  # finished but not merged: redo it on resume (cheap enough)
+                pass
+            d = dict(job.__dict__)
+            if seq in self.snapshots and seq not in self.results:
+                d["state"] = self.snapshots[seq]
+            inflight.append(d)
+        for job in self._pending:
+            inflight.append(dict(job.__dict__))
+        return {"oops": self.oops.state_dict(), "inflight": inflight}
+
+    @classmethod
+    def from_state_dict(cls, d: dict[str, Any], workers: int = 2,
+                        snapshot_s: float = 300.0) -> ParallelOOPS:
+        return cls(OOPS.from_state_dict(d["oops"]), workers, snapshot_s,
+                   inflight=d.get("inflight") or None)
+
+
+__all__ = ["Job", "ParallelOOPS", "run_job"]
