@@ -127,3 +127,28 @@ def test_lsearch_finds_the_first_1n2n_solution() -> None:
     solved, T = lsearch(st, 1, 1, 77, 2**24)
     assert solved and T == 2**22
     assert int(st.R[vm.R_TOTALT]) < 480_000  # the paper: "within 480,000 time steps"
+
+
+def test_parallel_search_is_identical_and_resumable(tmp_path: Path) -> None:
+    from metahook.search.parallel import ParallelOOPS
+
+    oops = OOPS(phases=(("1n2n", 2),))
+    events = []
+    while oops.counters()["totalt"] < 2_000_000:  # start single-process, stop mid-search
+        events += oops.advance(50_000)
+    assert oops.active
+    par = ParallelOOPS(oops, workers=2, snapshot_s=0.2)
+    try:
+        events += par.advance(2.0)
+        ckpt.save(tmp_path, {"user": par.state_dict()}, 1)  # mid-run, with worker snapshots
+    finally:
+        par.close()
+    state, _ = ckpt.load(tmp_path)
+    par = ParallelOOPS.from_state_dict(state["user"], workers=2)
+    try:
+        while not par.oops.finished:
+            events += par.advance(2.0)
+    finally:
+        par.close()
+    got = [(e.n, e.text(), e.totalt, e.prefs, e.insts, e.topt, e.topSp) for e in events]
+    assert got == ORIGINAL[:2]

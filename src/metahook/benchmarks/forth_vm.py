@@ -44,7 +44,7 @@ def _reference(T_max: int) -> tuple[int, int, float]:
     s.mem = st.tape.tolist()
     c0 = time.process_time()
     T = 1
-    while T <= T_max:
+    while T_max >= T:
         s.run_ring([1], 77, T)
         s.run_ring([1], 77, T)
         T *= 2
