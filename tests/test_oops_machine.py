@@ -142,3 +142,11 @@ def test_call_depth_and_invalid_tokens_stop_cleanly() -> None:
     assert r.stop == "halted" and r.halt_reason == "ret in main frame" and r.ds == [24]
     r = run_program(assemble("up bsf"), GOAL_NONE, 1, max_steps=10_000)  # runs on into ds
     assert r.stop in ("halted", "bad-ip", "time")
+
+
+def test_docs_instruction_table_is_generated_from_the_table() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "oops.md").read_text()
+    inside = doc.split("<!-- BEGIN INSTRUCTION TABLE -->\n")[1].split("\n<!-- END")[0]
+    assert inside == ins.markdown_table()

@@ -219,3 +219,19 @@ T_QOT = number("qot")
 T_EXEC = number("exec")
 FIRST_DECLARED = DECLARED[0].number
 assert T_QOT == 65 and T_EXEC == 64 and FIRST_DECLARED == 67
+
+
+def markdown_table() -> str:
+    """The instruction table as Markdown (docs/oops.md embeds it; a test keeps them equal)."""
+    rows = ["| no. | name | program's name | group | pops | extra cost | effect |",
+            "|---|---|---|---|---|---|---|"]
+    for i in INSTRUCTIONS:
+        doc = i.doc
+        if i.group == "declared":
+            doc = f"{doc}; `decl({i.decl_in}, {i.decl_out})`: `{' '.join(i.body)}`"
+        if not i.registered:
+            doc = f"(extension) {doc}"
+        pops = "var." if i.pops < 0 else str(i.pops)
+        rows.append(f"| {i.number} | `{i.name}` | {', '.join(f'`{a}`' for a in i.aliases)} | "
+                    f"{i.group} | {pops} | {i.extra or '-'} | {doc} |")
+    return "\n".join(rows)
