@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, read_json
+from conftest import cli, cli_inproc, read_json
 
 TOY = ["toy-counter", "--quiet"]
 
@@ -101,10 +101,13 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
     assert _metrics(out) == _metrics(whole)
 
 
-def _one_line_exit_2(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+def _one_line_exit_2(proc: subprocess.CompletedProcess[str] | tuple[int, str, str],
+                     *fragments: str) -> None:
+    code, out, err = ((proc.returncode, proc.stdout, proc.stderr)
+                      if isinstance(proc, subprocess.CompletedProcess) else proc)
+    assert code == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 
@@ -123,21 +126,34 @@ def _one_line_exit_2(proc: subprocess.CompletedProcess[str], *fragments: str) ->
         (["run", "toy-counter", "--resume"], ["no run to resume"]),
     ],
 )
-def test_bad_run_input(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
+def test_bad_run_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                       fragments: list[str]) -> None:
     out = tmp_path / "out"
-    _one_line_exit_2(cli(*args, "--out", str(out)), *fragments)
+    _one_line_exit_2(cli_inproc(capsys, *args, "--out", str(out)), *fragments)
     assert not out.exists()
 
 
-def test_bad_input_on_other_commands(tmp_path: Path) -> None:
-    _one_line_exit_2(cli("bench", "no-such-bench"), "unknown benchmark", "valid:", "harness")
-    _one_line_exit_2(cli("reproduce", "--out", str(tmp_path / "r"), "--only", "nope"),
-                     "unknown experiment 'nope'")
-    _one_line_exit_2(cli("report", str(tmp_path / "missing")), "is not a folder of runs")
-    _one_line_exit_2(cli("frobnicate"), "invalid choice")
+def test_unknown_experiment_in_a_subprocess(tmp_path: Path) -> None:
+    """The issue's own check, exactly as a user types it."""
+    _one_line_exit_2(cli("run", "no-such-experiment", "--out", str(tmp_path / "o")),
+                     "unknown experiment 'no-such-experiment'", "valid:", "toy-counter")
+    assert not (tmp_path / "o").exists()
 
 
-def test_resume_refuses_missing_or_corrupt_checkpoint(tmp_path: Path) -> None:
+def test_bad_input_on_other_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _one_line_exit_2(cli_inproc(capsys, "bench", "no-such-bench"),
+                     "unknown benchmark", "valid:", "harness")
+    _one_line_exit_2(cli_inproc(capsys, "reproduce", "--out", str(tmp_path / "r"), "--only",
+                                "nope"), "unknown experiment 'nope'")
+    assert not (tmp_path / "r").exists()
+    _one_line_exit_2(cli_inproc(capsys, "report", str(tmp_path / "missing")),
+                     "is not a folder of runs")
+    _one_line_exit_2(cli_inproc(capsys, "frobnicate"), "invalid choice")
+
+
+def test_resume_refuses_missing_or_corrupt_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "run"
     proc = _start_slow(out)
     _wait_for_progress(out, proc, 10)
@@ -146,16 +162,17 @@ def test_resume_refuses_missing_or_corrupt_checkpoint(tmp_path: Path) -> None:
     before = sorted(p.name for p in out.rglob("*"))
     npz = next((out / "checkpoint").glob("*.npz"))
     npz.write_bytes(b"garbage")
-    _one_line_exit_2(cli("run", *TOY, "--out", str(out), "--resume"), "corrupt checkpoint")
+    resume = ("run", *TOY, "--out", str(out), "--resume")
+    _one_line_exit_2(cli_inproc(capsys, *resume), "corrupt checkpoint")
     assert sorted(p.name for p in out.rglob("*")) == before
     for f in (out / "checkpoint").iterdir():
         f.unlink()
-    _one_line_exit_2(cli("run", *TOY, "--out", str(out), "--resume"), "no checkpoint")
+    _one_line_exit_2(cli_inproc(capsys, *resume), "no checkpoint")
     assert not (out / "result.json").exists()
     # an existing run is never overwritten by a fresh one
-    _one_line_exit_2(cli("run", *TOY, "--out", str(out)), "already holds files")
+    _one_line_exit_2(cli_inproc(capsys, "run", *TOY, "--out", str(out)), "already holds files")
     # a resume may not change the saved run
-    _one_line_exit_2(cli("run", *TOY, "--out", str(out), "--resume", "--seed", "1"), "seed 11")
+    _one_line_exit_2(cli_inproc(capsys, *resume, "--seed", "1"), "seed 11")
 
 
 def test_list_reproduce_report_bench(tmp_path: Path) -> None:

@@ -1,11 +1,15 @@
-"""Speed benchmarks (``metahook bench NAME``); importing this package registers them all.
+"""Speed benchmarks (``metahook bench NAME``); ``load_all()`` registers them all.
 
-Every module of this package is imported here, so adding a benchmark is adding its module.
+``load_all`` imports every module of this package (``metahook bench`` imports only the
+one it needs, see :mod:`metahook.harness.lazy`), so adding a benchmark is adding its module.
 """
 
 import importlib
 import pkgutil
 
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}")
+
+def load_all() -> None:
+    """Import every module of this package (each registers what it defines)."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")

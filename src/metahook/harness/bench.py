@@ -36,14 +36,34 @@ def register_benchmark(name: str, description: str) -> Callable[[BenchFn], Bench
 
 
 def all_benchmarks() -> list[Benchmark]:
-    import metahook.benchmarks  # noqa: F401  (registers every benchmark)
+    from metahook.benchmarks import load_all
 
+    load_all()
     return [_BENCHMARKS[k] for k in sorted(_BENCHMARKS)]
 
 
+def get_benchmark(name: str) -> Benchmark:
+    """The benchmark called ``name`` (importing only its module when it can)."""
+    if name not in _BENCHMARKS:
+        import importlib
+
+        from metahook.harness.lazy import index
+
+        module = index("metahook.benchmarks", "register_benchmark").get(name)
+        if module is not None:
+            importlib.import_module(module)
+    if name not in _BENCHMARKS:
+        raise UsageError(f"unknown benchmark {name!r}; valid: {choices(benchmark_names())}")
+    return _BENCHMARKS[name]
+
+
+def benchmark_names() -> list[str]:
+    """Every benchmark's name, read from the sources (a test checks it against the registry)."""
+    from metahook.harness.lazy import index
+
+    return sorted(set(index("metahook.benchmarks", "register_benchmark")) | set(_BENCHMARKS))
+
+
 def run_benchmark(name: str, quick: bool = False) -> dict[str, Any]:
-    known = {b.name: b for b in all_benchmarks()}
-    if name not in known:
-        raise UsageError(f"unknown benchmark {name!r}; valid: {choices(list(known))}")
-    figures = known[name].fn(quick)
+    figures = get_benchmark(name).fn(quick)
     return {"benchmark": name, "figures": figures, "machine": machine()}

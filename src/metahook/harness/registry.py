@@ -110,7 +110,20 @@ def register(exp: Experiment) -> Experiment:
 
 
 def _load_all() -> None:
-    import metahook.experiments  # noqa: F401  (imports every experiment module)
+    from metahook.experiments import load_all
+
+    load_all()
+
+
+def _load_one(name: str) -> None:
+    """Import just the module that registers ``name`` (see :mod:`metahook.harness.lazy`)."""
+    import importlib
+
+    from metahook.harness.lazy import index
+
+    module = index("metahook.experiments", "Experiment").get(name)
+    if module is not None:
+        importlib.import_module(module)
 
 
 def all_experiments() -> list[Experiment]:
@@ -119,9 +132,20 @@ def all_experiments() -> list[Experiment]:
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
+def experiment_names() -> list[str]:
+    """Every experiment's name, read from the sources without importing them.
+
+    A test checks that this equals the names :func:`all_experiments` registers.
+    """
+    from metahook.harness.lazy import index
+
+    return sorted(set(index("metahook.experiments", "Experiment")) | set(_REGISTRY))
+
+
 def get_experiment(name: str) -> Experiment:
     """The experiment called ``name``, or a :class:`UsageError` naming the valid ones."""
-    _load_all()
     if name not in _REGISTRY:
-        raise UsageError(f"unknown experiment {name!r}; valid: {choices(list(_REGISTRY))}")
+        _load_one(name)
+    if name not in _REGISTRY:
+        raise UsageError(f"unknown experiment {name!r}; valid: {choices(experiment_names())}")
     return _REGISTRY[name]

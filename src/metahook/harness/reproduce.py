@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from metahook.harness.errors import UsageError, choices
-from metahook.harness.registry import SCALES, all_experiments
+from metahook.harness.registry import SCALES, experiment_names
 from metahook.harness.runner import remove_run, run_experiment
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -60,7 +60,7 @@ def _record_crash(folder: Path, name: str, scale: str, seed: int, error: str) ->
 
 
 def select(only: list[str] | None) -> list[str]:
-    names = [e.name for e in all_experiments()]
+    names = experiment_names()
     if not only:
         return names
     unknown = [n for n in only if n not in names]
