@@ -105,7 +105,7 @@ def metrics_of(oops: OOPS, wall: dict[str, float], capped: bool) -> dict[str, An
         "max_n_solved": {ph: max([s.n for s in oops.solved if s.phase == ph], default=0)
                          for ph, _ in oops.phases},
         "prefixes_tested": c["prefs"], "instructions": c["insts"], "time_steps": c["totalt"],
-        "topt": c["topt"], "topSp": c["topSp"],
+        "topt": c["topt"], "topSp": c["topSp"], "off_memory_scans": c["off_memory_scans"],
         "finished": oops.finished, "stopped_at": oops.where(), "step_cap_reached": capped,
         "timeline": timeline,
     }

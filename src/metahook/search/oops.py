@@ -251,7 +251,8 @@ class OOPS:
         R = self.st.R
         return {"totalt": int(R[vm.R_TOTALT]), "prefs": int(R[vm.R_PREFS]),
                 "insts": int(R[vm.R_INSTS]), "topt": int(R[vm.R_TOPT]),
-                "topSp": int(R[vm.R_TOPSP]), "T": int(R[vm.R_T])}
+                "topSp": int(R[vm.R_TOPSP]), "T": int(R[vm.R_T]),
+                "off_memory_scans": int(R[vm.R_OFFMEM])}
 
     def where(self) -> str:
         if self.finished:

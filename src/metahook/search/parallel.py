@@ -69,7 +69,7 @@ def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float =
     else:
         st = SearchState.from_state_dict(base.state_dict())
         R = st.R
-        R[vm.R_PREFS] = R[vm.R_INSTS] = R[vm.R_TOTALT] = 0
+        R[vm.R_PREFS] = R[vm.R_INSTS] = R[vm.R_TOTALT] = R[vm.R_OFFMEM] = 0
         R[vm.R_TOPT] = job.topt_in
         R[vm.R_TOPSP] = job.topsp_in
         R[vm.R_T] = job.T
@@ -99,7 +99,8 @@ def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float =
             "program": program, "acurrent": int(R[vm.R_ACURRENT]), "T": job.T,
             "prefs": int(R[vm.R_PREFS]), "insts": int(R[vm.R_INSTS]),
             "totalt": int(R[vm.R_TOTALT]), "topt": int(R[vm.R_TOPT]),
-            "topSp": int(R[vm.R_TOPSP]), "absolute": job.absolute,
+            "topSp": int(R[vm.R_TOPSP]), "offmem": int(R[vm.R_OFFMEM]),
+            "absolute": job.absolute,
             "topt_in": job.topt_in, "topsp_in": job.topsp_in}
 
 
@@ -228,7 +229,7 @@ class ParallelOOPS:
             if job.kind == FRESH and job.n > job.T and job.state is None:
                 self.results[job.seq] = {"seq": job.seq, "cancelled": False, "solved": False,
                                          "skipped": True, "T": job.T, "absolute": False,
-                                         "prefs": 0, "insts": 0, "totalt": 0,
+                                         "prefs": 0, "insts": 0, "totalt": 0, "offmem": 0,
                                          "topt": job.topt_in, "topSp": job.topsp_in,
                                          "topt_in": job.topt_in, "topsp_in": job.topsp_in}
                 self.jobs[job.seq] = job
@@ -285,13 +286,13 @@ class ParallelOOPS:
                 base = SearchState.from_state_dict(self._context or {})
                 res = run_job(base, job)
                 topt, topsp = int(res["topt"]), int(res["topSp"])
-            if res["absolute"]:
-                R[vm.R_PREFS], R[vm.R_INSTS], R[vm.R_TOTALT] = (res["prefs"], res["insts"],
-                                                                res["totalt"])
-            else:
-                R[vm.R_PREFS] += res["prefs"]
-                R[vm.R_INSTS] += res["insts"]
-                R[vm.R_TOTALT] += res["totalt"]
+            keys = ((vm.R_PREFS, "prefs"), (vm.R_INSTS, "insts"), (vm.R_TOTALT, "totalt"),
+                    (vm.R_OFFMEM, "offmem"))
+            for reg, key in keys:
+                if res["absolute"]:
+                    R[reg] = res[key]
+                else:
+                    R[reg] += res.get(key, 0)
             R[vm.R_TOPT], R[vm.R_TOPSP] = topt, topsp
             R[vm.R_T] = job.T
             o.stage = job.kind

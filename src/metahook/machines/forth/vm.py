@@ -95,6 +95,7 @@ R_GOAL = 26  # task kind: 0 none, 1 1^n2^n, 2 Hanoi
 R_DONE = 27
 R_EVENT = 28  # runner: why it stopped
 R_MOVES = 29  # Hanoi disks moved (counted for checkers; not part of the tape)
+R_OFFMEM = 30  # scans that ran off the tapes (undefined behaviour in the original; see docs)
 NREG = 64
 
 # ---------------------------------------------------------------- memory map of M and F
@@ -442,6 +443,7 @@ def second_max(M):
         n += 1
         k = M[R_ROW] - n
         if k < TAPE0:
+            M[R_OFFMEM] += 1
             stop(M, H_SCAN)
             return 0
         if M[k] == x:
@@ -674,6 +676,7 @@ def exec_token(M, F, tok):
             while True:
                 c = row - (ADP + i)
                 if c < TAPE0:  # ran off the tapes' memory: reads as zeros from here on
+                    M[R_OFFMEM] += 1
                     if k != 0 and float(M[R_TIME]) < F[F_TP]:
                         s = math.ceil(F[F_TP]) - M[R_TIME]
                         i += s
