@@ -122,7 +122,8 @@ class ParallelOOPS:
     """OOPS with ``workers`` processes; same results as :class:`OOPS` (see module docstring)."""
 
     def __init__(self, oops: OOPS, workers: int = 2, snapshot_s: float = 300.0,
-                 inflight: list[dict[str, Any]] | None = None) -> None:
+                 inflight: list[dict[str, Any]] | None = None,
+                 results: list[dict[str, Any]] | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.oops = oops
@@ -143,7 +144,7 @@ class ParallelOOPS:
         self.context_version = 0
         self._context: dict[str, Any] | None = None
         self._pending: list[Job] = []
-        self._start_n(resume=inflight)
+        self._start_n(resume=inflight, resume_results=results)
 
     # ------------------------------------------------------------ context and jobs
     def _base_state(self) -> dict[str, Any]:
@@ -155,7 +156,8 @@ class ParallelOOPS:
             st.R[vm.R_QP] = st.R[vm.R_AFROZEN]
         return st.state_dict()
 
-    def _start_n(self, resume: list[dict[str, Any]] | None = None) -> None:
+    def _start_n(self, resume: list[dict[str, Any]] | None = None,
+                 resume_results: list[dict[str, Any]] | None = None) -> None:
         """New context (task n, frozen code); queue the searches to redo or continue."""
         o = self.oops
         self.context_version += 1
@@ -165,9 +167,14 @@ class ParallelOOPS:
         if o.finished:
             return
         if resume:
+            done = {int(r["seq"]): r for r in (resume_results or [])}
             for d in sorted(resume, key=lambda d: int(d["seq"])):
                 job = Job(**{**d, "seq": self.seq})
-                self._pending.append(job)
+                if int(d["seq"]) in done:  # finished before the checkpoint: keep its result
+                    self.results[job.seq] = {**done[int(d["seq"])], "seq": job.seq}
+                    self.jobs[job.seq] = job
+                else:
+                    self._pending.append(job)
                 self.seq += 1
                 self.cursor = self._after(job.T, job.kind)
         elif o.active:  # continue the single-process search where it stood, in a worker
@@ -334,21 +341,22 @@ class ParallelOOPS:
         inflight = []
         for seq in sorted(self.jobs):
             job = self.jobs[seq]
-            if seq in self.results:  # finished but not merged: redo it on resume (cheap enough)
-                pass
             d = dict(job.__dict__)
-            if seq in self.snapshots and seq not in self.results:
+            if seq in self.results:
+                d["state"] = None  # finished: its result is saved below
+            elif seq in self.snapshots:
                 d["state"] = self.snapshots[seq]
             inflight.append(d)
         for job in self._pending:
             inflight.append(dict(job.__dict__))
-        return {"oops": self.oops.state_dict(), "inflight": inflight}
+        results = [self.results[s] for s in sorted(self.results) if s in self.jobs]
+        return {"oops": self.oops.state_dict(), "inflight": inflight, "results": results}
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any], workers: int = 2,
                         snapshot_s: float = 300.0) -> ParallelOOPS:
         return cls(OOPS.from_state_dict(d["oops"]), workers, snapshot_s,
-                   inflight=d.get("inflight") or None)
+                   inflight=d.get("inflight") or None, results=d.get("results") or None)
 
 
 __all__ = ["Job", "ParallelOOPS", "run_job"]
