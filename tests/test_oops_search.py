@@ -152,3 +152,29 @@ def test_parallel_search_is_identical_and_resumable(tmp_path: Path) -> None:
         par.close()
     got = [(e.n, e.text(), e.totalt, e.prefs, e.insts, e.topt, e.topSp) for e in events]
     assert got == ORIGINAL[:2]
+
+
+def test_same_source_runs_as_plain_python() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json\n"
+        "from metahook.envs.oops_tasks import init_all\n"
+        "from metahook.machines.forth import vm\n"
+        "from metahook.search.levin import lsearch\n"
+        "from metahook.search.oops import prewired_state, reset_task_list\n"
+        "st = prewired_state(1 << 14); st.R[vm.R_PUSHEN] = 0; reset_task_list(st)\n"
+        "init_all(st.tape, 1); st.R[vm.R_GOAL] = 1\n"
+        "lsearch(st, 1, 1, 77, 2**13)\n"
+        "print(json.dumps([int(st.R[k]) for k in (vm.R_TOTALT, vm.R_PREFS, vm.R_INSTS)]))\n"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, check=True)
+    st = _jit_state(GOAL_1N2N, [])
+    lsearch(st, 1, 1, 77, 2**13)
+    jit = [int(st.R[k]) for k in (vm.R_TOTALT, vm.R_PREFS, vm.R_INSTS)]
+    assert json.loads(out.stdout) == jit and jit[0] > 1000
