@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metahook.envs.oops_tasks import GOAL_1N2N, GOAL_HANOI, init_all
 from metahook.harness import checkpoint as ckpt
@@ -178,3 +180,25 @@ def test_same_source_runs_as_plain_python() -> None:
     lsearch(st, 1, 1, 77, 2**13)
     jit = [int(st.R[k]) for k in (vm.R_TOTALT, vm.R_PREFS, vm.R_INSTS)]
     assert json.loads(out.stdout) == jit and jit[0] > 1000
+
+
+def _records(seq: list[int], x: int) -> int:
+    for v in seq:  # the original's rule: refresh when a value exceeds twice the record
+        if v > 2 * x:
+            x = v
+    return x
+
+
+@given(seq=st.lists(st.integers(min_value=0, max_value=10_000), max_size=40),
+       lower=st.integers(min_value=0, max_value=3_000),
+       extra=st.integers(min_value=0, max_value=3_000))
+def test_parallel_record_resolution_is_never_wrong(seq: list[int], lower: int, extra: int) -> None:
+    from metahook.search.parallel import ParallelOOPS
+
+    true_in = lower + extra  # the true value is never below the bound the worker used
+    res = {"absolute": False, "topt_in": lower, "topt": _records(seq, lower),
+           "maxt": max(seq, default=0)}
+    got = ParallelOOPS._resolve(res, true_in, "topt", "topt_in", "maxt")
+    assert got is None or got == _records(seq, true_in)
+    if extra == 0:
+        assert got == _records(seq, true_in)

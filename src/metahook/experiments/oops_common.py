@@ -69,7 +69,10 @@ def drive(ctx: RunContext, oops: OOPS, slice_insts: int, max_time_steps: int,
             par.close()
     if max_time_steps and not oops.finished:
         capped = True
-    return metrics_of(oops, wall, capped)
+    metrics = metrics_of(oops, wall, capped)
+    if par is not None:
+        metrics["parallel_reruns"] = par.reruns
+    return metrics
 
 
 def _loop(ctx: RunContext, oops: OOPS, par: ParallelOOPS | None, slice_insts: int,

@@ -232,6 +232,10 @@ def search_core(M, F, budget):
                 return RUNNING
             onestep(M, F)
             done += 1
+        if M[R_TIME] > M[vm.R_MAXT]:  # t and Sp only grow during a run: their maxima
+            M[vm.R_MAXT] = M[R_TIME]
+        if M[R_SP] > M[vm.R_MAXSP]:
+            M[vm.R_MAXSP] = M[R_SP]
         if M[R_UNSOLVED] == 0:
             M[R_DONE] = 1
             return SOLVED

@@ -70,6 +70,7 @@ def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float =
         st = SearchState.from_state_dict(base.state_dict())
         R = st.R
         R[vm.R_PREFS] = R[vm.R_INSTS] = R[vm.R_TOTALT] = R[vm.R_OFFMEM] = 0
+        R[vm.R_MAXT] = R[vm.R_MAXSP] = 0
         R[vm.R_TOPT] = job.topt_in
         R[vm.R_TOPSP] = job.topsp_in
         R[vm.R_T] = job.T
@@ -100,6 +101,7 @@ def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float =
             "prefs": int(R[vm.R_PREFS]), "insts": int(R[vm.R_INSTS]),
             "totalt": int(R[vm.R_TOTALT]), "topt": int(R[vm.R_TOPT]),
             "topSp": int(R[vm.R_TOPSP]), "offmem": int(R[vm.R_OFFMEM]),
+            "maxt": int(R[vm.R_MAXT]), "maxsp": int(R[vm.R_MAXSP]),
             "absolute": job.absolute,
             "topt_in": job.topt_in, "topsp_in": job.topsp_in}
 
@@ -144,6 +146,7 @@ class ParallelOOPS:
         self.context_version = 0
         self._context: dict[str, Any] | None = None
         self._pending: list[Job] = []
+        self.reruns = 0  # searches run again because topt/topSp could not be resolved
         self._start_n(resume=inflight, resume_results=results)
 
     # ------------------------------------------------------------ context and jobs
@@ -284,15 +287,15 @@ class ParallelOOPS:
             res = self.results.pop(self.next_merge)
             job = self.jobs.pop(self.next_merge)
             R = o.st.R
-            topt = self._resolve(res, int(R[vm.R_TOPT]), "topt", "topt_in")
-            topsp = self._resolve(res, int(R[vm.R_TOPSP]), "topSp", "topsp_in")
-            if topt is None or topsp is None:  # lower bound was not exact: run it again
-                job = Job(job.seq, job.n, job.T, job.kind, int(R[vm.R_TOPT]),
-                          int(R[vm.R_TOPSP]))
-                assert o.st is not None
-                base = SearchState.from_state_dict(self._context or {})
-                res = run_job(base, job)
-                topt, topsp = int(res["topt"]), int(res["topSp"])
+            topt = self._resolve(res, int(R[vm.R_TOPT]), "topt", "topt_in", "maxt")
+            topsp = self._resolve(res, int(R[vm.R_TOPSP]), "topSp", "topsp_in", "maxsp")
+            if topt is None or topsp is None:  # the lower bound was not exact: run it again
+                self.reruns += 1
+                redo = Job(job.seq, job.n, job.T, job.kind, int(R[vm.R_TOPT]),
+                           int(R[vm.R_TOPSP]))
+                self.jobs[job.seq] = redo
+                self._pending.insert(0, redo)
+                break
             keys = ((vm.R_PREFS, "prefs"), (vm.R_INSTS, "insts"), (vm.R_TOTALT, "totalt"),
                     (vm.R_OFFMEM, "offmem"))
             for reg, key in keys:
@@ -325,14 +328,22 @@ class ParallelOOPS:
         return events
 
     @staticmethod
-    def _resolve(res: dict[str, Any], true_in: int, out_key: str, in_key: str) -> int | None:
+    def _resolve(res: dict[str, Any], true_in: int, out_key: str, in_key: str,
+                 max_key: str) -> int | None:
+        """The record (topt or topSp) after this search, given its true value before it.
+
+        The search ran from a lower bound ``lower`` of the true value. Values a search sees
+        only refresh the record when they exceed twice it, and ``max_key`` bounds them all.
+        """
         if res["absolute"]:
             return int(res[out_key])
         lower, out = int(res[in_key]), int(res[out_key])
-        if out == lower:
+        if out == lower:  # nothing exceeded 2*lower <= 2*true_in
             return max(true_in, lower)
         if true_in == lower:
             return out
+        if int(res.get(max_key, 1 << 62)) <= 2 * true_in:  # nothing exceeded 2*true_in
+            return true_in
         return None
 
     # ------------------------------------------------------------ checkpoints
@@ -350,13 +361,16 @@ class ParallelOOPS:
         for job in self._pending:
             inflight.append(dict(job.__dict__))
         results = [self.results[s] for s in sorted(self.results) if s in self.jobs]
-        return {"oops": self.oops.state_dict(), "inflight": inflight, "results": results}
+        return {"oops": self.oops.state_dict(), "inflight": inflight, "results": results,
+                "reruns": self.reruns}
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any], workers: int = 2,
                         snapshot_s: float = 300.0) -> ParallelOOPS:
-        return cls(OOPS.from_state_dict(d["oops"]), workers, snapshot_s,
-                   inflight=d.get("inflight") or None, results=d.get("results") or None)
+        par = cls(OOPS.from_state_dict(d["oops"]), workers, snapshot_s,
+                  inflight=d.get("inflight") or None, results=d.get("results") or None)
+        par.reruns = int(d.get("reruns", 0))
+        return par
 
 
 __all__ = ["Job", "ParallelOOPS", "run_job"]

@@ -96,6 +96,8 @@ R_DONE = 27
 R_EVENT = 28  # runner: why it stopped
 R_MOVES = 29  # Hanoi disks moved (counted for checkers; not part of the tape)
 R_OFFMEM = 30  # scans that ran off the tapes (undefined behaviour in the original; see docs)
+R_MAXT = 31  # largest t at the end of a prefix run (parallel search: resolves topt)
+R_MAXSP = 32  # largest Sp at the end of a prefix run (resolves topSp)
 NREG = 64
 
 # ---------------------------------------------------------------- memory map of M and F
