@@ -168,3 +168,27 @@ def test_study_on_a_local_ray_cluster() -> None:
     serial = sorted(execute(_specs(3)[:2], "process", 1), key=lambda r: r["key"])
     remote = sorted(execute(_specs(3)[:2], "ray", 2), key=lambda r: r["key"])
     assert [r["evaluations"] for r in remote] == [r["evaluations"] for r in serial]
+
+
+@pytest.mark.parametrize("name", ["cosyne", "esp", "hesp"])
+def test_state_survives_a_harness_checkpoint(name: str, tmp_path) -> None:
+    from metahook.evolution.base import load_state_dict, state_dict
+    from metahook.harness import checkpoint as ckpt
+
+    algo = ALGORITHMS[name]()
+    rng = np.random.default_rng(4)
+    state = algo.init(SPEC, rng)
+    for _ in range(3):
+        spec, nets = algo.ask(state, rng)
+        algo.tell(state, _sphere(nets, spec), rng)
+    ckpt.save(tmp_path, {"algo": state_dict(state), "rng": ckpt.rng_state(rng)}, 1)
+    loaded, _ = ckpt.load(tmp_path)
+    state2 = load_state_dict(type(state), loaded["algo"])
+    rng2 = np.random.default_rng(0)
+    ckpt.set_rng_state(rng2, loaded["rng"])
+    for _ in range(3):  # the restored run continues exactly like the original
+        spec, a = algo.ask(state, rng)
+        spec2, b = algo.ask(state2, rng2)
+        assert spec == spec2 and np.array_equal(a, b)
+        algo.tell(state, _sphere(a, spec), rng)
+        algo.tell(state2, _sphere(b, spec2), rng2)

@@ -15,6 +15,7 @@ cost measure): every network whose fitness was measured is one evaluation.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,25 @@ class Algorithm(Protocol):
     def ask(self, state: Any, rng: np.random.Generator) -> tuple[NetSpec, np.ndarray]: ...
 
     def tell(self, state: Any, fitness: np.ndarray, rng: np.random.Generator) -> None: ...
+
+
+def state_dict(state: Any) -> dict[str, Any]:
+    """An algorithm state (a dataclass of arrays and numbers) as a plain nested dict.
+
+    The result is what the harness's checkpoints store (JSON plus ``.npz``); CMA-ES keeps its
+    state inside pycma's object and is not covered.
+    """
+    return dataclasses.asdict(state)
+
+
+def load_state_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a state of dataclass type ``cls`` from :func:`state_dict` output."""
+    kwargs = dict(data)
+    kwargs["spec"] = NetSpec(**kwargs["spec"])
+    for f in dataclasses.fields(cls):
+        if isinstance(kwargs.get(f.name), list):
+            kwargs[f.name] = np.asarray(kwargs[f.name])
+    return cls(**kwargs)
 
 
 def cauchy_mutate(genomes: np.ndarray, prob: float, alpha: float,
