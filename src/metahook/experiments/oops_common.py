@@ -125,31 +125,35 @@ def metrics_of(oops: OOPS, wall: dict[str, float], capped: bool) -> dict[str, An
 
 def timeline_plot(ctx: RunContext, oops_metrics: dict[str, Any], name: str) -> None:
     rows = oops_metrics["timeline"]
-    if not rows:
-        return
+    if rows:
+        plots.save(timeline_figure(rows), ctx.plot_path(name))
+
+
+def timeline_figure(rows: list[dict[str, Any]]) -> Any:
+    """Tasks solved against total time steps: ours, with the original program's marked."""
     fig, ax = plots.figure()
     for phase, marker in (("1n2n", "o"), ("hanoi", "s")):
         pts = [(r["totalt"], r["n"]) for r in rows if r["phase"] == phase]
         if pts:
             ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", marker=marker,
-                    label=f"ours: {phase}")
+                    markersize=3, label=f"ours: {phase}")
     prog = sorted((v, k[1], k[0]) for k, v in PROGRAM_TOTALT.items())
     for phase, marker in (("1n2n", "x"), ("hanoi", "+")):
         pts = [(v, n) for v, n, ph in prog if ph == phase]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, color="k",
-                   label=f"original program: {phase}", zorder=3)
+                   s=60, label=f"original program: {phase}", zorder=3)
     ax.set_xscale("log")
     ax.set_xlabel("total time steps (totalt)")
     ax.set_ylabel("task n solved")
     ax.legend()
-    plots.save(fig, ctx.plot_path(name))
+    return fig
 
 
 def paper_frozen() -> list[list[int]]:
     return [assemble(p) for p in PAPER_FROZEN]
 
 
-__all__ = ["PAPER", "Solved", "drive", "metrics_of", "paper_frozen", "timeline_plot"]
+__all__ = ["PAPER", "Solved", "drive", "metrics_of", "paper_frozen", "timeline_figure", "timeline_plot"]
 
 
 PAPER_TIMELINE = {("1n2n", 1): "within 480,000 steps (<1 s)", ("1n2n", 2): "≈10 s",
