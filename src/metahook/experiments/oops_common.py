@@ -153,9 +153,6 @@ def paper_frozen() -> list[list[int]]:
     return [assemble(p) for p in PAPER_FROZEN]
 
 
-__all__ = ["PAPER", "Solved", "drive", "metrics_of", "paper_frozen", "timeline_figure", "timeline_plot"]
-
-
 PAPER_TIMELINE = {("1n2n", 1): "within 480,000 steps (<1 s)", ("1n2n", 2): "≈10 s",
                   ("1n2n", 3): "≈1 min", ("1n2n", 4): "<1 h", ("1n2n", 5): "a few minutes later",
                   ("1n2n", 6): "all 30 after ≈0.3 days (fresh solver)",
@@ -179,3 +176,7 @@ def timeline_markdown(rows: list[dict[str, Any]]) -> str:
                    f"{r['totalt']:,} | {r['prefs']:,} | {r['wall_s']:.0f} | {same} | "
                    f"{PAPER_TIMELINE.get(key, '')} |")
     return "\n".join(out)
+
+
+__all__ = ["PAPER", "Solved", "drive", "metrics_of", "paper_frozen", "timeline_figure",
+           "timeline_markdown", "timeline_plot"]
