@@ -150,3 +150,13 @@ def test_docs_instruction_table_is_generated_from_the_table() -> None:
     doc = (Path(__file__).parents[1] / "docs" / "oops.md").read_text()
     inside = doc.split("<!-- BEGIN INSTRUCTION TABLE -->\n")[1].split("\n<!-- END")[0]
     assert inside == ins.markdown_table()
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("METAHOOK_LONG_TESTS"),
+                    reason="6.7e10 time steps (~20 CPU-minutes); set METAHOOK_LONG_TESTS=1")
+def test_published_hanoi_solver_up_to_30() -> None:
+    prog = assemble(SOLVER_HANOI)
+    for n in range(21, 31):
+        r = run_program(prog, GOAL_HANOI, n, frozen=FROZEN)
+        assert r.stop == "solved" and check_hanoi(r.pegs, n) and r.moves == 2**n - 1
+        assert r.steps == 31 * 2**n - 7 * n + 25
