@@ -342,7 +342,7 @@ class DoorsKeysEnv(ParallelEnv):
     ACTIONS = ((MOVE, 0), (TURN, 1), (TURN, 7), (TURN, 4), (TURN_KEY, 0), (TURN_DOOR, 0),
                (TURN_GOAL, 0))
 
-    def __init__(self, step_px: float = 12.0) -> None:
+    def __init__(self, step_px: float = 40.0) -> None:
         if not 0.0 < step_px < 60.0:
             raise ValueError("step_px must be in (0, 60)")
         self.step_px = float(step_px)

@@ -10,7 +10,8 @@ Protocol (every number in :class:`Config`):
 
 1. ``runs`` independent lives of two self-modifying policies (:mod:`metahook.machines.smp`) with
    SSA on, in :mod:`metahook.envs.doors_keys`, each for ``trials`` trials (or ``max_cycles``
-   basic cycles, whichever comes first). One basic cycle = one instruction of each agent.
+   basic cycles, whichever comes first). The agents take turns; one basic cycle is one
+   instruction of one agent.
 2. Baselines, each for ``baseline_cycles`` basic cycles: the same SMPs with SSA off (every
    self-modification stays), and two tabular Q(λ) learners with SSA off and on.
 3. Trial length (basic cycles from a trial's start to the goal) is averaged over bins of
@@ -51,10 +52,10 @@ _U_BLOCK = 1 << 18
 class Config:
     runs: int = 4  # independent simulations with SSA on (the paper's mean of 4)
     trials: int = 130_000  # per run
-    max_cycles: int = 6_000_000_000  # budget per run, basic cycles
-    baseline_cycles: int = 500_000_000  # per baseline run (SSA off; Q(λ) with SSA off / on)
+    max_cycles: int = 10_000_000_000  # budget per run, basic cycles
+    baseline_cycles: int = 1_000_000_000  # per baseline run (SSA off; Q(λ) with SSA off / on)
     baseline_runs: int = 1
-    step_px: float = 24.0  # one Move, pixels
+    step_px: float = 40.0  # one Move, pixels (a fresh pair needs ~300,000 cycles per trial)
     n_cells: int = 64  # program cells per agent (16 instruction slots of 4 cells)
     lam: float = 0.3  # λ of IncProb / DecProb
     minp: float = 0.004  # MinP
@@ -62,6 +63,7 @@ class Config:
     prepeval_unit: int = 1  # PrepEval(a1) waits 1 + a1 * prepeval_unit goal events
     sms_max_steps: int = 100_000  # an SMS open longer is closed (time steps)
     eval_max_steps: int = 2_000_000  # an evaluation waits at most this long for goal events
+    # (time steps of the agent's own clock: ~2 per instruction, ~7 trials of a fresh pair)
     penalty_events: bool = False  # move/turn penalties count as reward events (else goals only)
     ssa_rule: Literal["chain", "top"] = "chain"  # pop until the whole SSC holds / ML97's SSA.2
     q_alpha: float = 0.1
@@ -71,7 +73,7 @@ class Config:
     curve_bin: int = 1000  # trials per point of the learning curve
     head_trials: int = 100  # "in the beginning": the first trials of a life
     tail_trials: int = 1000  # the end of a life: its last trials
-    chunk_cycles: int = 5_000_000  # cycles between progress reports / checkpoint checks
+    chunk_cycles: int = 10_000_000  # cycles between progress reports / checkpoint checks
 
     def validate(self) -> None:
         if self.runs < 1 or self.trials < 1 or self.baseline_runs < 0:
@@ -421,9 +423,9 @@ EXPERIMENT = register(
                     "baselines: SSA off, Q(lambda).",
         config=Config,
         scales={
-            "quick": Config(runs=1, trials=400, max_cycles=30_000_000, baseline_cycles=4_000_000,
-                            step_px=40.0, curve_bin=20, head_trials=20, tail_trials=40,
-                            eval_max_steps=500_000, chunk_cycles=2_000_000),
+            "quick": Config(runs=1, trials=3000, max_cycles=150_000_000,
+                            baseline_cycles=10_000_000, curve_bin=100, head_trials=50,
+                            tail_trials=200, chunk_cycles=5_000_000),
             "full": Config(),
         },
         run=run,

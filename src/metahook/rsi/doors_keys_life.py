@@ -6,13 +6,15 @@ cumulative reward ``R``; SSA calls happen when an evaluation criterion is met (h
 self-modification sequence has seen its quota of reward events, see
 :mod:`metahook.machines.smp.machine`).
 
-:func:`doors_keys_cycles` runs the two-agent doors-and-keys task of LTL97: one basic cycle = one
-instruction of agent A, then one of agent B. A sensing instruction ``Look...(a1)`` that senses its
-object makes IP jump to instruction slot ``a1``. Reaching the goal is a reward event for both
-agents (5.0 and 3.0); the move and turn penalties are plain rewards.
+:func:`doors_keys_cycles` runs the two-agent doors-and-keys task of LTL97. The agents take turns:
+one basic cycle is one instruction of one agent (A on even cycles, B on odd ones). A sensing
+instruction ``Look...(a1)`` that senses its object makes IP jump to instruction slot ``a1``.
+Reaching the goal is a reward event for both agents (5.0 and 3.0); the move and turn penalties
+are plain rewards.
 
 :func:`q_doors_keys_cycles` runs the same task with two tabular Q(λ) learners
-(:mod:`metahook.rsi.q_lambda`) on the agents' sensor bits (:func:`dk_observe`: obstacle, own key,
+(:mod:`metahook.rsi.q_lambda`), again taking turns (one action per basic cycle), on the agents'
+sensor bits (:func:`dk_observe`: obstacle, own key,
 own door, goal within 50 px ahead, own key carried: 32 observations) and 7 primitive actions (move,
 turn right / left / around, face own key / own door / goal). With SSA on, each agent's Q-updates
 since its last SSA call form one block, and every trial's end is an SSA call for both agents.
@@ -126,11 +128,8 @@ def doors_keys_cycles(
                 else:
                     smp_reward(P[a], iregs[a], fregs[a], iparams, tags[a], entries[a], counts[a],
                                res[a], penalty_events and res[a] != 0.0)
-        if a == 1:
-            dr[DR_CYCLE] += 1
-            dr[DR_AGENT] = 0
-        else:
-            dr[DR_AGENT] = 1
+        dr[DR_CYCLE] += 1
+        dr[DR_AGENT] = 1 - a
     return DONE
 
 
@@ -214,9 +213,6 @@ def q_doors_keys_cycles(
             dr[DR_N_OUT] = k + 1
             dk_reset(fstate, istate, u, upos)
             dr[DR_TRIAL_START] = dr[DR_CYCLE] + 1
-        if a == 1:
-            dr[DR_CYCLE] += 1
-            dr[DR_AGENT] = 0
-        else:
-            dr[DR_AGENT] = 1
+        dr[DR_CYCLE] += 1
+        dr[DR_AGENT] = 1 - a
     return DONE
