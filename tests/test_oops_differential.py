@@ -87,3 +87,26 @@ def test_arbitrary_token_sequences_never_crash(program: list[int], goal: int, n:
        n=st.integers(min_value=1, max_value=8))
 def test_arbitrary_sequences_agree_with_reference(program: list[int], goal: int, n: int) -> None:
     compare(program, goal, n, FROZEN, 5_000)
+
+
+def test_scan_past_the_tapes_is_counted_and_agrees() -> None:
+    from metahook.machines.forth import layout as mem
+    from metahook.search.runner import ProgramRunner, run_slice
+    from oops_helpers import run_ref
+
+    def setup() -> ProgramRunner:
+        pr = ProgramRunner(assemble("findb"), GOAL_1N2N, 7, max_steps=1_000_000,
+                           stack_capacity=1 << 14)
+        row = 7 * mem.ROW
+        pr.st.tape[row - (mem.ADP + 1)] = 999_999  # a value found nowhere in memory
+        pr.st.tape[row - (mem.ACP + 2)] = 5  # main frame's base above the stack: scan from ds[6]
+        return pr
+
+    pr = setup()
+    code = int(run_slice(pr.st.M, pr.st.F, 1 << 40))
+    R = pr.st.R
+    assert int(R[vm.R_OFFMEM]) == 1 and code == 3  # the program then ends normally
+    assert int(R[vm.R_TOTALT]) == 1_000_000  # the unfound scan ran to the time limit
+    ref_out, m = run_ref(setup(), GOAL_1N2N, 1_000_000)
+    assert ref_out.steps == int(R[vm.R_TOTALT]) and m.dp == pr.dp
+    assert m.cell(mem.ADP + m.dp) == int(pr.st.tape[7 * mem.ROW - (mem.ADP + pr.dp)])

@@ -40,6 +40,7 @@ from numba import njit
 
 from metahook.envs.oops_tasks import goal_reached
 from metahook.machines.forth import vm
+from metahook.machines.forth.cachecheck import ensure_fresh
 from metahook.machines.forth.layout import ACP, AMAX, MAXTASK, ROW, STACKSIZE
 from metahook.machines.forth.pointers import f64_ptr, i64_ptr
 from metahook.machines.forth.vm import (
@@ -352,3 +353,6 @@ def lsearch(st: SearchState, lo: int, hi: int, start: int, T_max: int,
                 return True, T
         T *= 2
     return False, T // 2
+
+
+ensure_fresh([search_slice, search_core])

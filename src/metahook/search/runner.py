@@ -35,6 +35,7 @@ from metahook.envs.oops_tasks import (
 )
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import disassemble
+from metahook.machines.forth.cachecheck import ensure_fresh
 from metahook.machines.forth.layout import ACP, ADP, MAXTASK, ROW
 from metahook.machines.forth.pointers import f64_ptr, i64_ptr
 from metahook.search.levin import SearchState, set_task
@@ -70,6 +71,9 @@ def run_core(M, F, budget):
 @njit(cache=True)
 def run_slice(M_arr, F_arr, budget):
     return run_core(i64_ptr(M_arr), f64_ptr(F_arr), budget)
+
+
+ensure_fresh([run_core, run_slice])
 
 
 @dataclass
