@@ -1,4 +1,4 @@
-"""ssa-als-transfer: inductive transfer across goals with adaptive Levin search and SSA (ML97 exp. 2).
+"""ssa-als-transfer: transfer across goals with adaptive Levin search and SSA (ML97 exp. 2).
 
 Schmidhuber, Zhao & Wiering, Machine Learning 28:105-130 (1997), section 5 and experiment 2.
 
