@@ -15,7 +15,7 @@ def test_quick_scale_runs_all_lives_and_reports(tmp_path: Path) -> None:
     doc = read_json(out / "result.json")
     m = doc["metrics"]
     # the SMP agents under SSA finished many trials, modified themselves, and kept some
-    assert m["trials"][0] >= 300
+    assert m["trials"][0] >= 200
     assert m["self_modifications"] > 50
     assert m["surviving_blocks"] >= 1 and m["stack_size"] > m["surviving_blocks"]
     assert 100_000 < m["trial_length_first"] < 1_000_000  # the paper: ~300,000 at first
@@ -23,7 +23,7 @@ def test_quick_scale_runs_all_lives_and_reports(tmp_path: Path) -> None:
     assert sum(m["wins_A_B"]) == m["trials"][0]
     # every baseline life ran its budget and reached the goal at least once
     for name in ("smp_no_ssa", "q_lambda", "q_lambda_ssa"):
-        assert m[f"{name}_cycles"] == [10_000_000]
+        assert m[f"{name}_cycles"] == [6_000_000]
         assert m[f"{name}_trials"][0] >= 1
     # the paper's figures stand beside ours
     assert doc["reference"]["speedup"]["value"] == 60

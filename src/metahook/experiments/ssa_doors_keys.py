@@ -423,8 +423,8 @@ EXPERIMENT = register(
                     "baselines: SSA off, Q(lambda).",
         config=Config,
         scales={
-            "quick": Config(runs=1, trials=3000, max_cycles=150_000_000,
-                            baseline_cycles=10_000_000, curve_bin=100, head_trials=50,
+            "quick": Config(runs=1, trials=3000, max_cycles=100_000_000,
+                            baseline_cycles=6_000_000, curve_bin=100, head_trials=50,
                             tail_trials=200, chunk_cycles=5_000_000),
             "full": Config(),
         },
