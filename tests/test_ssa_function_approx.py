@@ -31,10 +31,12 @@ def test_quick_scale(tmp_path: Path) -> None:
     proc = cli("run", "is-function-approx", "--scale", "quick", "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     m = read_json(out / "result.json")["metrics"]
-    assert m["trials"][0] > 5_000 and m["time_steps"] == [40_000_000]
+    assert m["trials"][0] > 5_000 and m["time_steps"][0] >= 40_000_000
     assert m["self_modifications"] > 100 and m["surviving_blocks"] >= 1
     # with SSA the SMP answers f1 faster at the end of its life than the SSA-off SMP does
     f1_ssa = m["last_length_per_function"][0]["f1"]
     assert f1_ssa is not None and m["no_ssa_trials"] > 0
     assert f1_ssa < m["no_ssa_trial_length_last"]
+    # ... fast enough for the curriculum to move on to f2 (and f1 is solved faster than at first)
+    assert m["curriculum_ptr"] >= 2 and m["f1_speedup"] > 2
     assert (out / "plots" / "trial_length.png").stat().st_size > 5_000
