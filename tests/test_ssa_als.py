@@ -119,3 +119,4 @@ def test_ls_maze_quick(tmp_path: Path) -> None:
     assert m["ls_found"] and 127 <= m["ls_path_steps"] < 300
     # the reactive Q(lambda) learner stays far from the LS program's path length
     assert m["q_steps_per_episode_last"] is None or m["q_steps_per_episode_last"] > 5 * 127
+    assert (out / "plots" / "episode_length.png").stat().st_size > 5_000

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from metahook.envs.pomaze import DC, DR, NAMES, distances, free, maze_exp1
+from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Ref, Result, register
 from metahook.machines.jit import NO_REFCOUNT
@@ -122,6 +123,18 @@ def run(ctx: RunContext, cfg: Config) -> Result:
             ctx.progress(done, cfg.q_steps, "Q(lambda) baseline")
         episodes = int(st[6])
         ep = out[: min(episodes, out.shape[0])]
+        fig, ax = plots.figure()
+        if len(ep):
+            ax.plot(np.arange(1, len(ep) + 1), ep, lw=0.8, label="Q(λ): steps per episode")
+        ax.axhline(metrics["shortest_path"], color="k", ls="--", lw=1, label="shortest path (127)")
+        if found:
+            ax.axhline(path, color="tab:red", ls=":", lw=1.5,
+                       label=f"LS program ({steps:,} search steps to find)")
+        ax.set_yscale("log")
+        ax.set_xlabel("episode (start to goal)")
+        ax.set_ylabel("steps")
+        ax.legend(fontsize=7)
+        plots.save(fig, ctx.plot_path("episode_length"))
         metrics.update(
             q_steps=cfg.q_steps, q_episodes=int(episodes),
             q_steps_per_episode_last=float(ep[-20:].mean()) if len(ep) else None,
