@@ -160,3 +160,22 @@ def test_published_hanoi_solver_up_to_30() -> None:
         r = run_program(prog, GOAL_HANOI, n, frozen=FROZEN)
         assert r.stop == "solved" and check_hanoi(r.pegs, n) and r.moves == 2**n - 1
         assert r.steps == 31 * 2**n - 7 * n + 25
+
+
+def test_cache_guard_drops_only_the_machines_stale_entries(tmp_path: object) -> None:
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from metahook.machines.forth import cachecheck
+
+    folder = Path(str(tmp_path))
+    for name in ("levin.search_core-1.py311.nbi", "vm.step-2.py311.1.nbc", "als.run-3.py311.nbi"):
+        (folder / name).write_text("x")
+    fake = SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(folder)))
+    cachecheck._checked.discard(str(folder))
+    cachecheck.ensure_fresh([fake])  # no stamp yet: the machine's entries go, others stay
+    assert sorted(p.name for p in folder.iterdir()) == ["als.run-3.py311.nbi", cachecheck.STAMP]
+    (folder / "levin.x-1.py311.nbi").write_text("x")
+    cachecheck._checked.discard(str(folder))
+    cachecheck.ensure_fresh([fake])  # stamp matches: nothing removed
+    assert (folder / "levin.x-1.py311.nbi").exists()
