@@ -173,9 +173,9 @@ def test_cache_guard_drops_only_the_machines_stale_entries(tmp_path: object) -> 
         (folder / name).write_text("x")
     fake = SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(folder)))
     cachecheck._checked.discard(str(folder))
-    cachecheck.ensure_fresh([fake])  # no stamp yet: the machine's entries go, others stay
+    cachecheck.ensure_fresh([fake], also=[])  # no stamp yet: the machine's entries go, not others
     assert sorted(p.name for p in folder.iterdir()) == ["als.run-3.py311.nbi", cachecheck.STAMP]
     (folder / "levin.x-1.py311.nbi").write_text("x")
     cachecheck._checked.discard(str(folder))
-    cachecheck.ensure_fresh([fake])  # stamp matches: nothing removed
+    cachecheck.ensure_fresh([fake], also=[])  # stamp matches: nothing removed
     assert (folder / "levin.x-1.py311.nbi").exists()

@@ -33,9 +33,11 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
-def ensure_fresh(dispatchers: Iterable[Any]) -> None:
-    """Drop the cache files of the machine's modules in these dispatchers' cache folders when
-    the sources changed since they were written (once per process and folder)."""
+def ensure_fresh(dispatchers: Iterable[Any], also: Iterable[Path] | None = None) -> None:
+    """Drop the cache files of the machine's modules in these dispatchers' cache folders (and
+    in ``also``: by default the in-tree caches of every source, whose compiled constants may be
+    stale too) when the sources changed since they were written (once per process and folder).
+    """
     fp = fingerprint()
     stems = tuple(Path(rel).stem + "." for rel in SOURCES)
     for d in dispatchers:
@@ -50,7 +52,9 @@ def ensure_fresh(dispatchers: Iterable[Any]) -> None:
             if stamp.read_text().strip() == fp:
                 continue
         with contextlib.suppress(OSError):
-            folders = {folder} | {(_PKG / rel).parent / "__pycache__" for rel in SOURCES}
+            extra = ({(_PKG / rel).parent / "__pycache__" for rel in SOURCES} if also is None
+                     else set(also))
+            folders = {folder} | extra
             for f in folders:
                 for entry in f.glob("*.nb[ic]"):
                     if entry.name.startswith(stems):
