@@ -202,3 +202,27 @@ def test_parallel_record_resolution_is_never_wrong(seq: list[int], lower: int, e
     assert got is None or got == _records(seq, true_in)
     if extra == 0:
         assert got == _records(seq, true_in)
+
+
+def test_parallel_rapid_successive_solves_match() -> None:
+    from metahook.search.parallel import ParallelOOPS
+
+    def make() -> OOPS:
+        o = OOPS(phases=(("1n2n", 12),))
+        o.preload([assemble(CHAIN_1N2N), assemble(SOLVER_1N2N)])  # solves every n at once
+        return o
+
+    seq = make()
+    seq_events = seq.advance(1 << 40)
+    par = ParallelOOPS(make(), workers=2)
+    try:
+        par_events = []
+        while not par.oops.finished:
+            par_events += par.advance(2.0)
+    finally:
+        par.close()
+    key = [(e.n, e.text(), e.kind, e.T, e.totalt, e.prefs, e.insts, e.topt, e.topSp)
+           for e in seq_events]
+    assert len(key) == 12 and all(e.text() == SOLVER_1N2N for e in seq_events)
+    assert [(e.n, e.text(), e.kind, e.T, e.totalt, e.prefs, e.insts, e.topt, e.topSp)
+            for e in par_events] == key

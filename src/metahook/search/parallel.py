@@ -84,7 +84,7 @@ def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float =
         status = st.slice(SLICE)
         if status != RUNNING:
             break
-        if cancel is not None and cancel[0] <= job.seq < cancel[1]:
+        if cancel is not None and job.seq < cancel.value:
             return {"seq": job.seq, "cancelled": True}
         if send is not None and snapshot_s and time.monotonic() - last >= snapshot_s:
             send(("snapshot", job.seq, st.state_dict()))
@@ -138,7 +138,9 @@ class ParallelOOPS:
         self.snapshots: dict[int, dict[str, Any]] = {}
         self.cursor: tuple[int, int] = (0, 0)  # (T, kind) of the next search to dispatch
         self._ctx = mp.get_context("spawn")
-        self.cancel = self._ctx.Array("q", [0, 0])  # searches cancel_lo <= seq < cancel_hi
+        # Every search numbered below this is obsolete (merged, or speculative for a task that
+        # is solved); it only grows, so a worker can never miss its cancellation.
+        self.cancel = self._ctx.Value("q", 0)
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
         self.busy: dict[int, int | None] = {}
@@ -315,14 +317,13 @@ class ParallelOOPS:
                 R[vm.R_ACURRENT] = a
                 events.append(o._freeze())
                 o.solved.append(events[-1])
-                self.cancel[1] = self.seq  # stop every search of this task dispatched after it
-                self.cancel[0] = self.next_merge
                 for s in [s for s in self.jobs if s >= self.next_merge]:
                     self.jobs.pop(s)
                     self.snapshots.pop(s, None)
                 self.results = {}
                 self._pending = []
                 self._start_n()
+                self.cancel.value = self.seq  # stop every search of the solved task
             else:
                 o._next_stage()
         return events
