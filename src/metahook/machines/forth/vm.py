@@ -19,14 +19,16 @@ restore every tape exactly on backtracking.
 The same source runs as plain Python with ``NUMBA_DISABLE_JIT=1``; an independently written
 reference lives in :mod:`metahook.machines.forth.reference`.
 
-State: two preallocated numpy arrays, so that the many small helpers below cost no call overhead
-once compiled. ``M`` (int64) holds, at fixed offsets, the registers (``M[R_*]``), all task
-tapes (``TAPE0``; the current tape's address a is ``M[M[R_ROW] - a]``), their marks (``MARK0``),
-the code ``q`` and its search slots (``Q0``, ``QSP0``, ``QLAST0``, ``QSQ0``, ``QT0``), the
-frozen-program list
-(``OLD0``: start, size), the task ring (``LNEXT0``, ``LPREV0``) and, last, the undo stack (``S0``:
-pairs of flat index and old value). ``F`` (float64) holds the prefix probability ``F_P``, ``T*P``
-(``F_TP``) and the slots' probabilities (``QPP0``: token, ``QPPP0``: prefix before it).
+State: two preallocated numpy arrays. ``M`` (int64) holds, at fixed offsets, the registers
+(``M[R_*]``), all task tapes (``TAPE0``; the current tape's address a is ``M[M[R_ROW] - a]``),
+their marks (``MARK0``), the code ``q`` and its search slots (``Q0``, ``QSP0``, ``QLAST0``,
+``QSQ0``, ``QT0``), the frozen-program list (``OLD0``: start, size), the task ring (``LNEXT0``,
+``LPREV0``) and, last, the undo stack (``S0``: pairs of flat index and old value). ``F`` (float64)
+holds the prefix probability ``F_P``, ``T*P`` (``F_TP``) and the slots' probabilities (``QPP0``:
+token, ``QPPP0``: prefix before it). Compiled entry points pass both to the helpers as raw
+pointers (:mod:`.pointers`) and the helpers are force-inlined: no call or reference-counting
+overhead remains in the interpreter loop. numba's cache does not see changes of inlined code;
+:mod:`.cachecheck` drops stale entries.
 """
 
 from __future__ import annotations
