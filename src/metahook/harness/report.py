@@ -46,7 +46,9 @@ def collect(runs_dir: Path) -> list[dict[str, Any]]:
 
 def fmt(value: Any) -> str:
     """A number to 4 significant digits (integers with thousands separators)."""
-    if isinstance(value, bool) or value is None:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
         return f"{value:,}"
