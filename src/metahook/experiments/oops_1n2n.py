@@ -18,9 +18,9 @@ from metahook.experiments.oops_common import (
     PROGRAM_TOTALT,
     SRC_PAPER,
     SRC_PROGRAM,
+    SearchBudget,
     drive,
     timeline_plot,
-    workers_for,
 )
 from metahook.harness import Experiment, Ref, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
@@ -29,22 +29,14 @@ from metahook.search.runner import SOLVER_1N2N, run_program
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(SearchBudget):
     n_max: int = 30  # solve tasks 1..n_max
-    slice_insts: int = 20_000_000  # tokens between checkpoints / progress updates
-    max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
-    workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
     verify_solver: bool = True  # run the published 30-task solver on n = 1..30
 
     def validate(self) -> None:
         if not 1 <= self.n_max <= 30:
             raise ValueError("n_max must be in 1..30")
-        if self.slice_insts < 1:
-            raise ValueError("slice_insts must be >= 1")
-        if self.max_time_steps < 0:
-            raise ValueError("max_time_steps must be >= 0")
-        if self.workers < 1:
-            raise ValueError("workers must be >= 1")
+        super().validate()
 
 
 def verify_published_solver() -> dict[str, object]:
@@ -61,8 +53,7 @@ def verify_published_solver() -> dict[str, object]:
 
 def run(ctx: RunContext, cfg: Config) -> Result:
     oops = OOPS(phases=(("1n2n", cfg.n_max),))
-    metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps,
-                    workers_for(cfg.workers))
+    metrics = drive(ctx, oops, cfg)
     if cfg.verify_solver:
         metrics.update(verify_published_solver())
     metrics["max_n_solved"] = metrics["max_n_solved"]["1n2n"]

@@ -8,6 +8,7 @@ state) and resuming from a checkpoint to the same result.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from metahook.harness import plots
@@ -34,6 +35,23 @@ PROGRAM_PREFS = {("1n2n", 1): 362_367, ("1n2n", 2): 4_317_587, ("1n2n", 3): 35_5
                  ("1n2n", 6): 4_070_399_803, ("1n2n", 30): 4_070_399_973}
 
 
+@dataclass(frozen=True)
+class SearchBudget:
+    """The execution settings every OOPS experiment's config shares (its own fields come after)."""
+
+    slice_insts: int = 20_000_000  # tokens between checkpoints / progress updates
+    max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
+    workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
+
+    def validate(self) -> None:
+        if self.slice_insts < 1:
+            raise ValueError("slice_insts must be >= 1")
+        if self.max_time_steps < 0:
+            raise ValueError("max_time_steps must be >= 0")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
+
+
 def workers_for(cfg_workers: int) -> int:
     """Worker processes: the config's, unless METAHOOK_WORKERS overrides it (results are the same
     for any number, so it is an execution setting, like a thread count)."""
@@ -41,13 +59,14 @@ def workers_for(cfg_workers: int) -> int:
     return max(1, int(env)) if env.isdigit() else max(1, cfg_workers)
 
 
-def drive(ctx: RunContext, oops: OOPS, slice_insts: int, max_time_steps: int,
-          workers: int = 1) -> dict[str, Any]:
+def drive(ctx: RunContext, oops: OOPS, budget: SearchBudget) -> dict[str, Any]:
     """Run ``oops`` to the end (or the step cap), logging and checkpointing; return metrics.
 
     With ``workers > 1`` the searches run in worker processes (:mod:`metahook.search.parallel`);
     the result is identical. A checkpoint of either kind resumes with any number of workers.
     """
+    slice_insts, max_time_steps = budget.slice_insts, budget.max_time_steps
+    workers = workers_for(budget.workers)
     state = ctx.restore()
     wall: dict[str, float] = {}
     par: ParallelOOPS | None = None

@@ -15,33 +15,25 @@ from metahook.experiments.oops_common import (
     PROGRAM_TOTALT,
     SRC_PAPER,
     SRC_PROGRAM,
+    SearchBudget,
     drive,
     timeline_plot,
-    workers_for,
 )
 from metahook.harness import Experiment, Ref, Result, RunContext, register
 from metahook.search.oops import OOPS
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(SearchBudget):
     n_1n2n: int = 30
     n_hanoi: int = 30  # 0: stop after the 1^n2^n phase
-    slice_insts: int = 20_000_000
-    max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
-    workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
 
     def validate(self) -> None:
         if not 1 <= self.n_1n2n <= 30:
             raise ValueError("n_1n2n must be in 1..30")
         if not 0 <= self.n_hanoi <= 30:
             raise ValueError("n_hanoi must be in 0..30")
-        if self.slice_insts < 1:
-            raise ValueError("slice_insts must be >= 1")
-        if self.max_time_steps < 0:
-            raise ValueError("max_time_steps must be >= 0")
-        if self.workers < 1:
-            raise ValueError("workers must be >= 1")
+        super().validate()
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
@@ -49,8 +41,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     if cfg.n_hanoi:
         phases += (("hanoi", cfg.n_hanoi),)
     oops = OOPS(phases=phases)
-    metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps,
-                    workers_for(cfg.workers))
+    metrics = drive(ctx, oops, cfg)
     timeline_plot(ctx, metrics, "timeline")
     return Result(metrics=metrics)
 

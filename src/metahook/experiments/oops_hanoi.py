@@ -20,9 +20,9 @@ from metahook.experiments.oops_common import (
     PAPER,
     SRC_PAPER,
     SRC_PROGRAM,
+    SearchBudget,
     drive,
     paper_frozen,
-    workers_for,
 )
 from metahook.harness import Experiment, Ref, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
@@ -39,24 +39,16 @@ PHASE_OFFSET = 29_620_709_786  # totalt of the original run when its Hanoi phase
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(SearchBudget):
     n_max: int = 30
     verify_n: int = 30  # check the published solver on n = 1..verify_n
-    slice_insts: int = 20_000_000
-    max_time_steps: int = 0  # stop the search once totalt reaches this (0: no cap)
-    workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
 
     def validate(self) -> None:
         if not 0 <= self.n_max <= 30:
             raise ValueError("n_max must be in 0..30")
         if not 0 <= self.verify_n <= 30:
             raise ValueError("verify_n must be in 0..30")
-        if self.slice_insts < 1:
-            raise ValueError("slice_insts must be >= 1")
-        if self.max_time_steps < 0:
-            raise ValueError("max_time_steps must be >= 0")
-        if self.workers < 1:
-            raise ValueError("workers must be >= 1")
+        super().validate()
 
 
 def verify_published_solver(n_max: int) -> dict[str, object]:
@@ -80,8 +72,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     if cfg.n_max:
         oops = OOPS(phases=(("hanoi", cfg.n_max),))
         oops.preload([assemble(CHAIN_1N2N), assemble(SOLVER_1N2N)])
-        metrics = drive(ctx, oops, cfg.slice_insts, cfg.max_time_steps,
-                        workers_for(cfg.workers))
+        metrics = drive(ctx, oops, cfg)
         metrics["max_n_solved"] = metrics["max_n_solved"]["hanoi"]  # type: ignore[index]
         metrics["phase_offset_time_steps"] = PHASE_OFFSET
     if cfg.verify_n:
