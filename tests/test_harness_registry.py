@@ -27,12 +27,3 @@ def test_every_experiment_is_well_formed() -> None:
             if ref.metric and ref.compare and isinstance(ref.value, (int, float)):
                 assert ref.unit, f"{exp.name}.{key}: a compared figure needs its unit"
             assert ref.compare in ("~", "<=", ">=", ""), f"{exp.name}.{key}"
-
-
-def test_reproduce_runs_paper_experiments_only_unless_named() -> None:
-    from metahook.harness.reproduce import SELF_TESTS, select
-
-    default = select(None)
-    assert default and not set(SELF_TESTS) & set(default)
-    assert set(default) | set(SELF_TESTS) == set(experiment_names())
-    assert select(["toy-counter"]) == ["toy-counter"]

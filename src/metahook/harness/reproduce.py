@@ -59,15 +59,10 @@ def _record_crash(folder: Path, name: str, scale: str, seed: int, error: str) ->
     })
 
 
-#: Experiments that test the harness itself rather than reproduce a paper: run only when named.
-SELF_TESTS = ("toy-counter",)
-
-
 def select(only: list[str] | None) -> list[str]:
-    """The experiments to run: those named in ``only``, else every paper experiment."""
     names = experiment_names()
     if not only:
-        return [n for n in names if n not in SELF_TESTS]
+        return names
     unknown = [n for n in only if n not in names]
     if unknown:
         raise UsageError(f"unknown experiment {unknown[0]!r}; valid: {choices(names)}")
