@@ -37,7 +37,7 @@ _U_BLOCK = 1 << 18
 @dataclass(frozen=True)
 class Config:
     runs: int = 3  # independent lives with SSA on
-    time_steps: int = 1_000_000_000  # per life (the machine's own time)
+    time_steps: int = 5_000_000_000  # per life (the machine's own time)
     baseline_time_steps: int = 500_000_000  # the SSA-off life
     n_cells: int = 20  # m program cells: 5 instruction slots of 4 cells, one per function
     n_work: int = 7  # work cells 0..6 (arguments address 0..n_ops-1 = 0..6)
