@@ -10,7 +10,9 @@ Every algorithm is an object with three methods over an explicit state (evosax's
 hidden neurons). Randomness comes only from the ``numpy.random.Generator`` passed in.
 :func:`evolve` runs an algorithm on a :class:`~metahook.evolution.pole_fitness.PoleTask`
 until a network solves it or the evaluation budget runs out, counting evaluations (the papers'
-cost measure): every network whose fitness was measured is one evaluation.
+cost measure): every network whose fitness was measured is one evaluation. Algorithms that run
+their own loop (the EvoTorch baselines, :class:`Driver`) evaluate through the same
+:class:`EvaluationBudget` instead.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -95,7 +97,72 @@ class RunRecord:
                 "generalization": self.generalization, "wall_s": round(self.wall_s, 4)}
 
 
-def evolve(algo: Algorithm, task: Task, spec: NetSpec, rng: np.random.Generator,
+class EvaluationBudget:
+    """Evaluates batches of networks on a task, counting evaluations against a cap.
+
+    Every network whose fitness was measured is one evaluation; a batch larger than what is left
+    of the cap is cut to fit. The budget is *done* once a network solved the task or the cap is
+    spent. :func:`evolve` drives the ask/tell algorithms through it; the EvoTorch baselines call
+    it from inside their EvoTorch ``Problem``, so both count the same way.
+    """
+
+    def __init__(self, task: Task, max_evaluations: int,
+                 on_generation: Callable[[int, int, float], None] | None = None) -> None:
+        self.task = task
+        self.max_evaluations = max_evaluations
+        self.on_generation = on_generation
+        self.evals = 0
+        self.batches = 0
+        self.exhausted = max_evaluations <= 0
+        self.solved = False
+        self.hidden = -1  # hidden neurons of the last network shape evaluated
+        self.generalization = -1
+        self.tested: dict[bytes, int] = {}
+        self.t0 = time.perf_counter()
+
+    @property
+    def done(self) -> bool:
+        return self.solved or self.exhausted
+
+    def evaluate(self, spec: NetSpec, genomes: np.ndarray) -> BatchResult:
+        """Evaluate (a prefix of) ``genomes``; sets ``solved`` / ``exhausted`` when done."""
+        budget = self.max_evaluations - self.evals
+        truncated = genomes.shape[0] > budget
+        if truncated:
+            genomes = genomes[:budget]
+        res = self.task.evaluate(spec, genomes, self.tested)
+        self.evals += res.n_evaluated
+        self.batches += 1
+        self.hidden = spec.h
+        if self.on_generation is not None:
+            best = float(res.fitness.max()) if res.n_evaluated else 0.0
+            self.on_generation(self.batches, self.evals, best)
+        if res.solved_index >= 0:
+            self.solved = True
+            self.generalization = res.generalization
+            if self.generalization < 0:
+                self.generalization = self.task.solution_score(spec, genomes[res.solved_index])
+        elif truncated or self.evals >= self.max_evaluations:
+            self.exhausted = True
+        return res
+
+    def record(self) -> RunRecord:
+        return RunRecord(self.solved, self.evals, self.batches, self.hidden,
+                         self.generalization if self.solved else -1,
+                         time.perf_counter() - self.t0)
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """An algorithm that runs its own loop (EvoTorch's searchers) over an evaluation budget."""
+
+    @property
+    def name(self) -> str: ...
+
+    def drive(self, budget: EvaluationBudget, spec: NetSpec, rng: np.random.Generator) -> None: ...
+
+
+def evolve(algo: Algorithm | Driver, task: Task, spec: NetSpec, rng: np.random.Generator,
            max_evaluations: int,
            on_generation: Callable[[int, int, float], None] | None = None) -> RunRecord:
     """Run ``algo`` on ``task`` until solved or ``max_evaluations`` evaluations were spent.
@@ -103,29 +170,15 @@ def evolve(algo: Algorithm, task: Task, spec: NetSpec, rng: np.random.Generator,
     The record's ``generalization`` is the solution's score on the task's own test (the 625
     starts of the double pole without velocities), -1 where the task has none.
     """
-    t0 = time.perf_counter()
+    budget = EvaluationBudget(task, max_evaluations, on_generation)
+    budget.hidden = spec.h
+    if isinstance(algo, Driver):
+        algo.drive(budget, spec, rng)
+        return budget.record()
     state = algo.init(spec, rng)
-    evals = 0
-    gen = 0
-    cur = spec
-    tested: dict[bytes, int] = {}
-    while evals < max_evaluations:
+    while not budget.done:
         cur, genomes = algo.ask(state, rng)
-        budget = max_evaluations - evals
-        truncated = genomes.shape[0] > budget
-        if truncated:
-            genomes = genomes[:budget]
-        res = task.evaluate(cur, genomes, tested)
-        evals += res.n_evaluated
-        gen += 1
-        if on_generation is not None:
-            on_generation(gen, evals, float(res.fitness.max()) if res.n_evaluated else 0.0)
-        if res.solved_index >= 0:
-            score = res.generalization
-            if score < 0:
-                score = task.solution_score(cur, genomes[res.solved_index])
-            return RunRecord(True, evals, gen, cur.h, score, time.perf_counter() - t0)
-        if truncated:
-            break
-        algo.tell(state, res.fitness, rng)
-    return RunRecord(False, evals, gen, cur.h, -1, time.perf_counter() - t0)
+        res = budget.evaluate(cur, genomes)
+        if not budget.done:
+            algo.tell(state, res.fitness, rng)
+    return budget.record()

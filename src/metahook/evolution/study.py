@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metahook.evolution.base import Algorithm, RunRecord, Task, evolve
+from metahook.evolution.base import Algorithm, Driver, RunRecord, Task, evolve
 from metahook.evolution.network import NetSpec
 
 
@@ -35,7 +35,7 @@ class RunSpec:
 
     method: str
     index: int
-    algo: Algorithm
+    algo: Algorithm | Driver
     task: Task
     net: NetSpec
     seed: int

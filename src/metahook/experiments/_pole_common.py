@@ -10,6 +10,10 @@ Methods (the rows of the papers' tables that we run ourselves):
 | ``esp`` | ESP with burst mutation and network-size adaptation |
 | ``hesp`` | H-ESP (ESP plus a level of whole networks) |
 | ``cmaes`` | CMA-ES through pycma (Igel 2003's baseline) |
+| ``snes``, ``pgpe``, ``evotorch-cosyne`` | EvoTorch's SNES, PGPE and CoSyNE (optional extra) |
+
+The EvoTorch methods need ``pip install 'metahook[evotorch]'`` and are in no default method list
+(metahook runs without EvoTorch); select them with ``--set methods=snes,pgpe,evotorch-cosyne``.
 
 Each run is one evolutionary run from its own seed until a network solves the task or the
 evaluation cap is reached. Finished runs are checkpointed, so ``--resume`` skips them.
@@ -20,25 +24,35 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from metahook.evolution.base import Algorithm
+from metahook.evolution.base import Algorithm, Driver
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.cosyne import CoSyNE
 from metahook.evolution.esp import ESP, HESP
+from metahook.evolution.evotorch_es import EvoTorchES, EvoTorchMissing, Kind, require_evotorch
 from metahook.evolution.network import NetSpec
 from metahook.evolution.pole_fitness import PoleTask
 from metahook.evolution.study import RunSpec, execute, summarize
 from metahook.harness import plots
 from metahook.harness.context import RunContext
+from metahook.harness.errors import UsageError
 from metahook.harness.registry import Ref, Result
 
 METHODS = ("cosyne", "cosyne-all", "esp", "hesp", "cmaes")
+EVOTORCH_METHODS: dict[str, Kind] = {"snes": "snes", "pgpe": "pgpe", "evotorch-cosyne": "cosyne"}
 
 
 def validate_common(cfg: Any) -> None:
-    unknown = [m for m in cfg.methods if m not in METHODS]
+    valid = (*METHODS, *EVOTORCH_METHODS)
+    unknown = [m for m in cfg.methods if m not in valid]
     if unknown or not cfg.methods:
         raise ValueError(f"unknown method {unknown[0] if unknown else '(none)'!r}; "
-                         f"valid: {', '.join(METHODS)}")
+                         f"valid: {', '.join(valid)}")
+    for m in cfg.methods:
+        if m in EVOTORCH_METHODS:
+            try:
+                require_evotorch(m)
+            except EvoTorchMissing as exc:
+                raise UsageError(str(exc)) from None
     if cfg.runs < 1:
         raise ValueError("runs must be >= 1")
     if cfg.max_evaluations < 1:
@@ -53,7 +67,7 @@ def validate_common(cfg: Any) -> None:
         raise ValueError("workers must be >= 0 (0: all cores)")
 
 
-def build(method: str, cfg: Any, n_in: int) -> tuple[Algorithm, NetSpec]:
+def build(method: str, cfg: Any, n_in: int) -> tuple[Algorithm | Driver, NetSpec]:
     """The algorithm and the starting network shape of ``method`` under ``cfg``."""
     net = NetSpec(n_in, cfg.hidden, cfg.recurrent, cfg.bias)
     esp_net = NetSpec(n_in, cfg.esp_hidden, cfg.recurrent, cfg.bias)
@@ -67,6 +81,8 @@ def build(method: str, cfg: Any, n_in: int) -> tuple[Algorithm, NetSpec]:
         return HESP(n=cfg.esp_n, trials=cfg.esp_trials), esp_net
     if method == "cmaes":
         return CMAES(sigma0=cfg.cmaes_sigma0), net
+    if method in EVOTORCH_METHODS:
+        return EvoTorchES(EVOTORCH_METHODS[method], name=method), net
     raise ValueError(method)
 
 
