@@ -50,3 +50,12 @@ def test_oops_hanoi_quick(tmp_path: Path) -> None:
     assert m["solver_solves_1_to_16"] and m["solver_steps_formula"]
     assert abs(m["prefix_probability"] - 0.003) < 5e-5
     assert abs(m["suffix_probability"] - 3.1e-8) < 5e-10
+
+
+def test_oops_full_quick_is_the_first_phase_with_the_original_counts(tmp_path: Path) -> None:
+    doc = run_experiment("oops-full", out=tmp_path / "f", scale="quick", seed=0)
+    m = doc["metrics"]
+    assert doc["status"] == "ok" and m["max_n_solved"] == {"1n2n": 3}
+    assert [row["program"] for row in m["timeline"]][:1] == ["defnp 2toD"]
+    assert [m[f"time_steps_1n2n_n{n}"] for n in (1, 2, 3)] == [478_354, 9_990_653, 98_224_738]
+    assert doc["reference"]["hanoi2_program"]["value"] == 129_952_631_316
