@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m metahook ARGS`` in a subprocess."""
+def cli(*args: str, timeout: float = 300,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m metahook ARGS`` in a subprocess (in folder ``cwd`` if given)."""
     return subprocess.run(
         [sys.executable, "-m", "metahook", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd,
     )
 
 

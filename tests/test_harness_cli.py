@@ -134,10 +134,14 @@ def test_bad_run_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], args:
 
 
 def test_unknown_experiment_in_a_subprocess(tmp_path: Path) -> None:
-    """The issue's own check, exactly as a user types it."""
+    """The issue's own check, exactly as a user types it (with and without --out)."""
     _one_line_exit_2(cli("run", "no-such-experiment", "--out", str(tmp_path / "o")),
                      "unknown experiment 'no-such-experiment'", "valid:", "toy-counter")
     assert not (tmp_path / "o").exists()
+    _one_line_exit_2(cli("run", "no-such-experiment", cwd=tmp_path),
+                     "unknown experiment 'no-such-experiment'", "valid:", "toy-counter")
+    _one_line_exit_2(cli("run", "toy-counter", cwd=tmp_path), "--out DIR is required")
+    assert not any(tmp_path.iterdir())
 
 
 def test_bad_input_on_other_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,8 +62,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from metahook.harness.registry import get_experiment
     from metahook.harness.runner import run_experiment
 
+    get_experiment(args.name)  # an unknown name is named first, with the valid ones
+    if args.out is None:
+        raise UsageError("--out DIR is required: the run directory (new, or the one to --resume)")
     console = Console(stderr=True)
     progress = Progress(TextColumn(f"{args.name}"), BarColumn(),
                         TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
@@ -145,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["quick", "full"], default=None,
                    help="quick (under a minute) or full (the paper's protocol); default quick")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    p.add_argument("--out", required=True, help="run directory (new, or the one to --resume)")
+    p.add_argument("--out", default=None,
+                   help="run directory (new, or the one to --resume); required")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value (repeatable)")
