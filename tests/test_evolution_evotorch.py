@@ -1,4 +1,4 @@
-"""EvoTorch's SNES, PGPE and CoSyNE as pole baselines: solving, seeding, counting, missing package."""
+"""EvoTorch's SNES, PGPE and CoSyNE as pole baselines: solving, seeding, counting, no package."""
 
 from __future__ import annotations
 
