@@ -29,6 +29,7 @@ from metahook.harness.registry import Experiment, Ref, Result, register
 from metahook.machines.smp import InstructionSet, SMPParams, SMPState
 from metahook.machines.smp.machine import N_MODS
 from metahook.rsi import function_life as fl
+from metahook.rsi.lives import run_lives
 
 INSTRUCTIONS = InstructionSet(("Add", "Sub", "Mul", "Mov", "IncProb", "EndSelfMod", "JumpHome"))
 _U_BLOCK = 1 << 18
@@ -123,37 +124,22 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     phases = [("ssa", True, r) for r in range(cfg.runs)]
     if cfg.baseline_time_steps > 0:
         phases.append(("no_ssa", False, 0))
-    state = ctx.restore()
-    seeds = (ctx.rng.integers(0, 2**63 - 1, size=len(phases)) if state is None
-             else np.asarray(state["seeds"], dtype=np.int64))
-    done: dict[str, Any] = {} if state is None else dict(state["done"])
-    index = 0 if state is None else int(state["index"])
-    life: Life | None = None
-    if state is not None and state.get("life") is not None:
-        life = Life(cfg, phases[index][1], int(seeds[index]))
-        life.load_state_dict(state["life"])
-    while index < len(phases):
+
+    def step(index: int, life: Life) -> bool:
         name, ssa, r = phases[index]
-        if life is None:
-            life = Life(cfg, ssa, int(seeds[index]))
         budget = cfg.time_steps if ssa else cfg.baseline_time_steps
-        while life.time < budget:
-            life.advance(min(budget, life.time + cfg.chunk_steps))
-            ctx.progress(index + life.time / budget, len(phases),
-                         f"{name} run {r}: f{int(life.fr[fl.FR_PTR])}, {len(life.trials)} trials")
+        if life.time >= budget:
+            return False
+        life.advance(min(budget, life.time + cfg.chunk_steps))
+        ctx.progress(index + life.time / budget, len(phases),
+                     f"{name} run {r}: f{int(life.fr[fl.FR_PTR])}, {len(life.trials)} trials")
+        return True
 
-            def snap(i: int = index, lf: Life = life) -> dict[str, Any]:
-                return {"index": i, "done": done, "life": lf.state_dict(), "seeds": seeds}
-
-            ctx.checkpoint(snap)
-        done[f"{name}/{r}"] = _summarise(ctx, cfg, name, r, life)
-        index += 1
-        life = None
-
-        def between(i: int = index) -> dict[str, Any]:
-            return {"index": i, "done": done, "life": None, "seeds": seeds}
-
-        ctx.checkpoint(between, force=True)
+    done = run_lives(
+        ctx, [f"{name}/{r}" for name, _, r in phases],
+        make=lambda index, seed: Life(cfg, phases[index][1], seed), step=step,
+        summarise=lambda index, life: _summarise(ctx, cfg, phases[index][0], phases[index][2],
+                                                 life))
     return Result(metrics=_metrics(ctx, cfg, done))
 
 

@@ -35,6 +35,7 @@ from metahook.harness.registry import Experiment, Ref, Result, register
 from metahook.machines.smp import EnvInstruction, InstructionSet, SMPGroup, SMPParams
 from metahook.machines.smp.machine import N_EVALS, N_MODS, N_SMS
 from metahook.rsi import doors_keys_life as life
+from metahook.rsi.lives import run_lives
 from metahook.rsi.ssa import N_COUNTS
 
 GENERAL = ("JumpHome", "Jump", "IncProb", "DecProb", "MoveDist", "EndSelfMod", "PrepEval")
@@ -255,43 +256,26 @@ def _bins(lengths: np.ndarray, size: int) -> np.ndarray:
 
 def run(ctx: RunContext, cfg: Config) -> Result:
     phases = _phases(cfg)
-    state = ctx.restore()
-    # one seed per life, drawn once and kept in the checkpoint (a resumed run must not redraw)
-    seeds = (ctx.rng.integers(0, 2**63 - 1, size=len(phases)) if state is None
-             else np.asarray(state["seeds"], dtype=np.int64))
-    done: dict[str, Any] = {} if state is None else dict(state["done"])
-    current: Life | None = None
-    index = 0 if state is None else int(state["index"])
-    if state is not None and state.get("life") is not None:
-        name, learner, ssa, _ = phases[index]
-        current = Life(cfg, learner, ssa, int(seeds[index]))
-        current.load_state_dict(state["life"])
-    while index < len(phases):
-        name, learner, ssa, r = phases[index]
-        if current is None:
-            current = Life(cfg, learner, ssa, int(seeds[index]))
+
+    def step(index: int, lf: Life) -> bool:
+        name, _, _, r = phases[index]
         is_main = name == "smp_ssa"
         budget = cfg.max_cycles if is_main else cfg.baseline_cycles
         max_trials = cfg.trials if is_main else 2**62
-        while current.cycles < budget and current.n_trials < max_trials:
-            current.advance(min(budget, current.cycles + cfg.chunk_cycles), max_trials)
-            tl = current.trials[:, 0]
-            recent = float(tl[-cfg.curve_bin:].mean()) if len(tl) else float("nan")
-            ctx.progress(index + current.cycles / budget, len(phases),
-                         f"{name} run {r}: {current.n_trials} trials, recent length {recent:.0f}")
+        if lf.cycles >= budget or lf.n_trials >= max_trials:
+            return False
+        lf.advance(min(budget, lf.cycles + cfg.chunk_cycles), max_trials)
+        tl = lf.trials[:, 0]
+        recent = float(tl[-cfg.curve_bin:].mean()) if len(tl) else float("nan")
+        ctx.progress(index + lf.cycles / budget, len(phases),
+                     f"{name} run {r}: {lf.n_trials} trials, recent length {recent:.0f}")
+        return True
 
-            def snapshot(i: int = index, life_: Life = current) -> dict[str, Any]:
-                return {"index": i, "done": done, "life": life_.state_dict(), "seeds": seeds}
-
-            ctx.checkpoint(snapshot)
-        done[f"{name}/{r}"] = _summarise(ctx, cfg, name, r, current)
-        index += 1
-        current = None
-
-        def between(i: int = index) -> dict[str, Any]:
-            return {"index": i, "done": done, "life": None, "seeds": seeds}
-
-        ctx.checkpoint(between, force=True)
+    # one seed per life, drawn once and kept in the checkpoint (a resumed run must not redraw)
+    done = run_lives(
+        ctx, [f"{name}/{r}" for name, _, _, r in phases],
+        make=lambda index, seed: Life(cfg, phases[index][1], phases[index][2], seed), step=step,
+        summarise=lambda index, lf: _summarise(ctx, cfg, phases[index][0], phases[index][3], lf))
     return Result(metrics=_metrics(ctx, cfg, done))
 
 
