@@ -77,3 +77,14 @@ def test_no_pickle_in_npz(tmp_path: Path) -> None:
     meta = json.loads((tmp_path / "latest.json").read_text())
     with np.load(tmp_path / f"{meta['stem']}.npz", allow_pickle=False) as z:
         assert list(z.keys()) == ["a0"]
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path: Path) -> None:
+    """Not the temp file's private 0600: 0666 less the umask, as open() would give."""
+    import stat
+
+    from metahook.harness import checkpoint
+
+    checkpoint.atomic_write_bytes(tmp_path / "f.json", b"{}")
+    assert stat.S_IMODE((tmp_path / "f.json").stat().st_mode) == 0o666 & ~checkpoint._UMASK
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
