@@ -175,6 +175,7 @@ def paper_frozen() -> list[list[int]]:
 PAPER_TIMELINE = {("1n2n", 1): "within 480,000 steps (<1 s)", ("1n2n", 2): "≈10 s",
                   ("1n2n", 3): "≈1 min", ("1n2n", 4): "<1 h", ("1n2n", 5): "a few minutes later",
                   ("1n2n", 6): "all 30 after ≈0.3 days (fresh solver)",
+                  ("hanoi", 3): "the published universal solver",
                   ("hanoi", 30): "2–3 days after the 1ⁿ2ⁿ phase"}
 
 

@@ -73,5 +73,9 @@ EXPERIMENT = register(Experiment(
                            compare=""),
         "total_prefixes": Ref(93_994_568_009, "prefixes", "as above (unconfirmed)",
                               metric="prefixes_tested", compare=""),
+        "total_instructions": Ref(345_450_362_522, "instructions", "as above (unconfirmed)",
+                                  metric="instructions", compare=""),
+        "longest_run": Ref(33_000_000_000, "time steps", "as above: longest single prefix run "
+                           "~33 billion steps (unconfirmed)", metric="topt", compare=""),
     },
 ))
