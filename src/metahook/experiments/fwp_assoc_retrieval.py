@@ -212,6 +212,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
 _NOTE = ("Ba et al. 2016 Table 1 as quoted in our notes; the exact values were not found in any "
          "source we could check (unconfirmed)")
 
+_SRC_R100 = "Ba et al. 2016, Table 1 (R = 100: every model about 0)"
+
 EXPERIMENT = register(
     Experiment(
         name="fwp-assoc-retrieval",
@@ -223,7 +225,7 @@ EXPERIMENT = register(
         scales={
             "quick": Config(hidden_sizes=(20,), n_train=20_000, n_val=1000, n_test=2000,
                             steps=600, eval_every=100),
-            "full": Config(hidden_sizes=(20, 50)),
+            "full": Config(hidden_sizes=(20, 50, 100), steps=60_000),
         },
         run=run,
         reference={
@@ -237,6 +239,11 @@ EXPERIMENT = register(
                                     note=_NOTE),
             "lstm_R50": Ref(1.9, "% test error", "Ba et al. 2016, Table 1 (R = 50)",
                             metric="test_error_pct_lstm_R50", compare="~", note=_NOTE),
+            "fast_weights_R100": Ref(0.0, "% test error", _SRC_R100,
+                                     metric="test_error_pct_fast_weights_R100", compare="~",
+                                     note=_NOTE),
+            "lstm_R100": Ref(0.0, "% test error", _SRC_R100,
+                             metric="test_error_pct_lstm_R100", compare="~", note=_NOTE),
         },
     )
 )
