@@ -40,3 +40,17 @@ def read_json(path: Path) -> Any:
 @pytest.fixture
 def run_cli():
     return cli
+
+
+def jit_and_python(script: str, timeout: float = 300) -> tuple[Any, Any]:
+    """Run ``script`` (it prints one JSON value) compiled and with NUMBA_DISABLE_JIT=1, in
+    subprocesses; return both parsed outputs, for a differential test of a numba fast path."""
+    import os
+
+    outs = []
+    for disable in ("0", "1"):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=disable)
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=env, check=True, timeout=timeout)
+        outs.append(json.loads(proc.stdout))
+    return outs[0], outs[1]

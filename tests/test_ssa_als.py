@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from conftest import cli, read_json
+from conftest import cli, jit_and_python, read_json
 from metahook.envs import pomaze as pm
 from metahook.search.als import LevinSearch, adapt, uniform_policy
 
@@ -58,12 +54,7 @@ print(json.dumps(out))
 
 
 def test_levin_search_jit_and_pure_python_agree() -> None:
-    outs = []
-    for disable in ("0", "1"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=disable)
-        proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True,
-                              env=env, check=True, timeout=300)
-        outs.append(json.loads(proc.stdout))
+    outs = jit_and_python(_SCRIPT, timeout=300)
     assert outs[0] == outs[1]
     assert all(found for found, *_ in outs[0])
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
+from conftest import jit_and_python
 from metahook.envs import doors_keys as dk
 
 LAYOUT = (dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL)
@@ -165,11 +161,6 @@ print(json.dumps({"fs": fs.tolist(), "ist": ist.tolist(), "trace": trace}))
 
 
 def test_jit_and_pure_python_agree() -> None:
-    outs = []
-    for disable in ("0", "1"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=disable)
-        proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True,
-                              env=env, check=True, timeout=300)
-        outs.append(json.loads(proc.stdout))
+    outs = jit_and_python(_SCRIPT, timeout=300)
     assert outs[0] == outs[1]
     assert any(t[3] for t in outs[0]["trace"])  # something was sensed along the way

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 
+from conftest import jit_and_python
 from metahook.rsi.q_lambda import q_lambda_update
 from metahook.rsi.ssa import SuccessStory
 
@@ -36,12 +32,7 @@ print(json.dumps(out))
 
 
 def test_life_loops_jit_and_pure_python_agree() -> None:
-    outs = []
-    for disable in ("0", "1"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=disable)
-        proc = subprocess.run([sys.executable, "-c", _LIVES], capture_output=True, text=True,
-                              env=env, check=True, timeout=600)
-        outs.append(json.loads(proc.stdout))
+    outs = jit_and_python(_LIVES, timeout=600)
     assert outs[0] == outs[1]
     assert outs[0]["f"]["trials"]  # the function learner solved some trials in 300,000 steps
 
