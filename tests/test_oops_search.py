@@ -226,3 +226,28 @@ def test_parallel_rapid_successive_solves_match() -> None:
     assert len(key) == 12 and all(e.text() == SOLVER_1N2N for e in seq_events)
     assert [(e.n, e.text(), e.kind, e.T, e.totalt, e.prefs, e.insts, e.topt, e.topSp)
             for e in par_events] == key
+
+
+def test_parallel_speculation_is_bounded_and_stops_at_the_T_limit() -> None:
+    """Searches that end at once must not run T past the program's limit while a merge waits."""
+    from metahook.machines.forth.layout import MAXLOLO
+    from metahook.search.oops import FRESH, PROLONG
+    from metahook.search.parallel import ParallelOOPS
+
+    par = ParallelOOPS(OOPS(phases=(("1n2n", 3),)), workers=2)  # no pool until advance()
+    jobs = []
+    while (job := par._next_job()) is not None:
+        jobs.append(job)
+    assert len(jobs) == par.lookahead == 8  # nothing merged: the window is full
+    assert [(j.T, j.kind) for j in jobs[:4]] == [(1, PROLONG), (1, FRESH), (2, PROLONG),
+                                                  (2, FRESH)]
+    par.next_merge = par.seq  # as if all merged: the cursor goes on, up to the limit only
+    ts = []
+    for _ in range(200):
+        par.next_merge = par.seq
+        job = par._next_job()
+        if job is None:
+            break
+        ts.append(job.T)
+    assert ts and max(ts) < MAXLOLO and max(ts) >= MAXLOLO // 2  # the original's last T
+    assert par._next_job() is None

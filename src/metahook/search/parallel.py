@@ -34,6 +34,7 @@ from typing import Any, cast
 import numpy as np
 
 from metahook.machines.forth import vm
+from metahook.machines.forth.layout import MAXLOLO
 from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring
 from metahook.search.oops import FRESH, OOPS, PROLONG, Solved
 
@@ -125,11 +126,17 @@ class ParallelOOPS:
 
     def __init__(self, oops: OOPS, workers: int = 2, snapshot_s: float = 300.0,
                  inflight: list[dict[str, Any]] | None = None,
-                 results: list[dict[str, Any]] | None = None) -> None:
+                 results: list[dict[str, Any]] | None = None,
+                 lookahead: int | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.oops = oops
         self.workers = workers
+        # At most this many searches dispatched beyond the next one to merge. Each doubling of
+        # T normally doubles a search's cost, which bounds speculation by itself; but searches
+        # that end at once (an exhausted space) would otherwise run T past the program's limit
+        # while one slow search holds up the merge.
+        self.lookahead = 4 * workers if lookahead is None else lookahead
         self.snapshot_s = snapshot_s
         self.seq = 0  # next sequence number to dispatch
         self.next_merge = 0  # sequence number of the next search to merge
@@ -195,15 +202,20 @@ class ParallelOOPS:
 
     @staticmethod
     def _after(T: int, kind: int) -> tuple[int, int]:
-        return (T, FRESH) if kind == PROLONG else (2 * T, PROLONG)
+        """The search after (T, kind); T = 0 once past the single-process limit ("T: CRASH")."""
+        if kind == PROLONG:
+            return T, FRESH
+        return (0, PROLONG) if T == 0 or T >= MAXLOLO // 2 else (2 * T, PROLONG)
 
     def _next_job(self) -> Job | None:
         if self._pending:
             return self._pending.pop(0)
         o = self.oops
-        if o.finished:
+        if o.finished or self.seq - self.next_merge >= self.lookahead:
             return None
         T, kind = self.cursor
+        if T == 0:  # no search left: merging the last one finishes the run
+            return None
         self.cursor = self._after(T, kind)
         c = o.counters()
         job = Job(self.seq, o.n, T, kind, c["topt"], c["topSp"])
