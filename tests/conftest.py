@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline anywhere: CI shares 2 cores, and a slow example is not a failure.
+settings.register_profile("metahook", deadline=None)
+settings.load_profile("metahook")
 
 
 def cli(*args: str, timeout: float = 300,
