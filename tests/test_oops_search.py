@@ -241,13 +241,27 @@ def test_parallel_speculation_is_bounded_and_stops_at_the_T_limit() -> None:
     assert len(jobs) == par.lookahead == 8  # nothing merged: the window is full
     assert [(j.T, j.kind) for j in jobs[:4]] == [(1, PROLONG), (1, FRESH), (2, PROLONG),
                                                   (2, FRESH)]
-    par.next_merge = par.seq  # as if all merged: the cursor goes on, up to the limit only
     ts = []
     for _ in range(200):
-        par.next_merge = par.seq
+        par.next_merge = par.seq  # as if all merged: the cursor goes on, up to the limit only
         job = par._next_job()
         if job is None:
             break
         ts.append(job.T)
     assert ts and max(ts) < MAXLOLO and max(ts) >= MAXLOLO // 2  # the original's last T
     assert par._next_job() is None
+
+
+def test_single_process_stops_where_the_search_order_ends() -> None:
+    """OOPS and the parallel dispatcher share one search order; past its last T the run ends."""
+    from metahook.machines.forth.layout import MAXLOLO
+    from metahook.search.oops import FRESH, PROLONG, next_search
+
+    assert next_search(4, PROLONG) == (4, FRESH)
+    assert next_search(4, FRESH) == (8, PROLONG)
+    last = 1 << (MAXLOLO // 2 - 1).bit_length()  # the first power of two >= MAXLOLO // 2
+    assert next_search(last, FRESH) is None
+    oops = OOPS(phases=(("1n2n", 3),))
+    oops.st.R[vm.R_T], oops.stage = last, FRESH
+    oops._next_stage()
+    assert oops.finished and int(oops.st.R[vm.R_T]) == last

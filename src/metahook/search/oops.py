@@ -51,6 +51,16 @@ PROLONG = 0
 FRESH = 1
 
 
+def next_search(T: int, kind: int) -> tuple[int, int] | None:
+    """The search after (T, kind) in the original's order: prolongation(T), fresh(T),
+    prolongation(2T), ...; None after its last T (the program's "T: CRASH")."""
+    if kind == PROLONG:
+        return T, FRESH
+    if T >= MAXLOLO // 2:
+        return None
+    return 2 * T, PROLONG
+
+
 @dataclass
 class Solved:
     """One solved task: where, what, and the program's counters at that moment."""
@@ -208,15 +218,11 @@ class OOPS:
         return events
 
     def _next_stage(self) -> None:
-        R = self.st.R
-        if self.stage == PROLONG:
-            self.stage = FRESH
+        nxt = next_search(int(self.st.R[vm.R_T]), self.stage)
+        if nxt is None:
+            self.stage, self.finished = PROLONG, True
             return
-        self.stage = PROLONG
-        if R[vm.R_T] >= MAXLOLO // 2:
-            self.finished = True  # the program's "T: CRASH"
-            return
-        R[vm.R_T] *= 2
+        self.st.R[vm.R_T], self.stage = nxt
 
     def _freeze(self) -> Solved:
         st, R = self.st, self.st.R
@@ -287,4 +293,5 @@ class OOPS:
         return obj
 
 
-__all__ = ["GOAL_1N2N", "GOAL_HANOI", "OOPS", "TASK_NAMES", "Solved", "prewired_state"]
+__all__ = ["GOAL_1N2N", "GOAL_HANOI", "OOPS", "TASK_NAMES", "Solved", "next_search",
+           "prewired_state"]

@@ -34,9 +34,8 @@ from typing import Any, cast
 import numpy as np
 
 from metahook.machines.forth import vm
-from metahook.machines.forth.layout import MAXLOLO
 from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring
-from metahook.search.oops import FRESH, OOPS, PROLONG, Solved
+from metahook.search.oops import FRESH, OOPS, PROLONG, Solved, next_search
 
 SLICE = 10_000_000  # tokens between cancellation checks in a worker
 
@@ -126,8 +125,7 @@ class ParallelOOPS:
 
     def __init__(self, oops: OOPS, workers: int = 2, snapshot_s: float = 300.0,
                  inflight: list[dict[str, Any]] | None = None,
-                 results: list[dict[str, Any]] | None = None,
-                 lookahead: int | None = None) -> None:
+                 results: list[dict[str, Any]] | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.oops = oops
@@ -136,14 +134,14 @@ class ParallelOOPS:
         # T normally doubles a search's cost, which bounds speculation by itself; but searches
         # that end at once (an exhausted space) would otherwise run T past the program's limit
         # while one slow search holds up the merge.
-        self.lookahead = 4 * workers if lookahead is None else lookahead
+        self.lookahead = 4 * workers
         self.snapshot_s = snapshot_s
         self.seq = 0  # next sequence number to dispatch
         self.next_merge = 0  # sequence number of the next search to merge
         self.results: dict[int, dict[str, Any]] = {}
         self.jobs: dict[int, Job] = {}  # dispatched, not merged
         self.snapshots: dict[int, dict[str, Any]] = {}
-        self.cursor: tuple[int, int] = (0, 0)  # (T, kind) of the next search to dispatch
+        self.cursor: tuple[int, int] | None = (0, 0)  # (T, kind) of the next search to dispatch
         self._ctx = mp.get_context("spawn")
         # Every search numbered below this is obsolete (merged, or speculative for a task that
         # is solved); it only grows, so a worker can never miss its cancellation.
@@ -188,35 +186,26 @@ class ParallelOOPS:
                 else:
                     self._pending.append(job)
                 self.seq += 1
-                self.cursor = self._after(job.T, job.kind)
+                self.cursor = next_search(job.T, job.kind)
         elif o.active:  # continue the single-process search where it stood, in a worker
             c = o.counters()
             self._pending.append(Job(self.seq, o.n, c["T"], o.stage, c["topt"], c["topSp"],
                                      absolute=True, state=o.st.state_dict()))
             self.seq += 1
-            self.cursor = self._after(c["T"], o.stage)
+            self.cursor = next_search(c["T"], o.stage)
             lo, hi = (o.n, o.n) if o.stage == PROLONG else (1, o.n)
             end_ring(o.st, lo, hi)  # the merged state is the state between searches
             o.st.R[vm.R_QP] = o.st.R[vm.R_AFROZEN]
             o.active = False
 
-    @staticmethod
-    def _after(T: int, kind: int) -> tuple[int, int]:
-        """The search after (T, kind); T = 0 once past the single-process limit ("T: CRASH")."""
-        if kind == PROLONG:
-            return T, FRESH
-        return (0, PROLONG) if T == 0 or T >= MAXLOLO // 2 else (2 * T, PROLONG)
-
     def _next_job(self) -> Job | None:
         if self._pending:
             return self._pending.pop(0)
         o = self.oops
-        if o.finished or self.seq - self.next_merge >= self.lookahead:
-            return None
+        if o.finished or self.cursor is None or self.seq - self.next_merge >= self.lookahead:
+            return None  # (cursor None: no search left; merging the last finishes the run)
         T, kind = self.cursor
-        if T == 0:  # no search left: merging the last one finishes the run
-            return None
-        self.cursor = self._after(T, kind)
+        self.cursor = next_search(T, kind)
         c = o.counters()
         job = Job(self.seq, o.n, T, kind, c["topt"], c["topSp"])
         self.seq += 1
