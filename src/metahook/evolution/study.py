@@ -109,7 +109,8 @@ def _execute_ray(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]
 
 
 def summarize(records: Iterable[dict[str, Any]], max_evaluations: int) -> dict[str, Any]:
-    """Mean / median evaluations over solved runs, failures, mean generalization score."""
+    """Mean / median evaluations over solved runs (and the mean over all runs, unsolved ones at the
+    cap), failures, mean generalization score."""
     recs = list(records)
     solved = [r for r in recs if r["solved"]]
     ev = np.array([r["evaluations"] for r in solved], dtype=float)
@@ -118,6 +119,10 @@ def summarize(records: Iterable[dict[str, Any]], max_evaluations: int) -> dict[s
         "runs": len(recs),
         "solved": len(solved),
         "mean_evaluations": float(ev.mean()) if ev.size else None,
+        # every run, an unsolved one counted at the cap: the mean that cannot hide failures
+        "mean_evaluations_at_cap": (float(np.mean([r["evaluations"] if r["solved"]
+                                                   else max_evaluations for r in recs]))
+                                    if recs else None),
         "median_evaluations": float(np.median(ev)) if ev.size else None,
         "std_evaluations": float(ev.std(ddof=1)) if ev.size > 1 else None,
         "max_evaluations": int(ev.max()) if ev.size else None,

@@ -93,6 +93,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
             s = summarize(recs, cfg.max_evaluations)
             metrics[f"{name}_N{length}_mean_evaluations"] = s["mean_evaluations"]
             metrics[f"{name}_N{length}_median_evaluations"] = s["median_evaluations"]
+            metrics[f"{name}_N{length}_mean_evaluations_at_cap"] = s["mean_evaluations_at_cap"]
             metrics[f"{name}_N{length}_solved"] = s["solved"]
             means.append(s["mean_evaluations"] or float("nan"))
             if s["solved"] == cfg.runs:
