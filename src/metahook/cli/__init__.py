@@ -24,7 +24,7 @@ from metahook import __version__
 from metahook.harness.errors import RunInterrupted, UsageError
 
 # Modules that add a sub-command: each has ``add_parser(subparsers)`` setting ``func``.
-EXTRA_COMMANDS: list[str] = ["metahook.cli.forth"]
+EXTRA_COMMANDS: list[str] = ["metahook.cli.forth", "metahook.cli.ledger"]
 
 
 class _Parser(argparse.ArgumentParser):
