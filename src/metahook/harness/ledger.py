@@ -102,16 +102,23 @@ def lookup(metrics: dict[str, Any], spec: str) -> float | int | str | None:
     if m is None:
         raise KeyError(f"bad ledger path {spec!r}")
     value: Any = metrics
-    for part in m["path"].split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and re.fullmatch(r"-?\d+", part):
-            idx = int(part)
+    parts = m["path"].split(".")
+    while parts:
+        if isinstance(value, dict):
+            # the longest run of parts that names a key: keys may hold dots (``als@0.01_steps``)
+            for n in range(len(parts), 0, -1):
+                if ".".join(parts[:n]) in value:
+                    value, parts = value[".".join(parts[:n])], parts[n:]
+                    break
+            else:
+                raise KeyError(f"{spec}: no {parts[0]!r} in the run's metrics")
+        elif isinstance(value, list) and re.fullmatch(r"-?\d+", parts[0]):
+            idx = int(parts.pop(0))
             if not -len(value) <= idx < len(value):
                 raise KeyError(f"{spec}: index {idx} out of range ({len(value)} items)")
             value = value[idx]
         else:
-            raise KeyError(f"{spec}: no {part!r} in the run's metrics")
+            raise KeyError(f"{spec}: no {parts[0]!r} in the run's metrics")
     if m["reduce"]:
         if m["reduce"] not in _REDUCTIONS:
             raise KeyError(f"{spec}: unknown reduction {m['reduce']!r}; valid: "
