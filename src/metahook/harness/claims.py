@@ -34,6 +34,7 @@ _NUMBER_AT_END = re.compile(r"(?<![\w.^/])" + NUMBER + r"(?:\*\*|\*)?\s*\Z")
 _TAG = re.compile(r"<!--\s*(?:ledger:\s*(?P<run>[\w.-]+/[\w.-]+):|L:)\s*(?P<path>[^\s>]+)\s*-->")
 _TABLE = re.compile(r"<!--\s*ledger-table:\s*(?P<run>[\w.-]+/[\w.-]+)(?:\s+exempt=(?P<ex>[\d,]+))?"
                     r"\s*-->")
+_BLANK = re.compile(r"<!--.*?-->|`[^`]*`")
 _NUMBER_IN_CELL = re.compile(r"(?<![\w.^/])" + NUMBER)
 
 
@@ -86,8 +87,9 @@ def _table_problems(path: str, lines: list[str], start: int, run: str,
         for col, cell in enumerate(_cells(lines[i]), start=1):
             if col in exempt:
                 continue
-            # numbers inside the tags themselves (``als@0.01_steps``) are not figures
-            blanked = re.sub(r"<!--.*?-->", lambda t: "<" + "~" * (len(t.group(0)) - 1), cell)
+            # numbers inside the tags themselves (``als@0.01_steps``) are not figures,
+            # nor are numbers in code spans (`(x−1) & ~x`)
+            blanked = _BLANK.sub(lambda t: t.group(0)[0] + "~" * (len(t.group(0)) - 1), cell)
             for m in _NUMBER_IN_CELL.finditer(blanked):
                 after = cell[m.end():]
                 if not re.match(r"(?:\*\*|\*)?\s*<!--\s*(?:L:|ledger:)", after):
