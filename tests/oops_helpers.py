@@ -1,4 +1,5 @@
-"""Helpers shared by the OOPS tests: run a program on both interpreters and compare."""
+"""Helpers shared by the OOPS tests: the original program's counters; run a program on both
+interpreters and compare."""
 
 from __future__ import annotations
 
@@ -10,9 +11,25 @@ import numpy as np
 from metahook.machines.forth import reference as ref
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import assemble
+from metahook.references import ProgramRow, original_run
 from metahook.search.runner import PAPER_FROZEN, STOP_NAMES, ProgramRunner, run_slice
 
 FROZEN = [assemble(p) for p in PAPER_FROZEN]
+
+# The original program's own run: (phase, n) -> its counters and the program it found, read from
+# metahook/references/oops.toml (the one copy of these figures).
+ORIGINAL_RUN: dict[tuple[str, int], ProgramRow] = original_run()
+
+
+def original_counts(phase: str, n: int) -> tuple[int, str, int, int | None, int | None, int, int]:
+    """The original run at task ``phase`` n: (n, program, totalt, prefs, insts, topt, topSp)."""
+    r = ORIGINAL_RUN[(phase, n)]
+    return (r.n, r.program, r.totalt, r.prefs, r.insts, r.topt, r.topSp)
+
+
+def original_steps_into_hanoi(n: int) -> int:
+    """The original run's totalt at Hanoi ``n``, counted from the start of the Hanoi phase."""
+    return ORIGINAL_RUN[("hanoi", n)].totalt - ORIGINAL_RUN[("1n2n", 30)].totalt
 
 
 @dataclass

@@ -16,14 +16,10 @@ from metahook.machines.forth.asm import assemble
 from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring, lsearch
 from metahook.search.oops import OOPS, prewired_state, reset_task_list
 from metahook.search.runner import CHAIN_1N2N, SOLVER_1N2N
+from oops_helpers import ORIGINAL_RUN, original_counts, original_steps_into_hanoi
 
 # The original program's counters (totalt, prefs, insts, topt, topSp) and programs, n = 1..3.
-ORIGINAL = [
-    (1, "defnp 2toD", 478_354, 362_367, 424_770, 29, 31),
-    (2, "defnp 2toD grt c2 c2 endnp", 9_990_653, 4_317_587, 8_292_440, 479, 268),
-    (3, "defnp 2toD grt c2 c2 endnp boostq delD delD bsf 2toD", 98_224_738, 35_574_057,
-     80_568_452, 1_921, 1_077),
-]
+ORIGINAL = [original_counts("1n2n", n) for n in (1, 2, 3)]
 
 
 def test_first_three_tasks_match_the_original_program_exactly() -> None:
@@ -59,7 +55,8 @@ def test_hanoi_phase_starts_like_the_original() -> None:
     oops = OOPS(phases=(("hanoi", 1),))
     oops.preload([assemble(CHAIN_1N2N), assemble(SOLVER_1N2N)])
     (e,) = oops.advance(1 << 30)
-    assert (e.text(), e.kind, e.totalt, e.T) == ("mvdsk", "fresh", 452, 512)
+    assert (e.text(), e.kind, e.totalt, e.T) == (ORIGINAL_RUN[("hanoi", 1)].program, "fresh",
+                                                  original_steps_into_hanoi(1), 512)
     assert int(oops.st.R[vm.R_OLDP]) == 9
     assert list(oops.st.OLD[9]) == [103, 5] and list(oops.st.OLD[8]) == [77, 26]
 

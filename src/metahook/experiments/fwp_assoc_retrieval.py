@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from metahook.envs import assoc_retrieval as ar
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
 from metahook.neural.fast_weights import BaFastWeights, DeltaNet
 from metahook.neural.training import (
     check_device,
@@ -40,6 +40,7 @@ from metahook.neural.training import (
     seeded,
     set_threads,
 )
+from metahook.references import refs
 
 MODELS = ("fast_weights", "lstm", "irnn", "deltanet")
 
@@ -209,11 +210,6 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
-_NOTE = ("Ba et al. 2016 Table 1 as quoted in our notes; the exact values were not found in any "
-         "source we could check (unconfirmed)")
-
-_SRC_R100 = "Ba et al. 2016, Table 1 (R = 100: every model about 0)"
-
 EXPERIMENT = register(
     Experiment(
         name="fwp-assoc-retrieval",
@@ -228,22 +224,6 @@ EXPERIMENT = register(
             "full": Config(hidden_sizes=(20, 50, 100), steps=60_000),
         },
         run=run,
-        reference={
-            "fast_weights_R20": Ref(1.81, "% test error", "Ba et al. 2016, Table 1 (R = 20)",
-                                    metric="test_error_pct_fast_weights_R20", compare="~",
-                                    note=_NOTE),
-            "lstm_R20": Ref(60.81, "% test error", "Ba et al. 2016, Table 1 (R = 20)",
-                            metric="test_error_pct_lstm_R20", compare="~", note=_NOTE),
-            "fast_weights_R50": Ref(0.0, "% test error", "Ba et al. 2016, Table 1 (R = 50)",
-                                    metric="test_error_pct_fast_weights_R50", compare="~",
-                                    note=_NOTE),
-            "lstm_R50": Ref(1.9, "% test error", "Ba et al. 2016, Table 1 (R = 50)",
-                            metric="test_error_pct_lstm_R50", compare="~", note=_NOTE),
-            "fast_weights_R100": Ref(0.0, "% test error", _SRC_R100,
-                                     metric="test_error_pct_fast_weights_R100", compare="~",
-                                     note=_NOTE),
-            "lstm_R100": Ref(0.0, "% test error", _SRC_R100,
-                             metric="test_error_pct_lstm_R100", compare="~", note=_NOTE),
-        },
+        reference=refs("neural", "fwp-assoc-retrieval"),
     )
 )

@@ -29,7 +29,7 @@ from torch import nn
 from metahook.envs import key_value
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
 from metahook.neural.fast_weights import (
     delta_rule_chunkwise,
     feature_dim,
@@ -44,6 +44,7 @@ from metahook.neural.training import (
     seeded,
     set_threads,
 )
+from metahook.references import refs
 
 PHIS = ("elu_sum", "dpfp1", "dpfp2", "dpfp3")
 
@@ -219,8 +220,6 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
-_SRC = "Schlag, Irie & Schmidhuber 2021, synthetic setting {}, final loss from the official logs"
-
 EXPERIMENT = register(
     Experiment(
         name="fwp-capacity",
@@ -235,28 +234,6 @@ EXPERIMENT = register(
             "full": Config(sizes=(20, 60, 120, 200, 260, 400, 600)),
         },
         run=run,
-        reference={
-            "sum_linear_S20": Ref(0.0008, "eval loss", _SRC.format(1) + " (S = 40)",
-                                  metric="loss_s1_sum_elu_sum_S20", compare="<=",
-                                  note="paper logs S = 40; S = 20 is easier"),
-            "sum_linear_S200": Ref(0.34, "eval loss", _SRC.format(1),
-                                   metric="loss_s1_sum_elu_sum_S200", compare="~"),
-            "sum_linear_S600": Ref(0.45, "eval loss", _SRC.format(1),
-                                   metric="loss_s1_sum_elu_sum_S600", compare="~"),
-            "sum_dpfp2_S200": Ref(0.0004, "eval loss", _SRC.format(1),
-                                  metric="loss_s1_sum_dpfp2_S200", compare="~"),
-            "sum_dpfp2_S400": Ref(0.17, "eval loss", _SRC.format(1),
-                                  metric="loss_s1_sum_dpfp2_S400", compare="~"),
-            "sum_dpfp3_S600": Ref(0.20, "eval loss", _SRC.format(1),
-                                  metric="loss_s1_sum_dpfp3_S600", compare="~"),
-            "s2_sum_dpfp1_S100": Ref(0.117, "eval loss", _SRC.format(2),
-                                     metric="loss_s2_sum_dpfp1_S100", compare="~"),
-            "s2_delta_dpfp1_S100": Ref(9e-5, "eval loss", _SRC.format(2),
-                                       metric="loss_s2_delta_dpfp1_S100", compare="~"),
-            "s2_delta_dpfp2_S200": Ref(0.0008, "eval loss", _SRC.format(2),
-                                       metric="loss_s2_delta_dpfp2_S200", compare="~"),
-            "s2_delta_linear_S200": Ref(0.34, "eval loss", _SRC.format(2),
-                                        metric="loss_s2_delta_elu_sum_S200", compare="~"),
-        },
+        reference=refs("neural", "fwp-capacity"),
     )
 )

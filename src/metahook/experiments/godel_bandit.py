@@ -33,7 +33,8 @@ import numpy as np
 
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
+from metahook.references import refs
 from metahook.rsi.godel import isa
 from metahook.rsi.godel.isa import Costs
 from metahook.rsi.godel.machine import Life, Setup, fixed_policy_reward, live
@@ -285,16 +286,6 @@ EXPERIMENT = register(
                            T=1_000_000, sweep_lives=24, sweep_span=3600, seeds=5),
         },
         run=run,
-        reference={
-            "false_switches": Ref(0, "switches", "Global Optimality Theorem (2003 sec. 4; 2009 "
-                                  "Thm 4.1): a switch executed after proving a target theorem "
-                                  "is optimal", metric="false_switches", compare="<="),
-            "late_losing_switches": Ref(0, "switches", "target theorems charge the remaining "
-                                        "search time against the remaining lifetime (2003 sec. "
-                                        "3.1, item check())", metric="late_switches_that_lose",
-                                        compare="<="),
-            "no_numbers": Ref("none", "", "the papers report no experiment; the Gödel machine "
-                              "is a theoretical construction", compare=""),
-        },
+        reference=refs("godel", "godel-bandit"),
     )
 )

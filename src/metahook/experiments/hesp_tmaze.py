@@ -21,7 +21,8 @@ from metahook.evolution.study import RunSpec, execute, summarize
 from metahook.evolution.tmaze_fitness import TMazeTask
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
+from metahook.references import refs
 
 METHODS = ("hesp", "esp", "cosyne-all")
 
@@ -121,10 +122,5 @@ EXPERIMENT = register(Experiment(
         "full": Config(),
     },
     run=run,
-    reference={
-        "memory_span": Ref(1000, "steps of memory (corridor length)",
-                           "Gomez & Schmidhuber, GECCO 2005, abstract: temporal dependencies "
-                           "of up to thousands of time-steps",
-                           metric="hesp_max_length_solved", compare=">="),
-    },
+    reference=refs("evolution", "hesp-tmaze"),
 ))

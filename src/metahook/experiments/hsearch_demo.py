@@ -20,7 +20,8 @@ import numpy as np
 
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
+from metahook.references import refs
 from metahook.search import hsearch as hs
 
 
@@ -128,12 +129,6 @@ EXPERIMENT = register(
         scales={"quick": Config(), "full": Config(max_length=4, min_log2_n=6, max_log2_n=24,
                                                   log2_step=1)},
         run=run,
-        reference={
-            "factor_5": Ref(5, "× t_p(x)", "Hutter 2002, Theorem 1 (time ≤ 5·t_p(x) + d_p·"
-                            "time_{t_p}(x) + c_p)", metric="doubling_ratio_max", compare="<="),
-            "one_over_share_c": Ref(1.25, "× t_p(x)", "1/0.8: C's 80% share (Hutter 2002 sec. 4 "
-                                    "as we read it); factor 1+ε possible (Schmidhuber, OOPS 2004, "
-                                    "sec. 2.3)", metric="restart_ratio", compare="~"),
-        },
+        reference=refs("godel", "hsearch-demo"),
     )
 )

@@ -25,9 +25,10 @@ import numpy as np
 from metahook.envs import functions_curriculum as fc
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
 from metahook.machines.smp import InstructionSet, SMPParams, SMPState
 from metahook.machines.smp.machine import N_MODS
+from metahook.references import refs
 from metahook.rsi import function_life as fl
 from metahook.rsi.lives import run_lives
 
@@ -227,13 +228,6 @@ EXPERIMENT = register(
             "full": Config(),
         },
         run=run,
-        reference={
-            "curriculum_ptr": Ref(
-                5, "function index", "ML97 sec. 4.2 (results not retrieved: [M] in the spec -- "
-                "'IS learned all 5 functions in turn'); unverified", metric="curriculum_ptr",
-                compare=""),
-            "tolerance": Ref(0.0001, "", "ML97 sec. 4.2: success when |g - c_6| < 0.0001",
-                             compare=""),
-        },
+        reference=refs("ssa", "is-function-approx"),
     )
 )

@@ -22,8 +22,9 @@ from numba import njit
 from metahook.envs.pomaze import DC, DR, NAMES, distances, free, maze_exp1
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
 from metahook.machines.jit import NO_REFCOUNT
+from metahook.references import refs
 from metahook.rsi.q_lambda import q_lambda_update, q_select
 from metahook.search.als import LevinSearch, uniform_policy
 
@@ -155,15 +156,6 @@ EXPERIMENT = register(
         config=Config,
         scales={"quick": Config(q_steps=2_000_000), "full": Config()},
         run=run,
-        reference={
-            "free_fields": Ref(952, "fields", "ML97 exp. 1", metric="free_fields"),
-            "shortest_path": Ref(127, "steps", "ML97 exp. 1 (via the loconet summary)",
-                                 metric="shortest_path"),
-            "ls_found": Ref("solved", "", "ML97 exp. 1: LS found a program that solves the maze "
-                            "(its search cost was lost in the copies we could read)",
-                            metric="ls_found", compare=""),
-            "q_lambda": Ref("fails", "", "ML97 exp. 1: several Q-learning variants failed",
-                            metric="q_steps_per_episode_last", compare=""),
-        },
+        reference=refs("ssa", "ls-maze"),
     )
 )

@@ -28,7 +28,7 @@ from torch import nn
 from metahook.envs import functions
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
 from metahook.neural.meta_lstm import MetaLSTM
 from metahook.neural.online_learners import online_backprop, online_least_squares
 from metahook.neural.training import (
@@ -39,6 +39,7 @@ from metahook.neural.training import (
     seeded,
     set_threads,
 )
+from metahook.references import refs
 
 
 @dataclass(frozen=True)
@@ -220,18 +221,6 @@ EXPERIMENT = register(
             "full": Config(),
         },
         run=run,
-        reference={
-            "examples_to_fit": Ref(30, "exemplars",
-                                   "Younger, Hochreiter & Conwell, IJCNN 2001, abstract",
-                                   metric="examples_to_fit_meta_lstm", compare="~"),
-            "weights": Ref(5000, "weights (about)",
-                           "Schmidhuber's account of the 2001 LSTM meta-learner "
-                           "(metalearner.html, quoted in our notes)",
-                           metric="meta_lstm_weights", compare="~"),
-            "vs_backprop": Ref("much faster than backprop at its optimal learning rate", "",
-                               "same account", metric="backprop_over_meta_lstm", compare=""),
-            "meta_training": Ref("about a month on a slow PC", "", "same account",
-                                 metric="meta_training_wall_s", compare=""),
-        },
+        reference=refs("neural", "meta-lstm-quadratic"),
     )
 )

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from metahook.envs.oops_tasks import GOAL_1N2N, check_1n2n
 from metahook.experiments.oops_common import (
     PAPER,
-    PROGRAM_TOTALT,
-    SRC_PAPER,
-    SRC_PROGRAM,
     SearchBudget,
     drive,
     timeline_plot,
 )
-from metahook.harness import Experiment, Ref, Result, RunContext, register
+from metahook.harness import Experiment, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
+from metahook.references import refs
 from metahook.search.oops import OOPS
 from metahook.search.runner import SOLVER_1N2N, run_program
 
@@ -69,25 +67,5 @@ EXPERIMENT = register(Experiment(
     config=Config,
     scales={"quick": Config(n_max=3), "full": Config(n_max=30)},
     run=run,
-    reference={
-        "n1_within": Ref(480_000, "time steps", f"{SRC_PAPER}: n=1 within 480,000 steps",
-                         metric="time_steps_1n2n_n1", compare="<="),
-        "n1_program": Ref(PROGRAM_TOTALT[("1n2n", 1)], "time steps", SRC_PROGRAM,
-                          metric="time_steps_1n2n_n1"),
-        "n2_paper_s": Ref(10, "s on the authors' 2002 PC (~1e6 steps/s)",
-                          f"{SRC_PAPER}: n=2 after roughly 10 s", compare=""),
-        "n2_program": Ref(PROGRAM_TOTALT[("1n2n", 2)], "time steps", SRC_PROGRAM,
-                          metric="time_steps_1n2n_n2"),
-        "n3_paper_s": Ref(60, "s on the authors' 2002 PC", f"{SRC_PAPER}: n=3 after ~1 min",
-                          compare=""),
-        "n3_program": Ref(PROGRAM_TOTALT[("1n2n", 3)], "time steps", SRC_PROGRAM,
-                          metric="time_steps_1n2n_n3"),
-        "n6_program": Ref(PROGRAM_TOTALT[("1n2n", 6)], "time steps",
-                          SRC_PROGRAM + "; the 30-task solver appears at n=6",
-                          metric="time_steps_1n2n_n6"),
-        "all30_paper_days": Ref(0.3, "days on the authors' 2002 PC",
-                                f"{SRC_PAPER}: all 30 tasks solved after ~0.3 days", compare=""),
-        "all30_program": Ref(PROGRAM_TOTALT[("1n2n", 30)], "time steps", SRC_PROGRAM,
-                             metric="time_steps_1n2n_n30"),
-    },
+    reference=refs("oops", "oops-1n2n"),
 ))

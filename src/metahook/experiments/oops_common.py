@@ -14,25 +14,17 @@ from typing import Any
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.machines.forth.asm import assemble
+from metahook.references import original_run
 from metahook.search.oops import OOPS, Solved
 from metahook.search.parallel import ParallelOOPS
 from metahook.search.runner import PAPER_FROZEN
 
 PAPER = ("J. Schmidhuber, Optimal Ordered Problem Solver, Machine Learning 54:211-254, 2004 "
          "(TR IDSIA-12-02, arXiv cs/0207097)")
-SRC_PAPER = "OOPS 2004, Sec. 6.2 (timeline of solutions)"
-SRC_PROGRAM = ("the original experiment program (oopscode.c, GPL) compiled and run unchanged: "
-               "its counters at each solved task (specs/oops.md §12)")
-
-# The original program's counters (totalt) at each solved task, from its own run.
-PROGRAM_TOTALT = {
-    ("1n2n", 1): 478_354, ("1n2n", 2): 9_990_653, ("1n2n", 3): 98_224_738,
-    ("1n2n", 4): 1_984_964_822, ("1n2n", 5): 2_115_682_953, ("1n2n", 6): 29_620_691_084,
-    ("1n2n", 30): 29_620_709_786, ("hanoi", 1): 29_620_710_238, ("hanoi", 2): 129_952_631_316,
-}
-PROGRAM_PREFS = {("1n2n", 1): 362_367, ("1n2n", 2): 4_317_587, ("1n2n", 3): 35_574_057,
-                 ("1n2n", 4): 660_327_075, ("1n2n", 5): 692_828_041,
-                 ("1n2n", 6): 4_070_399_803, ("1n2n", 30): 4_070_399_973}
+# The original program's counters at each task its own run solved (metahook/references/oops.toml):
+# totalt for every task, prefs where that run reported them exactly.
+PROGRAM_TOTALT = {task: row.totalt for task, row in original_run().items()}
+PROGRAM_PREFS = {task: row.prefs for task, row in original_run().items() if row.prefs is not None}
 
 
 @dataclass(frozen=True)

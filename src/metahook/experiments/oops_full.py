@@ -12,14 +12,12 @@ from dataclasses import dataclass
 
 from metahook.experiments.oops_common import (
     PAPER,
-    PROGRAM_TOTALT,
-    SRC_PAPER,
-    SRC_PROGRAM,
     SearchBudget,
     drive,
     timeline_plot,
 )
-from metahook.harness import Experiment, Ref, Result, RunContext, register
+from metahook.harness import Experiment, Result, RunContext, register
+from metahook.references import refs
 from metahook.search.oops import OOPS
 
 
@@ -54,28 +52,5 @@ EXPERIMENT = register(Experiment(
     config=Config,
     scales={"quick": Config(n_1n2n=3, n_hanoi=0), "full": Config()},
     run=run,
-    reference={
-        "n3_program": Ref(PROGRAM_TOTALT[("1n2n", 3)], "time steps", SRC_PROGRAM,
-                          metric="time_steps_1n2n_n3"),
-        "all30_program": Ref(PROGRAM_TOTALT[("1n2n", 30)], "time steps", SRC_PROGRAM,
-                             metric="time_steps_1n2n_n30"),
-        "all30_paper_days": Ref(0.3, "days on the authors' 2002 PC",
-                                f"{SRC_PAPER}: all 30 1^n2^n tasks after ~0.3 days", compare=""),
-        "hanoi1_program": Ref(PROGRAM_TOTALT[("hanoi", 1)], "time steps", SRC_PROGRAM,
-                              metric="time_steps_hanoi_n1"),
-        "hanoi2_program": Ref(PROGRAM_TOTALT[("hanoi", 2)], "time steps", SRC_PROGRAM,
-                              metric="time_steps_hanoi_n2"),
-        "hanoi_paper_days": Ref("2-3", "days after the 1^n2^n phase, on the authors' PC",
-                                f"{SRC_PAPER}: the universal Hanoi solver", compare=""),
-        "total_steps": Ref(678_634_413_962, "time steps",
-                           "OOPS 2004 Sec. 6.3 totals as quoted by secondary sources "
-                           "(unconfirmed in the paper's text)", metric="time_steps",
-                           compare=""),
-        "total_prefixes": Ref(93_994_568_009, "prefixes", "as above (unconfirmed)",
-                              metric="prefixes_tested", compare=""),
-        "total_instructions": Ref(345_450_362_522, "instructions", "as above (unconfirmed)",
-                                  metric="instructions", compare=""),
-        "longest_run": Ref(33_000_000_000, "time steps", "as above: longest single prefix run "
-                           "~33 billion steps (unconfirmed)", metric="topt", compare=""),
-    },
+    reference=refs("oops", "oops-full"),
 ))

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from metahook.envs.oops_tasks import GOAL_HANOI, check_hanoi
 from metahook.experiments.oops_common import (
     PAPER,
-    SRC_PAPER,
-    SRC_PROGRAM,
+    PROGRAM_TOTALT,
     SearchBudget,
     drive,
     paper_frozen,
 )
-from metahook.harness import Experiment, Ref, Result, RunContext, register
+from metahook.harness import Experiment, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
+from metahook.references import refs
 from metahook.search.oops import OOPS
 from metahook.search.runner import (
     CHAIN_1N2N,
@@ -35,7 +35,7 @@ from metahook.search.runner import (
     token_probabilities,
 )
 
-PHASE_OFFSET = 29_620_709_786  # totalt of the original run when its Hanoi phase began
+PHASE_OFFSET = PROGRAM_TOTALT[("1n2n", 30)]  # the original run's totalt when its Hanoi phase began
 
 
 @dataclass(frozen=True)
@@ -88,20 +88,5 @@ EXPERIMENT = register(Experiment(
     config=Config,
     scales={"quick": Config(n_max=1, verify_n=16), "full": Config(n_max=30, verify_n=30)},
     run=run,
-    reference={
-        "hanoi1_program": Ref(29_620_710_238 - PHASE_OFFSET, "time steps after the phase start",
-                              SRC_PROGRAM + ": Hanoi n=1 by the fresh program `mvdsk`",
-                              metric="time_steps_hanoi_n1"),
-        "hanoi2_program": Ref(129_952_631_316 - PHASE_OFFSET, "time steps after the phase start",
-                              SRC_PROGRAM, metric="time_steps_hanoi_n2"),
-        "prefix_probability": Ref(0.003, "probability", "OOPS 2004, Sec. 6.3 (n37): "
-                                  "(74/511)^3 for (c3 dec boostq)", metric="prefix_probability"),
-        "suffix_probability": Ref(3.1e-8, "probability", "OOPS 2004, Sec. 6.3: (74/876)^7",
-                                  metric="suffix_probability"),
-        "hanoi_paper_days": Ref("2-3", "days after the 1^n2^n phase, on the authors' PC",
-                                f"{SRC_PAPER}: the universal Hanoi solver", compare=""),
-        "longest_run": Ref(3.3e10, "time steps",
-                           "the solver's run on n=30, quoted as the longest prefix run "
-                           "(secondary sources)", metric="solver_steps_n30"),
-    },
+    reference=refs("oops", "oops-hanoi"),
 ))

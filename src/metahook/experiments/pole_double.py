@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from metahook.evolution.pole_fitness import PoleTask
 from metahook.experiments._pole_common import PoleStudyConfig, run_study
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
-
-SOURCE = "Gomez, Schmidhuber & Miikkulainen, JMLR 9 (2008), Table 3 (quoted by a secondary source)"
+from metahook.harness.registry import Experiment, Result, register
+from metahook.references import refs
 
 
 @dataclass(frozen=True)
@@ -28,15 +27,7 @@ class Config(PoleStudyConfig):
     esp_hidden: int = 1
 
 
-REFERENCE = {
-    "cosyne": Ref(954, "evaluations", SOURCE, metric="cosyne_mean_evaluations", compare="<="),
-    "cosyne_vs_permute_all": Ref(954, "evaluations", SOURCE,
-                                 metric="cosyne_all_mean_evaluations", compare="<=",
-                                 note="paper's CoSyNE beside our permute-all variant"),
-    "esp": Ref(3800, "evaluations", SOURCE, metric="esp_mean_evaluations"),
-    "cmaes": Ref(895, "evaluations", SOURCE + "; Igel 2003", metric="cmaes_mean_evaluations"),
-    "neat": Ref(3600, "evaluations", SOURCE, compare=""),
-}
+REFERENCE = refs("evolution", "pole-double")
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:

@@ -16,10 +16,8 @@ from typing import Literal
 from metahook.evolution.pole_fitness import PoleTask
 from metahook.experiments._pole_common import PoleStudyConfig, run_study
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
-
-SOURCE = ("Gomez, Schmidhuber & Miikkulainen, JMLR 9 (2008), Table 4, damping fitness "
-          "(quoted by a secondary source)")
+from metahook.harness.registry import Experiment, Result, register
+from metahook.references import refs
 
 
 @dataclass(frozen=True)
@@ -33,17 +31,7 @@ class Config(PoleStudyConfig):
     esp_hidden: int = 3
 
 
-REFERENCE = {
-    "cosyne": Ref(3416, "evaluations", SOURCE, metric="cosyne_mean_evaluations", compare="<="),
-    "cosyne_vs_permute_all": Ref(3416, "evaluations", SOURCE,
-                                 metric="cosyne_all_mean_evaluations", compare="<=",
-                                 note="paper's CoSyNE beside our permute-all variant"),
-    "esp": Ref(26342, "evaluations", SOURCE, metric="esp_mean_evaluations"),
-    "cmaes": Ref(6061, "evaluations", SOURCE + "; Igel 2003", metric="cmaes_mean_evaluations"),
-    "neat": Ref(6929, "evaluations", SOURCE, compare=""),
-    "generalization_cmaes": Ref(250, "starts of 625", "Igel 2003 (via a secondary source)",
-                                metric="cmaes_mean_generalization"),
-}
+REFERENCE = refs("evolution", "pole-double-nv")
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from metahook.envs import digits_fewshot as dfs
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
 from metahook.neural.fast_weights import DeltaNet
 from metahook.neural.srwm import ModernSRWM
 from metahook.neural.training import (
@@ -44,6 +44,7 @@ from metahook.neural.training import (
     seeded,
     set_threads,
 )
+from metahook.references import refs
 
 MODELS = ("srwm", "deltanet", "lstm")
 
@@ -209,12 +210,6 @@ EXPERIMENT = register(
             "full": Config(steps=3000),
         },
         run=run,
-        reference={
-            "claim": Ref("competitive with DeltaNet and other few-shot learners "
-                         "(Omniglot, Mini-ImageNet)", "", "Irie et al. 2022, abstract and Table 1",
-                         metric="acc_after_first_srwm", compare="",
-                         note="their data sets and numbers are not comparable with digits; the "
-                              "Table 1 values were not confirmed"),
-        },
+        reference=refs("neural", "srwm-fewshot"),
     )
 )

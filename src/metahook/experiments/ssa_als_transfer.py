@@ -28,7 +28,8 @@ import numpy as np
 from metahook.envs.pomaze import maze_exp2
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
+from metahook.references import refs
 from metahook.rsi.ssa import SuccessStory
 from metahook.search.als import LevinSearch, adapt, uniform_policy
 
@@ -194,18 +195,6 @@ EXPERIMENT = register(
             "full": Config(),
         },
         run=run,
-        reference={
-            "ssa_als_rates_all_solved": Ref(
-                "all rates", "", "ML97 exp. 2: SSA+ALS solves every task with every learning "
-                "rate in 0.01..0.95 within acceptable time", metric="ssa_als_rates_all_solved",
-                compare=""),
-            "als_rates_all_solved": Ref(
-                "small rates only", "", "ML97 exp. 2: ALS alone (METHOD 2) works only with small "
-                "learning rates", metric="als_rates_all_solved", compare=""),
-            "speedup": Ref(
-                "orders of magnitude [M]", "x", "ML97 exp. 2 (spec [M]: SSA+ALS several times "
-                "faster than ALS, orders of magnitude faster than LS); table not retrieved",
-                metric="speedup", compare=""),
-        },
+        reference=refs("ssa", "ssa-als-transfer"),
     )
 )

@@ -31,9 +31,10 @@ import numpy as np
 from metahook.envs import doors_keys as dk
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
 from metahook.machines.smp import EnvInstruction, InstructionSet, SMPGroup, SMPParams
 from metahook.machines.smp.machine import N_EVALS, N_MODS, N_SMS
+from metahook.references import refs
 from metahook.rsi import doors_keys_life as life
 from metahook.rsi.lives import run_lives
 from metahook.rsi.ssa import N_COUNTS
@@ -413,19 +414,6 @@ EXPERIMENT = register(
             "full": Config(),
         },
         run=run,
-        reference={
-            "trial_length_first": Ref(
-                300_000, "basic cycles", "LTL97 sec. 4 / ML97 sec. 4.3: 'in the beginning, the "
-                "goal is found only every 300,000 basic cycles'", metric="trial_length_first"),
-            "speedup": Ref(
-                60, "x", "LTL97 sec. 4 / ML97 sec. 4.3: trial length falls by a factor of 60 "
-                "within 130,000 trials (mean of 4 simulations)", metric="speedup", compare=">="),
-            "trial_length_last": Ref(
-                5_000, "basic cycles", "300,000 / 60 (derived from the two figures above)",
-                metric="trial_length_last", compare="<="),
-            "q_lambda": Ref(
-                "fails", "", "ML97 sec. 4.3: TD(lambda) Q-learning variants could not solve it",
-                metric="q_lambda_cycles_per_trial", compare=""),
-        },
+        reference=refs("ssa", "ssa-doors-keys"),
     )
 )

@@ -16,7 +16,8 @@ import numpy as np
 
 from metahook.harness import plots
 from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Ref, Result, register
+from metahook.harness.registry import Experiment, Result, register
+from metahook.references import refs
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,6 @@ EXPERIMENT = register(
         config=Config,
         scales={"quick": Config(steps=200), "full": Config(steps=100_000)},
         run=run,
-        reference={
-            "mean_increment": Ref(4.5, "per step", "E[U{0..9}] = 4.5", metric="mean_increment"),
-        },
+        reference=refs("harness", "toy-counter"),
     )
 )

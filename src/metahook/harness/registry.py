@@ -3,8 +3,9 @@
 An experiment is a reproduced figure of a paper. It registers:
 
 - ``name`` (e.g. ``oops-hanoi``), ``system`` (e.g. ``OOPS``), ``paper`` (the citation);
-- ``reference``: the paper's figures, each a :class:`Ref` with its value, unit and source, and the
-  name of our metric that it compares with;
+- ``reference``: the paper's figures, each a :class:`Ref` with its value, unit, source and status
+  (how far it was checked), and the name of our metric that it compares with; experiments read
+  them from the data files of :mod:`metahook.references`;
 - ``config``: a dataclass type holding every hyperparameter (CleanRL style: all visible in one
   place), and ``scales``: one instance per scale -- ``quick`` (under a minute on two cores, run by
   the tests) and ``full`` (the paper's protocol);
@@ -27,15 +28,25 @@ if TYPE_CHECKING:
 
 SCALES = ("quick", "full")
 
+# How far a reference figure was checked (``Ref.status``), strongest first.
+STATUSES: dict[str, str] = {
+    "verified": "checked against the paper's own text",
+    "secondary": "quoted through a secondary source; the paper's own text could not be read",
+    "unconfirmed": "no checkable source was found; treat it as approximate",
+    "program": "the output of the original authors' own program (its run or its published logs)",
+    "derived": "computed from other figures, or what a theorem implies; its source gives how",
+}
+
 
 @dataclass(frozen=True)
 class Ref:
-    """One figure quoted from a paper.
+    """One figure quoted from a paper (or from the original program's output).
 
     ``metric`` names the key of our ``result.json`` metrics that this figure compares with (empty
     when ours has no direct counterpart). ``compare`` says how to read the two side by side:
     ``"~"`` (same quantity, should be close), ``"<="`` (ours should be at most the paper's),
-    ``">="`` (ours should be at least), or ``""`` (context only).
+    ``">="`` (ours should be at least), or ``""`` (context only). ``status`` (keyword only) is one
+    of :data:`STATUSES` and says how far the figure was checked.
     """
 
     value: float | int | str
@@ -44,9 +55,17 @@ class Ref:
     metric: str = ""
     compare: str = "~"
     note: str = ""
+    status: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"Ref status {self.status!r} is not one of {', '.join(STATUSES)}")
+        if self.compare not in ("~", "<=", ">=", ""):
+            raise ValueError(f"Ref compare {self.compare!r} is not one of ~, <=, >= or ''")
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"value": self.value, "unit": self.unit, "source": self.source}
+        out: dict[str, Any] = {"value": self.value, "unit": self.unit, "source": self.source,
+                               "status": self.status}
         if self.metric:
             out["metric"] = self.metric
             out["compare"] = self.compare
