@@ -24,6 +24,7 @@ import html
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -178,12 +179,13 @@ def smoke_verdict(doc: dict[str, Any]) -> str:
 
 
 def docs_page(experiment: str, docs: Path | None) -> Path | None:
-    """The page of ``docs/`` that documents ``experiment`` (names it in backticks most often)."""
+    """The page of ``docs/`` that documents ``experiment`` (names it most often)."""
     if docs is None or not docs.is_dir():
         return None
     best, count = None, 0
+    name = re.compile(rf"(?<![\w-]){re.escape(experiment)}(?![\w-])")
     for page in sorted(docs.glob("*.md")):
-        n = page.read_text().count(f"`{experiment}`")
+        n = len(name.findall(page.read_text()))
         if n > count:
             best, count = page, n
     return best
@@ -279,7 +281,7 @@ def _ledger_html(entries: dict[str, Entry], report_dir: Path) -> str:
         page = docs_page(ent.experiment, docs)
         link = (f"<a href='{e(os.path.relpath(page, report_dir))}'>{e(page.name)}</a>"
                 if page else "")
-        rows = comparisons(doc)
+        rows = comparisons(doc, verdicts=doc.get("scale") != "quick")
         met = sum(r["verdict"] == "met" for r in rows)
         judged = sum(r["verdict"] in ("met", "not met") for r in rows)
         summary.append([f"<a href='#ledger-{e(key)}'>{e(key)}</a>", e(doc.get("system", "")),
@@ -296,7 +298,7 @@ def _ledger_html(entries: dict[str, Entry], report_dir: Path) -> str:
         parts.append(f"<p>{e(doc.get('paper', ''))}<br><span class='muted'>command: "
                      f"<code>{e(ent.command.splitlines()[0] if ent.command else '?')}</code>"
                      "</span></p>")
-        parts.append(_figures_html(doc, verdicts=True))
+        parts.append(_figures_html(doc, verdicts=doc.get("scale") != "quick"))
         parts.append(_plots_html([str(p) for p in ent.plots]))
         parts.append(_config_html(doc))
     return "".join(parts)
@@ -387,7 +389,7 @@ def ledger_table(entries: dict[str, Entry]) -> Any:
                       ("ours", "right"), ("runs", "left"), ("verdict", "left")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for key, ent in entries.items():
-        rows = comparisons(ent.result)
+        rows = comparisons(ent.result, verdicts=ent.result.get("scale") != "quick")
         for i, r in enumerate(rows):
             paper = r["paper"] + (f" ({r['status']})" if r["status"] else "")
             table.add_row(key if i == 0 else "", r["figure"], paper, r["ours"], r["runs"],
