@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
 
 from metahook.envs.oops_tasks import GOAL_HANOI, check_hanoi
 from metahook.experiments.oops_common import (
@@ -23,7 +26,7 @@ from metahook.experiments.oops_common import (
     drive,
     paper_frozen,
 )
-from metahook.harness import Experiment, Result, RunContext, register
+from metahook.harness import Experiment, Result, RunContext, plots, register
 from metahook.machines.forth.asm import assemble
 from metahook.references import refs
 from metahook.search.oops import OOPS
@@ -55,16 +58,33 @@ def verify_published_solver(n_max: int) -> dict[str, object]:
     prog = assemble(SOLVER_HANOI)
     frozen = paper_frozen()
     ok, formula, steps = True, True, 0
+    steps_by_n = []
     for n in range(1, n_max + 1):
         r = run_program(prog, GOAL_HANOI, n, frozen=frozen)
         ok = ok and r.stop == "solved" and check_hanoi(r.pegs, n) and r.moves == 2**n - 1
         formula = formula and r.steps == 31 * 2**n - 7 * n + 25
         steps = r.steps
+        steps_by_n.append(r.steps)
     probs = token_probabilities(prog, GOAL_HANOI, 1, frozen=frozen)
     return {f"solver_solves_1_to_{n_max}": ok, "solver_optimal_moves": ok,
             "solver_steps_formula": formula, f"solver_steps_n{n_max}": steps,
+            "solver_steps_by_n": steps_by_n,
             "prefix_probability": math.prod(probs[:3]), "suffix_probability": math.prod(probs[3:]),
             "solver_probability": math.prod(probs)}
+
+
+def solver_plot(ctx: RunContext, steps_by_n: list[int]) -> None:
+    """Time steps of the published solver on Hanoi n, beside 31 * 2^n - 7n + 25 and 2^n - 1."""
+    n = np.arange(1, len(steps_by_n) + 1)
+    fig, ax = plots.figure()
+    ax.semilogy(n, steps_by_n, "o", label="time steps of the published solver (measured)")
+    ax.semilogy(n, 31 * 2.0**n - 7 * n + 25, "-", lw=0.8, label="31·2^n − 7n + 25")
+    ax.semilogy(n, 2.0**n - 1, "--", lw=0.8, label="moves: 2^n − 1 (optimal)")
+    ax.set_xlabel("Hanoi n (disks)")
+    ax.set_ylabel("count")
+    ax.set_title(f"the published solver: {SOLVER_HANOI}", fontsize=8)
+    ax.legend(fontsize=8)
+    plots.save(fig, ctx.plot_path("solver_steps"))
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
@@ -76,7 +96,9 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         metrics["max_n_solved"] = metrics["max_n_solved"]["hanoi"]  # type: ignore[index]
         metrics["phase_offset_time_steps"] = PHASE_OFFSET
     if cfg.verify_n:
-        metrics.update(verify_published_solver(cfg.verify_n))
+        solver = verify_published_solver(cfg.verify_n)
+        metrics.update(solver)
+        solver_plot(ctx, cast("list[int]", solver["solver_steps_by_n"]))
     return Result(metrics=metrics)
 
 
