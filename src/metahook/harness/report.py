@@ -264,6 +264,21 @@ def _anchor(doc: dict[str, Any]) -> str:
     return "run-" + "".join(c if c.isalnum() else "-" for c in doc["_folder"])
 
 
+def _with_current_reference(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with the paper's figures as the experiment registers them now (value, source
+    and provenance from :mod:`metahook.references`), where it is still registered; a committed
+    run keeps the copy it was written with otherwise."""
+    doc = dict(result)
+    try:
+        from metahook.harness.registry import get_experiment
+
+        exp = get_experiment(str(doc.get("experiment")))
+    except UsageError:
+        return doc
+    doc["reference"] = {k: r.to_json() for k, r in exp.reference.items()}
+    return doc
+
+
 def _ledger_html(entries: dict[str, Entry], report_dir: Path) -> str:
     e = html.escape
     docs = next(iter(entries.values())).folder.parent.parent.parent / "docs" if entries else None
@@ -277,7 +292,7 @@ def _ledger_html(entries: dict[str, Entry], report_dir: Path) -> str:
              "original program's own output, <span class='tag'>derived</span>.</p>"]
     summary = []
     for key, ent in entries.items():
-        doc = ent.result
+        doc = _with_current_reference(ent.result)
         page = docs_page(ent.experiment, docs)
         link = (f"<a href='{e(os.path.relpath(page, report_dir))}'>{e(page.name)}</a>"
                 if page else "")
@@ -291,7 +306,7 @@ def _ledger_html(entries: dict[str, Entry], report_dir: Path) -> str:
     parts.append(_table(["run", "system", "scale", "seed", "≤ / ≥ figures met",
                          "wall s", "docs"], summary, {5}))
     for key, ent in entries.items():
-        doc = dict(ent.result)
+        doc = _with_current_reference(ent.result)
         doc["_config"] = ent.config
         parts.append(f"<h3 id='ledger-{e(key)}'>{e(key)} "
                      f"<span class='tag ledger'>ledger</span></h3>")
@@ -389,7 +404,8 @@ def ledger_table(entries: dict[str, Entry]) -> Any:
                       ("ours", "right"), ("runs", "left"), ("verdict", "left")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for key, ent in entries.items():
-        rows = comparisons(ent.result, verdicts=ent.result.get("scale") != "quick")
+        rows = comparisons(_with_current_reference(ent.result),
+                           verdicts=ent.result.get("scale") != "quick")
         for i, r in enumerate(rows):
             paper = r["paper"] + (f" ({r['status']})" if r["status"] else "")
             table.add_row(key if i == 0 else "", r["figure"], paper, r["ours"], r["runs"],
