@@ -10,6 +10,12 @@ programs the original run had frozen when it searched Hanoi (so ``boostq 2`` ref
 solver). Output: the stop (``solved``, ``halted``, ``end``, ``bad-ip``, ``time``), the halt reason,
 instructions, time steps, final ``ds`` and ``Ds`` (and pegs and moves for Hanoi), and with
 ``--task`` the task's verdict from an independent checker.
+
+The time limit ``--max-steps`` defaults to 10^8 time steps (a second or two); the search's own
+limits are far larger, so raise it for long runs (Hanoi n needs about 31·2^n steps). The machine
+runs in slices of ``SLICE`` instructions, and Ctrl-C is honoured between slices: the state
+reached is printed with the stop ``interrupted`` and the exit status is 130. Slicing does not
+change results: a slice ends only where the uninterrupted run would go on.
 """
 
 from __future__ import annotations
@@ -18,7 +24,24 @@ import argparse
 import json
 from typing import Any
 
-from metahook.harness.errors import UsageError
+from metahook.harness.errors import RunInterrupted, UsageError
+
+DEFAULT_MAX_STEPS = 10**8
+SLICE = 1 << 22  # instructions per slice: a few hundredths of a second compiled
+
+
+def _count(text: str) -> int:
+    """An integer >= 1 for argparse, also written as ``1e8``."""
+    try:
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer such as 100000000 or 1e8, "
+                                         f"got {text!r}") from None
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+        value = int(value)
+    return value
 
 
 def _task(spec: str | None) -> tuple[int, int, str]:
@@ -35,7 +58,7 @@ def _task(spec: str | None) -> tuple[int, int, str]:
 def cmd_forth(args: argparse.Namespace) -> int:
     from metahook.envs.oops_tasks import GOAL_HANOI, check_1n2n, check_hanoi
     from metahook.machines.forth.asm import UnknownToken, assemble
-    from metahook.search.runner import PAPER_FROZEN, ProgramRunner
+    from metahook.search.runner import PAPER_FROZEN, STOP_BUDGET, ProgramRunner, run_slice
 
     try:
         program = assemble(args.program)
@@ -44,15 +67,33 @@ def cmd_forth(args: argparse.Namespace) -> int:
     goal, n, kind = _task(args.task)
     if args.max_steps < 1:
         raise UsageError(f"--max-steps must be >= 1, got {args.max_steps}")
+    if args.trace_limit < 1:
+        raise UsageError(f"--trace-limit must be >= 1, got {args.trace_limit}")
     frozen_mode = args.frozen
     if frozen_mode == "auto":
         frozen_mode = "paper" if goal == GOAL_HANOI else "none"
     frozen = [assemble(p) for p in PAPER_FROZEN] if frozen_mode == "paper" else []
     runner = ProgramRunner(program, goal, n, args.max_steps, extended=args.extended,
                            frozen=frozen)
-    res = runner.run(trace=args.trace, trace_limit=args.trace_limit)
+    interrupted = False
+    try:
+        if args.trace:
+            res = runner.run(trace=True, trace_limit=args.trace_limit)
+        else:
+            code = STOP_BUDGET
+            while code == STOP_BUDGET:  # Python checks for Ctrl-C between slices
+                code = int(run_slice(runner.st.M, runner.st.F, SLICE))
+            res = runner.result(code)
+    except KeyboardInterrupt:
+        interrupted = True
+        res = runner.result(STOP_BUDGET)
+        res.stop = "interrupted"
     out: dict[str, Any] = {"program": args.program, "start": runner.start,
                            "frozen": frozen_mode, **res.to_json()}
+    if interrupted:
+        print(json.dumps(out))
+        raise RunInterrupted(f"interrupted after {res.steps} time steps ({res.insts} "
+                             "instructions); the state reached is printed")
     if kind != "none":
         solved = check_hanoi(res.pegs, n) if goal == GOAL_HANOI else check_1n2n(res.Ds, n)
         out["task"] = f"{kind}:{n}"
@@ -69,9 +110,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--task", default=None, metavar="hanoi:N|1n2n:N",
                    help="set up task N's tape and test its goal after every instruction")
     p.add_argument("--trace", action="store_true", help="include one record per instruction")
-    p.add_argument("--trace-limit", type=int, default=10_000, help="at most this many records")
-    p.add_argument("--max-steps", type=int, default=10**12, metavar="K",
-                   help="time limit in time steps (default 1e12)")
+    p.add_argument("--trace-limit", type=int, default=10_000,
+                   help="at most this many records (default 10000)")
+    p.add_argument("--max-steps", type=_count, default=DEFAULT_MAX_STEPS, metavar="K",
+                   help="time limit in time steps (default 1e8, a second or two; Hanoi n needs "
+                   "about 31*2^n)")
     p.add_argument("--frozen", choices=["auto", "none", "paper"], default="auto",
                    help="frozen programs before the program (auto: paper's for Hanoi)")
     p.add_argument("--extended", action="store_true",

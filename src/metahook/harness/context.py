@@ -14,7 +14,9 @@ state), a place for files (``ctx.out``, ``ctx.plot_path(name)``), a metrics log
         ctx.checkpoint(lambda: {"it": it, "params": params})   # saved when due
 
 ``checkpoint`` saves when ``checkpoint_every_s`` seconds have passed since the last save, and
-always after Ctrl-C, after which it raises :class:`RunInterrupted` (the CLI exits 130). The state
+always after Ctrl-C (or once the optional ``stop_check()``, polled there at most ten times a
+second, says to stop: ``metahook reproduce`` stops its workers so), after which it raises
+:class:`RunInterrupted` (the CLI exits 130). The state
 of ``ctx.rng`` and the number of metrics lines are saved with every checkpoint, so a resumed run
 continues exactly where the saved one stood and ends with the same result as an uninterrupted one.
 """
@@ -59,6 +61,7 @@ class RunContext:
         checkpoint_every_s: float = 30.0,
         progress_sink: ProgressSink | None = None,
         resume: bool = False,
+        stop_check: Callable[[], bool] | None = None,
     ) -> None:
         self.out = Path(out)
         self.seed = int(seed)
@@ -66,6 +69,8 @@ class RunContext:
         self.rng = np.random.default_rng(self.seed)
         self.checkpoint_every_s = float(checkpoint_every_s)
         self.stop_requested = False
+        self._stop_check = stop_check
+        self._last_stop_check = 0.0
         self._sink = progress_sink
         self._last_progress = 0.0
         self._metrics_path = self.out / "metrics.jsonl"
@@ -128,6 +133,10 @@ class RunContext:
     def checkpoint(self, make_state: Callable[[], dict[str, Any]], force: bool = False) -> None:
         """Save ``make_state()`` if due (or forced, or Ctrl-C was pressed); see module docs."""
         now = time.monotonic()
+        if (not self.stop_requested and self._stop_check is not None
+                and now - self._last_stop_check >= 0.1):
+            self._last_stop_check = now
+            self.stop_requested = bool(self._stop_check())
         due = force or self.stop_requested or now - self._last_save >= self.checkpoint_every_s
         if due:
             self._save(make_state())

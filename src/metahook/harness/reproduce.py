@@ -1,65 +1,109 @@
 """``metahook reproduce``: every registered experiment, in parallel over the cores, then the report.
 
-Each experiment runs in its own worker process (``spawn``; one thread per worker for numpy,
-torch and numba so the workers do not oversubscribe the cores) into ``DIR/<name>/``, which
-``reproduce`` owns and replaces. Workers send progress through a queue; the parent shows a live
-rich progress display with one bar per experiment. A failing experiment is recorded with status
-``error`` and does not stop the others.
+Each experiment runs in a worker process (``spawn``; one thread per worker for numpy, torch and
+numba so the workers do not oversubscribe the cores) into ``DIR/<name>/``. Workers send progress
+through a queue; the parent shows a live rich progress display with one bar per experiment. A
+failing experiment is recorded with status ``error`` and does not stop the others.
+
+Run folders. Everything is checked before anything is written or deleted. ``DIR/<name>/`` is
+replaced only when it holds a run of the same experiment, scale and seed (or nothing): a folder
+holding a run of another scale or seed, of another experiment, or files that are no run is
+refused (:class:`UsageError`, nothing touched), so a finished full-scale run is never lost to a
+quick one. With ``resume=True`` finished runs (a ``result.json`` whose status is not in
+:data:`~metahook.harness.runner.UNFINISHED`) are kept and every other one continues from its
+checkpoint, or from the beginning where it has none.
+
+Interruption. Ctrl-C (SIGINT, whether the terminal sends it to the whole process group or
+``kill -INT`` to the parent alone) asks every running experiment to stop: the parent sets a
+shared event that each run polls at its checkpoint calls, so a run that checkpoints writes a last
+checkpoint and stops; runs not yet started are not started. Runs still going after ``grace_s``
+seconds (they do not checkpoint often enough), or all of them at a second Ctrl-C, are killed.
+Every run stopped so is marked ``interrupted`` (its ``result.json`` says so where its folder
+exists) and ``reproduce(..., resume=True)`` continues it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
+import signal
+import sys
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from metahook.harness.errors import UsageError, choices
+from metahook.harness.errors import RunInterrupted, UsageError, choices
 from metahook.harness.registry import SCALES, experiment_names
-from metahook.harness.runner import remove_run, run_experiment
+from metahook.harness.runner import (
+    check_out,
+    check_seed,
+    is_finished,
+    make_folder,
+    read_result,
+    remove_run,
+    run_experiment,
+)
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
+# Set in each worker by _init_worker: the parent's message queue and its stop event.
+_QUEUE: Any = None
+_STOP: Any = None
 
-def _init_worker() -> None:
+
+def _init_worker(q: Any, stop: Any) -> None:
+    global _QUEUE, _STOP
     for var in _THREAD_VARS:
         os.environ[var] = "1"
+    # Between runs a worker ignores Ctrl-C: the parent decides what stops (a run in progress
+    # installs its own handler, see runner._sigint_requests_stop).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _QUEUE, _STOP = q, stop
 
 
-def _job(name: str, scale: str, seed: int, out: str, q: Any) -> dict[str, Any]:
+def _job(name: str, scale: str, seed: int, out: str, resume: bool) -> dict[str, Any]:
+    q, stop = _QUEUE, _STOP
+    q.put(("start", name, os.getpid()))
+    if stop.is_set():
+        return {"experiment": name, "status": "interrupted", "wall_s": None}
+
     def sink(done: float, total: float, description: str) -> None:
-        q.put((name, done, total, description))
+        q.put(("progress", name, done, total, description))
 
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")  # torch imported later reads OMP_NUM_THREADS=1 itself
+    if torch is not None:
         torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
-    doc = run_experiment(name, out=Path(out), scale=scale, seed=seed, progress_sink=sink,
-                         catch_errors=True, checkpoint_every_s=60.0)
-    q.put((name, 1.0, 1.0, doc["status"]))
-    return {k: doc[k] for k in ("experiment", "status")} | {"wall_s": doc["metrics"]["wall_s"]}
+    try:
+        doc = run_experiment(name, out=Path(out), scale=scale, seed=seed, resume=resume,
+                             progress_sink=sink, catch_errors=True, checkpoint_every_s=60.0,
+                             stop_check=stop.is_set, record_interrupted=True)
+    except (RunInterrupted, KeyboardInterrupt):
+        doc = read_result(Path(out)) or {"status": "interrupted", "metrics": {}}
+    except UsageError as exc:  # e.g. a corrupt checkpoint of the run being resumed
+        return {"experiment": name, "status": "error", "wall_s": None, "error": str(exc)}
+    q.put(("progress", name, 1.0, 1.0, doc["status"]))
+    return {"experiment": name, "status": doc["status"],
+            "wall_s": doc.get("metrics", {}).get("wall_s")}
 
 
-def _record_crash(folder: Path, name: str, scale: str, seed: int, error: str) -> None:
-    """A worker died outside ``run_experiment``: leave a result.json saying so."""
+def _record(folder: Path, name: str, scale: str, seed: int, status: str, error: str = "") -> None:
+    """A worker died or was killed outside ``run_experiment``: leave a result.json saying so."""
     from metahook.harness.checkpoint import atomic_write_json
     from metahook.harness.registry import get_experiment
-    from metahook.harness.versions import versions
+    from metahook.harness.runner import RESUME_NOTE, result_doc
 
-    exp = get_experiment(name)
-    atomic_write_json(folder / "result.json", {
-        "experiment": name, "system": exp.system, "paper": exp.paper, "scale": scale,
-        "seed": seed, "status": "error", "error": error, "metrics": {},
-        "reference": {k: r.to_json() for k, r in exp.reference.items()}, "versions": versions(),
-    })
+    doc = result_doc(get_experiment(name), scale, seed, status, {"wall_s": None}, error,
+                     RESUME_NOTE if status == "interrupted" else "")
+    atomic_write_json(folder / "result.json", doc)
 
 
 def select(only: list[str] | None) -> list[str]:
+    """The experiments to run: all, or ``only`` (checked, duplicates dropped)."""
     names = experiment_names()
     if not only:
         return names
@@ -69,6 +113,68 @@ def select(only: list[str] | None) -> list[str]:
     return list(dict.fromkeys(only))
 
 
+def _plan(folder: Path, name: str, scale: str, seed: int, resume: bool) -> str:
+    """What to do with ``folder``: ``fresh``, ``resume`` or ``keep``; UsageError to refuse it."""
+    import json
+
+    if not folder.exists():
+        return "fresh"
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is a file, not a run folder; reproduce will not replace it: "
+                         "remove it or use another --out")
+    if not any(folder.iterdir()):
+        return "fresh"
+    result = read_result(folder)
+    saved: Any = None
+    config = folder / "config.json"
+    if config.is_file():
+        try:
+            saved = json.loads(config.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"corrupt config.json in {folder}: {exc}; reproduce will not "
+                             "replace it: remove that folder or use another --out") from None
+    about = result if result is not None else saved
+    if not isinstance(about, dict):
+        raise UsageError(f"{folder} holds files but no run (no result.json or config.json); "
+                         "reproduce will not delete it: remove it or use another --out")
+    if about.get("experiment") != name:
+        raise UsageError(f"{folder} holds a run of {about.get('experiment')!r}, not {name!r}; "
+                         "reproduce will not replace it: remove it or use another --out")
+    if about.get("scale") != scale or about.get("seed") != seed:
+        state = "finished" if is_finished(result) else "unfinished"
+        raise UsageError(
+            f"{folder} holds a {state} run at scale {about.get('scale')!r}, seed "
+            f"{about.get('seed')!r} (this reproduce: scale {scale!r}, seed {seed}); reproduce "
+            "replaces only runs of the same scale and seed: use another --out or remove it")
+    if not resume:
+        return "fresh"
+    if is_finished(result):
+        return "keep"
+    return "resume" if saved is not None else "fresh"
+
+
+class _Interrupts:
+    """Counts SIGINTs delivered to this process while installed (main thread only)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: Any = None
+        self._installed = False
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def reproduce(
     out: Path,
     scale: str = "quick",
@@ -76,58 +182,137 @@ def reproduce(
     seed: int = 0,
     workers: int | None = None,
     live: bool = True,
+    resume: bool = False,
+    grace_s: float = 30.0,
 ) -> list[dict[str, Any]]:
-    """Run the selected experiments into ``out/<name>`` in parallel; return their summaries."""
+    """Run the selected experiments into ``out/<name>`` in parallel; return their summaries.
+
+    A summary is ``{"experiment", "status", "wall_s"}`` (status ``interrupted`` for every run a
+    Ctrl-C stopped or kept from starting). See the module docstring for folders and Ctrl-C.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     if scale not in SCALES:
         raise UsageError(f"unknown scale {scale!r}; valid: {choices(list(SCALES))}")
+    seed = check_seed(seed)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise UsageError(f"bad --workers {workers!r}: expected an integer >= 1 "
+                         "(default: one per core)")
     names = select(only)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_out(out)
+    plan = {name: _plan(out / name, name, scale, seed, resume) for name in names}
+    make_folder(out)
+    for name, action in plan.items():
+        if action == "fresh":
+            remove_run(out / name)
+    todo = [n for n in names if plan[n] != "keep"]
+    summaries: dict[str, dict[str, Any]] = {}
     for name in names:
-        remove_run(out / name)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(names)))
-    ctx = mp.get_context("spawn")
-    manager = ctx.Manager()
-    q = manager.Queue()
+        if plan[name] == "keep":
+            doc = read_result(out / name) or {}
+            summaries[name] = {"experiment": name, "status": doc.get("status", "?"),
+                               "wall_s": doc.get("metrics", {}).get("wall_s")}
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("{task.fields[name]:<24}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(), TextColumn("{task.description}"),
         console=console, disable=not live, transient=False,
     )
-    tasks = {n: progress.add_task("queued", total=1.0, name=n) for n in names}
-    summaries: list[dict[str, Any]] = []
+    tasks = {n: progress.add_task("queued" if n in todo else "finished (kept)",
+                                  total=1.0, completed=0 if n in todo else 1, name=n)
+             for n in names}
+    if todo:
+        with _Interrupts() as interrupts, progress:
+            _run_all(todo, plan, out, scale, seed, workers, progress, tasks, summaries,
+                     interrupts, grace_s, console)
+    return [summaries[n] for n in sorted(summaries)]
+
+
+def _run_all(
+    todo: list[str], plan: dict[str, str], out: Path, scale: str, seed: int,
+    workers: int | None, progress: Any, tasks: dict[str, Any],
+    summaries: dict[str, dict[str, Any]], interrupts: _Interrupts, grace_s: float, console: Any,
+) -> None:
+    """Run ``todo`` in a process pool, filling ``summaries``; see the module docstring."""
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    stop = ctx.Event()
+    pids: dict[str, int] = {}
     started: set[str] = set()
-    with progress, ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+    deadline: float | None = None
+    killed: set[int] = set()
+    pool = ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(q, stop))
+    try:
         futures: dict[Future[dict[str, Any]], str] = {
-            pool.submit(_job, n, scale, seed, str(out / n), q): n for n in names
+            pool.submit(_job, n, scale, seed, str(out / n), plan[n] == "resume"): n for n in todo
         }
         pending = set(futures)
         while pending:
-            try:
-                while True:
-                    name, done, total, desc = q.get(timeout=0.1)
-                    if name not in started:
-                        started.add(name)
-                        progress.reset(tasks[name], total=total, description=desc)
-                    progress.update(tasks[name], completed=done, total=total, description=desc)
-            except queue.Empty:
-                pass
+            if interrupts.count and deadline is None:
+                stop.set()
+                deadline = time.monotonic() + grace_s
+                for fut in pending:
+                    fut.cancel()
+                console.print("[bold]Ctrl-C[/]: stopping the runs at their next checkpoint "
+                              f"(at most {grace_s:.0f} s; Ctrl-C again to stop at once)")
+            if deadline is not None and (interrupts.count >= 2 or time.monotonic() > deadline):
+                for name, pid in pids.items():  # runs that did not stop in time
+                    if name not in summaries and pid not in killed:
+                        killed.add(pid)
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
+            for msg in _drain(q, 0.1, 1000):
+                if msg[0] == "start":
+                    pids[msg[1]] = msg[2]
+                    continue
+                _, name, done, total, desc = msg
+                if name not in started:
+                    started.add(name)
+                    progress.reset(tasks[name], total=total, description=desc)
+                progress.update(tasks[name], completed=done, total=total, description=desc)
             for fut in [f for f in pending if f.done()]:
                 pending.discard(fut)
                 name = futures[fut]
-                try:
-                    summary = fut.result()
-                except Exception as exc:  # a worker that died outside the run
-                    summary = {"experiment": name, "status": "error", "wall_s": None,
-                               "error": f"{type(exc).__name__}: {exc}"}
-                    _record_crash(out / name, name, scale, seed, summary["error"])
-                summaries.append(summary)
+                summary = _summary(fut, name, out, scale, seed, stopping=deadline is not None)
+                summaries[name] = summary
                 progress.update(tasks[name], completed=1.0, total=1.0,
                                 description=summary["status"])
             time.sleep(0.05)
-    manager.shutdown()
-    return sorted(summaries, key=lambda s: s["experiment"])
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        q.close()
+
+
+def _drain(q: Any, timeout: float, most: int) -> list[Any]:
+    """The messages waiting in ``q`` (waiting up to ``timeout`` for the first; at most ``most``)."""
+    msgs: list[Any] = []
+    try:
+        msgs.append(q.get(timeout=timeout))
+        while len(msgs) < most:
+            msgs.append(q.get_nowait())
+    except queue.Empty:
+        pass
+    return msgs
+
+
+def _summary(fut: Future[dict[str, Any]], name: str, out: Path, scale: str, seed: int,
+             stopping: bool) -> dict[str, Any]:
+    """The summary of one finished future (recording a result.json where the worker could not)."""
+    folder = out / name
+    if fut.cancelled():
+        return {"experiment": name, "status": "interrupted", "wall_s": None}
+    try:
+        return fut.result()
+    except Exception as exc:  # a worker that died outside the run (killed, out of memory)
+        if stopping:
+            if (folder / "config.json").is_file() and not (folder / "result.json").is_file():
+                _record(folder, name, scale, seed, "interrupted")
+            return {"experiment": name, "status": "interrupted", "wall_s": None}
+        error = f"{type(exc).__name__}: {exc}"
+        _record(folder, name, scale, seed, "error", error)
+        return {"experiment": name, "status": "error", "wall_s": None, "error": error}
