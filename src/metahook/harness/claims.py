@@ -120,7 +120,8 @@ def find_claims(text: str, path: str = "<text>") -> tuple[list[Claim], list[str]
             continue
         if table_run and line.strip() and not line.lstrip().startswith("|"):
             table_run = None
-        for m in _TAG.finditer(line):
+        code = re.sub(r"`[^`]*`", lambda t: "~" * len(t.group(0)), line)  # examples in code spans
+        for m in _TAG.finditer(code):
             run = m["run"] or table_run
             if run is None:
                 problems.append(f"{path}:{n + 1}: short tag <!--L:...--> outside a ledger table")
