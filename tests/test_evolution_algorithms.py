@@ -75,7 +75,7 @@ def test_every_algorithm_solves_the_single_pole(name: str) -> None:
     task = PoleTask(n_poles=1, markov=True, solve_steps=10_000)
     spec = NetSpec(task.n_in, 1, False, False)
     rec = evolve(ALGORITHMS[name](), task, spec, np.random.default_rng(0), 20_000)
-    assert rec.solved and 0 < rec.evaluations < 20_000
+    assert rec.solved and rec.evaluations < 20_000
 
 
 @settings(max_examples=25, deadline=None)
@@ -160,7 +160,10 @@ def test_study_results_do_not_depend_on_workers_or_order() -> None:
     assert strip == [{k: v for k, v in r.items() if k != "wall_s"} for r in parallel]
     assert all(r["solved"] for r in serial)
     s = summarize(serial, 5_000)
-    assert s["solved"] == 4 and s["median_evaluations"] <= s["max_evaluations"]
+    ev = [r["evaluations"] for r in serial]
+    assert s["solved"] == 4 and s["max_evaluations"] == max(ev)
+    assert s["median_evaluations"] == float(np.median(ev))
+    assert s["mean_evaluations"] == s["mean_evaluations_at_cap"] == float(np.mean(ev))
 
 
 def test_study_on_a_local_ray_cluster() -> None:

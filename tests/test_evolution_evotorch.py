@@ -52,7 +52,7 @@ def _run(kind: str, seed: int, task: PoleTask = SINGLE, spec: NetSpec = LINEAR,
 @pytest.mark.parametrize("kind", KINDS)
 def test_evotorch_method_solves_the_single_pole_and_is_seeded(kind: str) -> None:
     rec, task = _run(kind, seed=0)
-    assert rec.solved and 0 < rec.evaluations < 1_000  # 100,000 steps balanced
+    assert rec.solved and rec.evaluations < 1_000  # 100,000 steps balanced
     assert rec.evaluations == task.counted  # every network evaluated is counted, nothing else
     assert rec.generations == len(task.batches)
     again, task2 = _run(kind, seed=0)

@@ -14,7 +14,7 @@ def _run(name: str, tmp_path: Path, *overrides: str) -> dict:
     doc = run_experiment(name, out=tmp_path / name, scale="quick", seed=0,
                          overrides=list(overrides))
     assert doc["status"] == "ok"
-    assert (tmp_path / name / "plots").is_dir()
+    assert list((tmp_path / name / "plots").glob("*.png"))
     return doc["metrics"]
 
 
@@ -25,6 +25,10 @@ def test_pole_single_quick(tmp_path: Path) -> None:
     # the paper's order of magnitude: CoSyNE and CMA-ES need hundreds, not thousands
     assert m["cosyne_all_mean_evaluations"] < 1000
     assert m["cmaes_mean_evaluations"] < 1000
+    # the headline of Table 1: CoSyNE needs fewer evaluations than ESP (paper 98 vs 289; seeds
+    # 0-3 of this quick scale: 3 to 25 times fewer)
+    assert m["cosyne_mean_evaluations"] < m["esp_mean_evaluations"]
+    assert m["cosyne_all_mean_evaluations"] < m["esp_mean_evaluations"]
 
 
 def test_pole_double_quick(tmp_path: Path) -> None:
@@ -32,22 +36,31 @@ def test_pole_double_quick(tmp_path: Path) -> None:
     assert m["cmaes_solved"] == 4 and m["esp_solved"] == 4
     assert m["cosyne_all_solved"] >= 3
     assert m["cosyne_all_median_evaluations"] < 2000
-    assert m["esp_mean_evaluations"] > m["cmaes_mean_evaluations"]  # as in the paper's table
+    # the headline of Table 3: CoSyNE far ahead of ESP (paper 954 vs 3,800 evaluations; seeds
+    # 0-3 of this quick scale: medians 356-891 vs 4,421-6,818); CMA-ES also ahead of ESP
+    assert m["cosyne_all_median_evaluations"] < m["esp_median_evaluations"] / 2
+    assert m["esp_mean_evaluations"] > m["cmaes_mean_evaluations"]
 
 
 def test_pole_double_nv_quick(tmp_path: Path) -> None:
     m = _run("pole-double-nv", tmp_path)
     assert m["fitness"] == "damping"
-    assert m["cosyne_all_solved"] >= 2  # the full run: 49 of 50 within 100,000 evaluations
-    # a solution passes the generalization test: at least 200 of the 625 starts
-    assert m["cosyne_all_mean_generalization"] >= 200
+    # the headline of Table 4: CoSyNE solves the hardest task (a solution also balances from at
+    # least 200 of the 625 generalization starts) within a few thousand evaluations (paper: 3,416
+    # on average). Quick scale, 3 runs capped at 20,000: seed 0 solves 2, seeds 1-3 all 3; the
+    # full run: 49 of 50 within 100,000.
+    assert m["cosyne_all_solved"] >= 2
     assert m["cosyne_all_median_evaluations"] < 10_000
 
 
 def test_hesp_tmaze_quick(tmp_path: Path) -> None:
+    """The headline (GECCO 2005, abstract): H-ESP learns memory over up to thousands of steps;
+    here every H-ESP run solves the 1000-step corridor. (H-ESP needed fewer evaluations than ESP
+    summed over the three lengths on seeds 0-2, but not at every length on every seed: with 5 runs
+    that comparison is too noisy to assert.)"""
     m = _run("hesp-tmaze", tmp_path)
-    assert m["hesp_max_length_solved"] == 100  # every run solved both corridor lengths
-    assert m["hesp_N100_solved"] == 3 and m["esp_N100_solved"] == 3
+    assert m["hesp_max_length_solved"] == 1000  # all 5 runs solved the 1000-step corridor
+    assert m["esp_N1000_solved"] == 5 and m["cosyne_all_N1000_solved"] == 5
 
 
 def test_bad_config_is_a_usage_error(tmp_path: Path) -> None:

