@@ -211,3 +211,37 @@ def test_list_reproduce_report_bench(tmp_path: Path) -> None:
 def test_python_dash_m_and_version() -> None:
     proc = cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("metahook ")
+
+
+def test_list_name_and_run_help_show_config_keys_and_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = cli_inproc(capsys, "list", "toy-counter")
+    assert code == 0, err
+    assert "Random walk with checkpoints" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+            if line.startswith("  ") and line.split()[0] in ("key", "steps", "sleep_s", "plot")}
+    assert rows["key"] == ["type", "quick", "full"]
+    assert rows["steps"] == ["int", "200", "100000"]
+    assert rows["sleep_s"] == ["finite", "float", "0.0", "0.0"]
+    assert rows["plot"] == ["bool", "true", "true"]
+    assert "mean_increment: 4.5 per step" in out and "E[U{0..9}] = 4.5" in out
+    code, out, _ = cli_inproc(capsys, "list", "toy-counter", "--json")
+    info = json.loads(out)
+    assert info["config"][0] == {"key": "steps", "type": "int", "quick": "200", "full": "100000"}
+    assert info["reference"]["mean_increment"]["value"] == 4.5
+    code, out, _ = cli_inproc(capsys, "run", "toy-counter", "--help")
+    assert code == 0 and "usage: metahook run" in out and "steps    int" in out
+    code, out, _ = cli_inproc(capsys, "run", "--help")
+    assert code == 0 and "toy-counter" in out  # the experiment names
+    _one_line_exit_2(cli_inproc(capsys, "list", "nope"), "unknown experiment 'nope'", "valid:")
+    _one_line_exit_2(cli_inproc(capsys, "run", "nope", "--help"), "unknown experiment 'nope'")
+
+
+def test_bench_help_lists_the_benchmarks(capsys: pytest.CaptureFixture[str]) -> None:
+    from metahook.harness.bench import benchmark_names
+
+    code, out, _ = cli_inproc(capsys, "bench", "--help")
+    assert code == 0
+    listed = out.split("benchmarks:")[-1].replace(",", " ").split()
+    assert listed == benchmark_names() and "harness" in listed

@@ -56,3 +56,53 @@ def test_json_round_trip() -> None:
     assert from_json(Cfg, to_json(cfg)) == cfg
     with pytest.raises(UsageError, match="unknown keys"):
         from_json(Cfg, {**to_json(cfg), "zzz": 1})
+
+
+@pytest.mark.parametrize("item", ["lr=nan", "lr=inf", "lr=-inf", "lr=1e400", "sizes=1,inf"])
+def test_floats_must_be_finite(item: str) -> None:
+    @dataclass(frozen=True)
+    class F:
+        lr: float = 0.1
+        sizes: tuple[float, ...] = (1.0,)
+
+    with pytest.raises(UsageError, match=r"expected (comma-separated )?finite float"):
+        apply_overrides(F(), [item])
+
+
+def test_a_field_may_allow_nonfinite_floats() -> None:
+    import math
+    from dataclasses import field
+
+    @dataclass(frozen=True)
+    class G:
+        limit: float = field(default=math.inf, metadata={"allow_nonfinite": True})
+
+    assert apply_overrides(G(), ["limit=inf"]).limit == math.inf
+    assert math.isnan(apply_overrides(G(), ["limit=nan"]).limit)
+    assert from_json(G, to_json(G())) == G()  # JSON's Infinity round-trips
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [({"n": "3"}, "bad value \"3\" for n: expected int"),
+     ({"n": 1.5}, "expected int"), ({"n": True}, "expected int"),
+     ({"lr": float("nan")}, "bad value NaN for lr: expected finite float"),
+     ({"lr": float("inf")}, "expected finite float"), ({"on": 1}, "expected bool"),
+     ({"mode": "z"}, "one of x|y"), ({"sizes": "1,2"}, "comma-separated ints"),
+     ({"sizes": [1, "a"]}, "comma-separated ints"), ({"limit": "x"}, "int or none"),
+     ({"n": -1}, "n must be >= 0")],
+)
+def test_from_json_checks_like_set(change: dict, fragment: str) -> None:
+    data = {**to_json(Cfg()), **change}
+    with pytest.raises(UsageError, match=fragment.replace("|", r"\|")):
+        from_json(Cfg, data)
+
+
+def test_from_json_wants_every_key_and_accepts_integral_floats() -> None:
+    data = to_json(Cfg())
+    del data["mode"]
+    with pytest.raises(UsageError, match=r"lacks keys \['mode'\]"):
+        from_json(Cfg, data)
+    with pytest.raises(UsageError, match="not a JSON object"):
+        from_json(Cfg, [1, 2])
+    assert from_json(Cfg, {**to_json(Cfg()), "n": 1e3, "lr": 2}) == Cfg(n=1000, lr=2)

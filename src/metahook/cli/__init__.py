@@ -271,7 +271,8 @@ class _RunHelp(argparse.Action):
                 parser.exit(2, f"metahook: error: {exc}\n")
         else:
             text += "\n" + _experiment_names_help() + "\n"
-        parser.exit(0, text)
+        sys.stdout.write(text)
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
