@@ -33,7 +33,8 @@ def test_quick_scale(tmp_path: Path) -> None:
     m = read_json(out / "result.json")["metrics"]
     assert m["trials"][0] > 5_000 and m["time_steps"][0] >= 40_000_000
     assert m["self_modifications"] > 100 and m["surviving_blocks"] >= 1
-    # with SSA the SMP answers f1 faster at the end of its life than the SSA-off SMP does
+    # the headline: with SSA the SMP answers f1 faster at the end of its life than the SSA-off
+    # SMP does (seeds 0-2: 70-128 time steps per trial against 3,600-56,000)
     f1_ssa = m["last_length_per_function"][0]["f1"]
     assert f1_ssa is not None and m["no_ssa_trials"] > 0
     assert f1_ssa < m["no_ssa_trial_length_last"]
