@@ -305,6 +305,13 @@ def _ledger_html(entries: dict[str, Entry], report_dir: Path) -> str:
                         fmt(doc.get("metrics", {}).get("wall_s")), link])
     parts.append(_table(["run", "system", "scale", "seed", "≤ / ≥ figures met",
                          "wall s", "docs"], summary, {5}))
+    from metahook.harness.registry import experiment_names
+
+    missing = sorted(set(experiment_names()) - {ent.experiment for ent in entries.values()}
+                     - {"toy-counter"})  # the harness's self-test reproduces no paper
+    if missing:
+        parts.append("<p class='muted'>No committed run yet (their pages say where their "
+                     "figures come from): " + ", ".join(e(n) for n in missing) + ".</p>")
     for key, ent in entries.items():
         doc = _with_current_reference(ent.result)
         doc["_config"] = ent.config
