@@ -14,10 +14,11 @@ quick one. With ``resume=True`` finished runs (a ``result.json`` whose status is
 checkpoint, or from the beginning where it has none.
 
 Interruption. Ctrl-C (SIGINT, whether the terminal sends it to the whole process group or
-``kill -INT`` to the parent alone) asks every running experiment to stop: the parent sets a
-shared event that each run polls at its checkpoint calls, so a run that checkpoints writes a last
-checkpoint and stops; runs not yet started are not started. Runs still going after ``grace_s``
-seconds (they do not checkpoint often enough), or all of them at a second Ctrl-C, are killed.
+``kill -INT`` to the parent alone) asks every running experiment to stop: workers ignore SIGINT
+themselves; the parent sets a shared event that each run polls at its checkpoint calls, so a run
+that checkpoints writes a last checkpoint and stops; runs not yet started are not started.
+Runs still going after ``grace_s`` seconds (they do not checkpoint often enough), or all of them
+at a second Ctrl-C, are killed.
 Every run stopped so is marked ``interrupted`` (its ``result.json`` says so where its folder
 exists) and ``reproduce(..., resume=True)`` continues it.
 """
@@ -60,8 +61,8 @@ def _init_worker(q: Any, stop: Any) -> None:
     global _QUEUE, _STOP
     for var in _THREAD_VARS:
         os.environ[var] = "1"
-    # Between runs a worker ignores Ctrl-C: the parent decides what stops (a run in progress
-    # installs its own handler, see runner._sigint_requests_stop).
+    # A worker ignores Ctrl-C, and so do the processes a run forks (a run's own worker pool
+    # stays whole): the parent decides what stops, through the stop event.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _QUEUE, _STOP = q, stop
 
@@ -81,7 +82,8 @@ def _job(name: str, scale: str, seed: int, out: str, resume: bool) -> dict[str, 
     try:
         doc = run_experiment(name, out=Path(out), scale=scale, seed=seed, resume=resume,
                              progress_sink=sink, catch_errors=True, checkpoint_every_s=60.0,
-                             stop_check=stop.is_set, record_interrupted=True)
+                             stop_check=stop.is_set, record_interrupted=True,
+                             handle_sigint=False)
     except (RunInterrupted, KeyboardInterrupt):
         doc = read_result(Path(out)) or {"status": "interrupted", "metrics": {}}
     except UsageError as exc:  # e.g. a corrupt checkpoint of the run being resumed

@@ -18,6 +18,7 @@ seed and config. A run whose ``result.json`` says it finished (any status but ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -243,6 +244,7 @@ def run_experiment(
     notify: Notify | None = None,
     stop_check: Callable[[], bool] | None = None,
     record_interrupted: bool = False,
+    handle_sigint: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) experiment ``name`` into ``out``; return the result.json content.
 
@@ -253,7 +255,8 @@ def run_experiment(
     after a stop was requested counts as the interruption. With ``record_interrupted`` an
     interrupted run leaves a ``result.json`` with ``status: "interrupted"`` (its checkpoint kept)
     before the exception propagates. ``notify`` gets one-line notices (a resume that starts
-    again from the beginning says so).
+    again from the beginning says so). ``handle_sigint=False`` leaves SIGINT alone (a
+    ``reproduce`` worker ignores it and stops through ``stop_check`` when its parent says so).
     """
     out = Path(out)
     checkpoint_every_s = check_checkpoint_every(checkpoint_every_s)
@@ -282,7 +285,7 @@ def run_experiment(
     status, error = "ok", ""
     metrics: dict[str, Any] = {}
     notes = ""
-    with _sigint_requests_stop(ctx):
+    with _sigint_requests_stop(ctx) if handle_sigint else contextlib.nullcontext():
         try:
             if stop_check is not None and stop_check():
                 raise RunInterrupted("interrupted before the run started")
