@@ -106,7 +106,7 @@ def describe_experiment(name: str) -> str:
         lines += textwrap.wrap(info["description"], 98)
     scales = info["scales"]
     header = ["key", "type", *scales]
-    rows = [[k["key"], k["type"], *(k[s] for s in scales)] for k in info["config"]]
+    rows = [[k["key"], k["type"], *(k[s] or "(empty)" for s in scales)] for k in info["config"]]
     widths = [min(40, max(len(str(r[i])) for r in [header, *rows])) for i in range(len(header))]
     lines += ["", "config keys (--set KEY=VALUE; the values of each scale):"]
     for row in [header, *rows]:
@@ -121,6 +121,8 @@ def describe_experiment(name: str) -> str:
         text = f"  {key}: {ref.get('value')} {ref.get('unit', '')}".rstrip()
         if ref.get("metric"):
             text += f"  [ours: {ref['metric']}, compare {ref.get('compare', '~')}]"
+        if ref.get("status"):
+            text += f"  ({ref['status']})"
         lines.append(text)
         lines += textwrap.wrap(f"source: {ref.get('source', '')}"
                                + (f"; {ref['note']}" if ref.get("note") else ""), 96,
