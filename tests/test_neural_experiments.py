@@ -20,11 +20,16 @@ def _quick(name: str, tmp_path: Path) -> dict:
     return doc["metrics"]
 
 
-def test_meta_lstm_quadratic_quick_learns_within_the_stream(tmp_path: Path) -> None:
+def test_meta_lstm_quadratic_quick_learns_within_the_stream_not_yet_beats_backprop(
+        tmp_path: Path) -> None:
+    """Half the headline: the frozen net learns each new function from the stream. The other half,
+    beating online backprop in cumulative error (5.5x lower in the full run), is beyond the quick
+    budget: meta-training sits about 2,000 steps on a plateau first, and the quick scale has 900
+    (cumulative error 33 vs backprop's 16 on seeds 0-2), so it is not asserted here."""
     m = _quick("meta-lstm-quadratic", tmp_path)
     assert m["meta_lstm_weights"] == 4769  # "about 5000 weights"
     # with frozen weights the net predicts later exemplars of a new function better than the
-    # first ones: it learns from the stream in its activations
+    # first ones: it learns from the stream in its activations (seeds 0-2: ratio 0.71-0.78)
     assert m["mse_meta_lstm_after30"] < 0.85 * m["mse_meta_lstm_first10"]
     assert m["mse_meta_lstm_after30"] < 0.6 * m["target_variance"]
     # the ideal learner (least squares on six features) is exact after a handful of exemplars
@@ -33,13 +38,19 @@ def test_meta_lstm_quadratic_quick_learns_within_the_stream(tmp_path: Path) -> N
     assert m["cum_online_error_least_squares"] < m["cum_online_error_backprop"]
 
 
-def test_fwp_assoc_retrieval_quick_fast_weights_learn(tmp_path: Path) -> None:
+def test_fwp_assoc_retrieval_quick_fast_weights_beat_the_lstm(tmp_path: Path) -> None:
+    """Ba et al.'s headline at R = 20: the fast-weight net retrieves, the LSTM stays on the plateau
+    of guessing among the listed digits (61.7 % error). Quick scale, seeds 0-2: fast weights
+    16-43 %, LSTM 60-62 %."""
     m = _quick("fwp-assoc-retrieval", tmp_path)
-    assert m["test_error_pct_fast_weights_R20"] < 80.0  # chance: 90 %
-    assert 0.0 <= m["test_error_pct_lstm_R20"] <= 100.0
+    assert m["test_error_pct_fast_weights_R20"] < m["test_error_pct_lstm_R20"] - 10.0
+    assert m["test_error_pct_fast_weights_R20"] < 50.0  # off the plateau (chance: 90 %)
 
 
 def test_fwp_capacity_quick_sum_rule_breaks_past_d_dot(tmp_path: Path) -> None:
+    """The setting-1 headline: a sum-rule memory holds about d_dot keys. Seeds 0-2: loss 0.018-0.031
+    at S = 20, 0.32 at S = 150. (The delta rule's advantage is a setting-2 result, which the quick
+    scale skips; at S = 150 in setting 1 both rules fail.)"""
     m = _quick("fwp-capacity", tmp_path)
     # d_dot = 64: 20 keys are retrieved, 150 are not
     assert m["loss_s1_sum_elu_sum_S20"] < 0.06
