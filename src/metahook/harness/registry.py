@@ -84,6 +84,7 @@ class Result:
 
 
 RunFn = Callable[["RunContext", Any], Result]
+SmokeFn = Callable[[dict[str, Any]], tuple[bool, str]]
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ class Experiment:
     run: RunFn
     reference: dict[str, Ref] = field(default_factory=dict)
     description: str = ""
+    # The quick scale's own criterion: metrics -> (passed, one line saying what was checked).
+    # The report shows it for smoke runs, and the experiment's quick-scale test asserts it.
+    smoke: SmokeFn | None = None
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.config):

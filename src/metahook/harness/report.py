@@ -169,12 +169,15 @@ def smoke_verdict(doc: dict[str, Any]) -> str:
     try:
         from metahook.harness.registry import get_experiment
 
-        check = getattr(get_experiment(str(doc.get("experiment"))), "smoke", None)
+        check = get_experiment(str(doc.get("experiment"))).smoke
     except UsageError:
         check = None
     if check is None:
-        return "passed (finished)"
-    ok, why = check(doc.get("metrics", {}))
+        return "passed (finished; no criterion registered)"
+    try:
+        ok, why = check(doc.get("metrics", {}))
+    except (KeyError, TypeError) as exc:
+        return f"failed: metric missing or malformed ({exc})"
     return ("passed: " if ok else "failed: ") + why
 
 
