@@ -58,13 +58,17 @@ def test_fwp_capacity_quick_sum_rule_breaks_past_d_dot(tmp_path: Path) -> None:
     assert m["loss_s1_sum_elu_sum_S150"] > 5 * m["loss_s1_sum_elu_sum_S20"]
 
 
-def test_srwm_fewshot_quick_beats_chance(tmp_path: Path) -> None:
+def test_srwm_fewshot_quick_deltanet_above_chance_srwm_smoke_only(tmp_path: Path) -> None:
+    """DeltaNet and LSTM classify unseen digit classes above chance after the first presentation
+    (seeds 0-2: 0.246-0.263 and 0.255-0.304; chance 0.2; 4,500 test answers, so one standard
+    error is 0.006). Smoke only for the SRWM: in 300 steps it is still on its initial plateau
+    (0.200 at seed 0, 0.218 and 0.244 at seeds 1 and 2; in the full run it leaves it after about
+    2,250 of 3,000 steps), so the paper's claim (SRWM competitive with DeltaNet) is not asserted."""
     m = _quick("srwm-fewshot", tmp_path)
-    for kind in ("srwm", "deltanet", "lstm"):
-        assert 0.0 <= m[f"acc_after_first_{kind}"] <= 1.0
-    best = max(m[f"acc_first_{k}"] + m[f"acc_after_first_{k}"] for k in ("srwm", "deltanet",
-                                                                          "lstm"))
-    assert best > 2 * m["chance"] + 0.05
+    for kind in ("deltanet", "lstm"):
+        assert m[f"acc_after_first_{kind}"] > m["chance"] + 0.03, kind
+    # the SRWM was trained and tested like the others
+    assert {"acc_first_srwm", "acc_after_first_srwm", "acc_last_srwm"} <= m.keys()
 
 
 # ------------------------------------------------------------------ task generators
