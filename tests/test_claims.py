@@ -57,7 +57,8 @@ def test_a_figure_typed_by_hand_fails() -> None:
     problems = check(claims, _entry({"a": 7}))
     assert len(problems) == 2
     # an untagged number in a ledger table
-    table = ("<!-- ledger-table: exp/full -->\n| method | paper | ours | solved |\n|---|---|---|---|\n"
+    table = ("<!-- ledger-table: exp/full -->\n"
+             "| method | paper | ours | solved |\n|---|---|---|---|\n"
              "| CoSyNE | 954 | 723<!--L:mean--> | 47<!--L:solved-->/50 |\n"
              "| ESP | 3,800 | 9,254 | 50<!--L:esp_solved-->/50 |\n")
     claims, problems = find_claims(table, "t.md")
