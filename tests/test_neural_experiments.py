@@ -20,18 +20,18 @@ def _quick(name: str, tmp_path: Path) -> dict:
     return doc["metrics"]
 
 
-def test_meta_lstm_quadratic_quick_learns_within_the_stream_not_yet_beats_backprop(
+def test_meta_lstm_quadratic_quick_learns_within_the_stream_faster_than_backprop(
         tmp_path: Path) -> None:
-    """Half the headline: the frozen net learns each new function from the stream. The other half,
-    beating online backprop in cumulative error (5.5x lower in the full run), is beyond the quick
-    budget: meta-training sits about 2,000 steps on a plateau first, and the quick scale has 900
-    (cumulative error 33 vs backprop's 16 on seeds 0-2), so it is not asserted here."""
+    """The headline: with frozen weights the meta-LSTM learns each new function from the stream,
+    faster than online backprop at its best learning rate. Quick scale, seeds 0-3: cumulative
+    online error 5.8-9.2 against backprop's 15.8-16.6; error after exemplar 30 at 7-19 % of that
+    of the first 10 exemplars."""
     m = _quick("meta-lstm-quadratic", tmp_path)
     assert m["meta_lstm_weights"] == 4769  # "about 5000 weights"
-    # with frozen weights the net predicts later exemplars of a new function better than the
-    # first ones: it learns from the stream in its activations (seeds 0-2: ratio 0.71-0.78)
-    assert m["mse_meta_lstm_after30"] < 0.85 * m["mse_meta_lstm_first10"]
-    assert m["mse_meta_lstm_after30"] < 0.6 * m["target_variance"]
+    assert m["cum_online_error_meta_lstm"] < 0.8 * m["cum_online_error_backprop"]
+    # it learns from the stream in its activations: later exemplars are predicted far better
+    assert m["mse_meta_lstm_after30"] < 0.5 * m["mse_meta_lstm_first10"]
+    assert m["mse_meta_lstm_after30"] < 0.15 * m["target_variance"]
     # the ideal learner (least squares on six features) is exact after a handful of exemplars
     assert m["examples_to_fit_least_squares"] is not None
     assert m["examples_to_fit_least_squares"] <= 12

@@ -216,7 +216,10 @@ EXPERIMENT = register(
         description="Frozen LSTM learns new quadratic functions online; vs online backprop",
         config=Config,
         scales={
-            "quick": Config(steps=900, eval_every=300, eval_tasks=200, lr_final=3e-3,
+            # quick: a constant lr of 1e-2 (full: 3e-3 decaying to 3e-4) gets past the plateau
+            # within 1200 steps; the frozen net then beats backprop (seeds 0-3: cumulative
+            # online error 5.8-9.2 against 15.8-16.6)
+            "quick": Config(steps=1200, eval_every=300, eval_tasks=200, lr=1e-2, lr_final=1e-2,
                             bp_lrs=(0.03, 0.3)),
             "full": Config(),
         },
