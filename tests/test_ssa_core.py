@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metahook.rsi.ssa import SuccessStory, ssa_call, ssc_holds
+from metahook.core.ssa_stack import ssa_call
+from metahook.rsi.ssa import SuccessStory, ssc_holds
 
 # One operation of a learner's life: ("mod", row, value) changes a row; ("call", dt, reward)
 # lets dt time steps pass, collects reward and calls SSA.

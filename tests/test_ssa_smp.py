@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from metahook.machines.smp import EnvInstruction, InstructionSet, SMPParams, SMPState, fast
 from metahook.machines.smp.reference import ReferenceSMP
+from metahook.rsi.ssa import ssc_holds
 
 ALL_GENERAL = ("Add", "Sub", "Mul", "Mov", "JumpHome", "Jump", "IncProb", "DecProb", "MoveDist",
                "GetP", "EndSelfMod", "PrepEval")
@@ -158,7 +159,7 @@ def _bandit_life(ssa: bool, seed: int, n: int = 200_000) -> np.ndarray:
             rew[i] = 1.0
             if ssa and smp.iregs[fast.N_EVALS] > calls and i % 97 == 0:
                 # right after an SSA call the success-story criterion holds over the stack
-                assert smp.ssa.criterion_holds(float(smp.time - restored), smp.R)
+                assert ssc_holds(smp.ssa.tag_list(), float(smp.time - restored), smp.R)
     return rew
 
 

@@ -1,4 +1,4 @@
-"""Compilation options shared by the SMP machine, SSA's stack and the environments it acts in.
+"""numba compilation options shared by the machines, SSA's stack and the environments they act in.
 
 Hot loops are compiled without numba's reference counting (``_nrt=False``): nothing is allocated
 inside them, and counting every array handed to an inlined function cost more than the work

@@ -57,7 +57,7 @@ from gymnasium import spaces
 from numba import njit
 from pettingzoo import ParallelEnv
 
-from metahook.machines.jit import NO_REFCOUNT
+from metahook.core.jit import NO_REFCOUNT
 
 WIDTH, HEIGHT = 800.0, 600.0
 AGENT_R = 15.0

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metahook.machines.jit import NO_REFCOUNT
+from metahook.core.jit import NO_REFCOUNT
 
 N_FUNCTIONS = 5
 SOLVED_REWARD = 1.0

@@ -37,7 +37,7 @@ from collections import deque
 import numpy as np
 from numba import njit
 
-from metahook.machines.jit import NO_REFCOUNT
+from metahook.core.jit import NO_REFCOUNT
 
 # directions: 0 north, 1 east, 2 south, 3 west (clockwise)
 DR = np.array([-1, 0, 1, 0], dtype=np.int64)

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from metahook.core.jit import NO_REFCOUNT
 from metahook.envs.pomaze import DC, DR, NAMES, distances, free, maze_exp1
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Result, register
-from metahook.machines.jit import NO_REFCOUNT
 from metahook.references import refs
 from metahook.rsi.q_lambda import q_lambda_update, q_select
 from metahook.search.als import LevinSearch, uniform_policy

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from metahook.core.ssa_stack import N_COUNTS
 from metahook.envs import doors_keys as dk
 from metahook.harness import plots
 from metahook.harness.context import RunContext
@@ -37,7 +38,6 @@ from metahook.machines.smp.machine import N_EVALS, N_MODS, N_SMS
 from metahook.references import refs
 from metahook.rsi import doors_keys_life as life
 from metahook.rsi.lives import run_lives
-from metahook.rsi.ssa import N_COUNTS
 
 GENERAL = ("JumpHome", "Jump", "IncProb", "DecProb", "MoveDist", "EndSelfMod", "PrepEval")
 ENV_INSTRUCTIONS = tuple(

@@ -34,6 +34,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from metahook.core.jit import NO_REFCOUNT
+from metahook.core.ssa_stack import N_TAGS, ssa_begin_block, ssa_call, ssa_free
 from metahook.envs.doors_keys import (
     LOOK_OBSTACLE,
     MOVE,
@@ -47,10 +49,8 @@ from metahook.envs.doors_keys import (
     dk_observe,
     dk_reset,
 )
-from metahook.machines.jit import NO_REFCOUNT
 from metahook.machines.smp.machine import EV_ENV, IP, P_SSA_ON, P_WIDTH, smp_reward, smp_step
 from metahook.rsi.q_lambda import q_lambda_update, q_select
-from metahook.rsi.ssa import N_TAGS, ssa_begin_block, ssa_call, ssa_free
 
 # dr: the loop's registers
 DR_CYCLE, DR_AGENT, DR_TRIAL_START, DR_N_OUT, DR_STARTED = range(5)

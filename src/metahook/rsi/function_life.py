@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from metahook.core.jit import NO_REFCOUNT
+from metahook.core.ssa_stack import ssa_free
 from metahook.envs.functions_curriculum import (
     CURRICULUM_C,
     INTAKE_THRESHOLD,
@@ -29,9 +31,7 @@ from metahook.envs.functions_curriculum import (
     pose,
     target,
 )
-from metahook.machines.jit import NO_REFCOUNT
 from metahook.machines.smp.machine import P_SSA_ON, P_WIDTH, TIME, smp_reward, smp_step
-from metahook.rsi.ssa import ssa_free
 
 FR_PTR, FR_C, FR_F, FR_START, FR_PREV_LEN, FR_STARTED, FR_N_OUT, FR_TRIALS = range(8)
 N_FR = 8

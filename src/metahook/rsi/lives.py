@@ -9,6 +9,9 @@ Wiering, ML 28, 1997; Schmidhuber, Zhao & Schraudolph, 1997): an experiment is a
    checkpoint after every chunk, then ``summarise`` it and checkpoint between lives;
 3. on resume, rebuild the life that was running and load its saved state, so that the run ends
    exactly as an uninterrupted one.
+
+The driver knows nothing of the harness: it is handed a :class:`Checkpointer` (the harness's
+``RunContext`` is one) for the seeds' random stream and the checkpoints.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from metahook.harness.context import RunContext
+
+class Checkpointer(Protocol):
+    """What the driver needs of the run around it: a random stream for the lives' seeds, the last
+    checkpoint (None on a fresh start), and a way to write one (``force``: now, not only when the
+    checkpoint interval has passed)."""
+
+    rng: np.random.Generator
+
+    def restore(self) -> dict[str, Any] | None: ...
+
+    def checkpoint(self, make_state: Callable[[], dict[str, Any]], force: bool = False) -> None: ...
 
 
 class Life(Protocol):
@@ -32,7 +45,7 @@ class Life(Protocol):
 L = TypeVar("L", bound=Life)
 
 
-def run_lives(ctx: RunContext, keys: Sequence[str], make: Callable[[int, int], L],
+def run_lives(ctx: Checkpointer, keys: Sequence[str], make: Callable[[int, int], L],
               step: Callable[[int, L], bool],
               summarise: Callable[[int, L], dict[str, Any]]) -> dict[str, Any]:
     """Run the lives named ``keys`` in order; return ``{key: summarise(index, life)}``.

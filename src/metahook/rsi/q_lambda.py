@@ -11,9 +11,9 @@ and next observation ``s'``::
     E *= γλ  if the next action is greedy, else E = 0   (Watkins's cut)
 
 Under SSA (``ssa_on``) every row ``Q[x]`` about to change is first saved on the SSA stack (once per
-block, :func:`metahook.rsi.ssa.ssa_save`), so an SSA call can undo whole blocks of Q-updates that
-were not followed by faster reward intake; the learner itself is unchanged. Rows are states, the
-row width is the number of actions.
+block, :func:`metahook.core.ssa_stack.ssa_save`), so an SSA call can undo whole blocks of
+Q-updates that were not followed by faster reward intake; the learner itself is unchanged. Rows
+are states, the row width is the number of actions.
 
 Glossary: ``Q`` the action values, ``E`` the traces, α the step size, γ the discount, λ the trace
 decay, ε the exploration rate.
@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metahook.machines.jit import NO_REFCOUNT
-from metahook.rsi.ssa import ssa_save
+from metahook.core.jit import NO_REFCOUNT
+from metahook.core.ssa_stack import ssa_save
 
 
 @njit(cache=True, **NO_REFCOUNT)

@@ -33,9 +33,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from metahook.core.jit import NO_REFCOUNT
+from metahook.core.ssa_stack import ssa_save
 from metahook.envs.pomaze import JUMP, N_INSTR, run_repeat
-from metahook.machines.jit import NO_REFCOUNT
-from metahook.rsi.ssa import ssa_save
 
 # ls_search's return codes
 FOUND, NOT_FOUND = 0, 1

@@ -15,7 +15,8 @@ The machine, in a few lines:
 3. Learning instructions (primitive learning algorithms, PLAs) change ``P`` itself: IncProb,
    DecProb, MoveDist. Since they are sampled from ``P`` too, the policy can change how it changes
    itself. EndSelfMod / PrepEval end a self-modification sequence (SMS); the success-story
-   algorithm (:mod:`metahook.rsi.ssa`) later keeps it or undoes it.
+   algorithm (:mod:`metahook.rsi.ssa`, whose stack is :mod:`metahook.core.ssa_stack`) later
+   keeps it or undoes it.
 4. A minimum-probability guard: a PLA that would push any probability below ``MinP`` is refused,
    so no instruction ever becomes impossible (LTL97 section 2).
 5. Time: one step per full scan of a cell's distribution (sampling, changing, pushing, popping).
@@ -35,9 +36,17 @@ from typing import Any
 
 import numpy as np
 
+from metahook.core.ssa_stack import (
+    AGENT_ENTRY_CAPACITY,
+    AGENT_TAG_CAPACITY,
+    N_COUNTS,
+    N_ENTRIES,
+    N_TAGS,
+    TAG_WIDTH,
+    SSAStack,
+)
 from metahook.machines.smp import machine as fast
 from metahook.machines.smp.instructions import EnvInstruction, InstructionSet
-from metahook.rsi.ssa import SuccessStory
 
 __all__ = ["EnvInstruction", "InstructionSet", "SMPGroup", "SMPParams", "SMPState", "fast"]
 
@@ -80,7 +89,7 @@ class SMPState:
     c: np.ndarray = field(init=False)
     iregs: np.ndarray = field(init=False)
     fregs: np.ndarray = field(init=False)
-    ssa: SuccessStory = field(init=False)
+    ssa: SSAStack = field(init=False)
 
     def __post_init__(self) -> None:
         self.params.validate(self.iset)
@@ -90,7 +99,7 @@ class SMPState:
         self.iregs = np.zeros(fast.N_IREGS, dtype=np.int64)
         self.iregs[fast.MODS_ENABLED] = 1
         self.fregs = np.zeros(fast.N_FREGS)
-        self.ssa = SuccessStory(self.params.n_cells, n_ops, 256, 4096)
+        self.ssa = SSAStack(self.params.n_cells, n_ops, AGENT_TAG_CAPACITY, AGENT_ENTRY_CAPACITY)
         self.kind = self.iset.kind
         self.arity = self.iset.arity
         self.env_id = self.iset.env_id
@@ -163,17 +172,17 @@ class SMPGroup:
         self.iregs = np.zeros((k, fast.N_IREGS), dtype=np.int64)
         self.iregs[:, fast.MODS_ENABLED] = 1
         self.fregs = np.zeros((k, fast.N_FREGS))
-        self.tags = np.zeros((k, 256, 4))
-        self.entries = np.zeros((k, 4096, 1 + n_ops))
+        self.tags = np.zeros((k, AGENT_TAG_CAPACITY, TAG_WIDTH))
+        self.entries = np.zeros((k, AGENT_ENTRY_CAPACITY, 1 + n_ops))
         self.mark = np.full((k, m), -1, dtype=np.int64)
-        self.counts = np.zeros((k, 7), dtype=np.int64)
+        self.counts = np.zeros((k, N_COUNTS), dtype=np.int64)
         self.kind, self.arity, self.env_id = iset.kind, iset.arity, iset.env_id
         self.iparams = SMPState(iset, params).iparams
         self.fparams = np.array([params.lam, params.minp])
 
     def grow(self) -> None:
         """Double the SSA stack capacity of every agent (contents kept)."""
-        t = np.zeros((self.k, 2 * self.tags.shape[1], 4))
+        t = np.zeros((self.k, 2 * self.tags.shape[1], TAG_WIDTH))
         t[:, : self.tags.shape[1]] = self.tags
         e = np.zeros((self.k, 2 * self.entries.shape[1], self.entries.shape[2]))
         e[:, : self.entries.shape[1]] = self.entries
@@ -181,11 +190,11 @@ class SMPGroup:
 
     def stack_size(self, a: int) -> int:
         """Tags plus saved rows on agent ``a``'s stack."""
-        return int(self.counts[a, 0] + self.counts[a, 1])
+        return int(self.counts[a, N_TAGS] + self.counts[a, N_ENTRIES])
 
     def state_dict(self) -> dict[str, Any]:
-        n_t = int(self.counts[:, 0].max(initial=0))
-        n_e = int(self.counts[:, 1].max(initial=0))
+        n_t = int(self.counts[:, N_TAGS].max(initial=0))
+        n_e = int(self.counts[:, N_ENTRIES].max(initial=0))
         return {"P": self.P, "c": self.c, "iregs": self.iregs, "fregs": self.fregs,
                 "tags": self.tags[:, :n_t], "entries": self.entries[:, :n_e], "mark": self.mark,
                 "counts": self.counts}
@@ -199,9 +208,9 @@ class SMPGroup:
         self.counts = np.array(state["counts"], dtype=np.int64)
         tags = np.asarray(state["tags"], dtype=np.float64)
         entries = np.asarray(state["entries"], dtype=np.float64)
-        cap_t = max(256, 2 * tags.shape[1])
-        cap_e = max(4096, 2 * entries.shape[1])
-        self.tags = np.zeros((self.k, cap_t, 4))
+        cap_t = max(AGENT_TAG_CAPACITY, 2 * tags.shape[1])
+        cap_e = max(AGENT_ENTRY_CAPACITY, 2 * entries.shape[1])
+        self.tags = np.zeros((self.k, cap_t, TAG_WIDTH))
         self.tags[:, : tags.shape[1]] = tags
         self.entries = np.zeros((self.k, cap_e, 1 + self.iset.n_ops))
         self.entries[:, : entries.shape[1]] = entries

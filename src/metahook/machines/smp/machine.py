@@ -8,7 +8,7 @@ All state lives in preallocated arrays (see :class:`metahook.machines.smp.SMPSta
 - ``iregs`` (int64): IP, the time counter and the self-modification bookkeeping (``IP``, ``TIME``,
   ``MODS_ENABLED``, ``SMS_MODS``, ``EVAL_COUNTDOWN``, ``BLOCK_OPEN``, ``SMS_START`` and counters);
 - ``fregs`` (float64): ``R``, the cumulative reward;
-- the SSA stack ``tags, entries, mark, counts`` of :mod:`metahook.rsi.ssa`;
+- the SSA stack ``tags, entries, mark, counts`` of :mod:`metahook.core.ssa_stack`;
 - the random stream ``u`` (uniforms drawn from the run's ``numpy.random.Generator``) and its read
   position ``upos[0]``: every sample consumes exactly one uniform, so the pure-Python reference run
   on the same stream makes exactly the same choices.
@@ -35,7 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metahook.machines.jit import NO_REFCOUNT
+from metahook.core.jit import NO_REFCOUNT
+from metahook.core.ssa_stack import N_TAGS, ssa_begin_block, ssa_call, ssa_free, ssa_save
 from metahook.machines.smp.instructions import (
     ADD,
     DECPROB,
@@ -51,7 +52,6 @@ from metahook.machines.smp.instructions import (
     PREPEVAL,
     SUB,
 )
-from metahook.rsi.ssa import N_TAGS, ssa_begin_block, ssa_call, ssa_free, ssa_save
 
 # iregs
 IP, TIME, MODS_ENABLED, SMS_MODS, EVAL_COUNTDOWN, BLOCK_OPEN, SMS_START = range(7)
