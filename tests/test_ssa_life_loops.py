@@ -5,16 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import jit_and_python
+from metahook.experiments.ssa_doors_keys import Config
+from metahook.rsi.doors_keys_life import DoorsKeysParams
 from metahook.rsi.q_lambda import q_lambda_update
 from metahook.rsi.ssa import SuccessStory
 
 _LIVES = """
 import json, numpy as np
-from metahook.experiments.ssa_doors_keys import Config, Life
+from metahook.experiments.ssa_doors_keys import Config
+from metahook.rsi.doors_keys_life import DoorsKeysLife
 from metahook.experiments.is_function_approx import Config as FConfig, Life as FLife
 out = {}
 for learner, ssa in (("smp", True), ("q", True)):
-    lf = Life(Config(eval_max_steps=20_000), learner, ssa, seed=5)
+    lf = DoorsKeysLife(Config(eval_max_steps=20_000).life_params(), learner, ssa, seed=5)
     lf.advance(60_000, 10**9)
     st = lf.state_dict()
     out[learner] = {k: np.asarray(v).round(12).tolist() for k, v in st.items()
@@ -35,6 +38,11 @@ def test_life_loops_jit_and_pure_python_agree() -> None:
     outs = jit_and_python(_LIVES, timeout=600)
     assert outs[0] == outs[1]
     assert outs[0]["f"]["trials"]  # the function learner solved some trials in 300,000 steps
+
+
+def test_the_life_defaults_are_the_experiments_full_setting() -> None:
+    # the SMP benchmark runs DoorsKeysLife with its defaults: the same life as ssa-doors-keys's
+    assert Config().life_params() == DoorsKeysParams()
 
 
 def _watkins_reference(Q, E, s, a, r, s2, a2, alpha, gamma, lam):

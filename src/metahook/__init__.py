@@ -4,9 +4,11 @@ The systems of Schmidhuber and colleagues' "learning to learn" line (OOPS, the s
 algorithm, the Goedel machine, fast weight programmers, neuroevolution, ...), each faithful to its
 paper, with the paper's figures printed beside ours.
 
-Layers (arrows point down only)::
+Layers (arrows point down only; ``tests/test_layers.py`` holds the rule)::
 
-    cli -> harness -> experiments -> {search, rsi, neural, evolution} -> {machines, envs}
+    cli -> experiments -> {search, rsi, neural, evolution} -> {machines, envs} -> core
+                 |
+                 +-> harness (the surface experiments use; algorithms never import it)
 """
 
 __version__ = "0.1.0"

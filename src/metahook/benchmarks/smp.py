@@ -2,10 +2,11 @@
 
 One *step* is one SMP instruction of one agent, including the environment action it triggers;
 the agents take turns, so a step is also one basic cycle of the experiment. The compiled path is
-the life loop of ``ssa-doors-keys`` (:func:`metahook.rsi.doors_keys_life.doors_keys_cycles`, SSA
-on); the reference path runs the pure-Python SMP (:mod:`metahook.machines.smp.reference`) with
-the environment's step as plain Python (``dk_act.py_func``) on the same task. Both start from a
-fresh life. On a shared machine read the per-CPU-second figures (``process_time``).
+the life loop of ``ssa-doors-keys`` (:class:`metahook.rsi.doors_keys_life.DoorsKeysLife` with its
+default constants, those of the experiment's full scale; SSA on); the reference path runs the
+pure-Python SMP (:mod:`metahook.machines.smp.reference`) with the environment's step as plain
+Python (``dk_act.py_func``) on the same task. Both start from a fresh life. On a shared machine
+read the per-CPU-second figures (``process_time``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import numpy as np
 from metahook.envs import doors_keys as dk
 from metahook.harness.bench import register_benchmark
 from metahook.machines.smp.reference import ReferenceSMP
+from metahook.rsi.doors_keys_life import INSTRUCTIONS, DoorsKeysLife, DoorsKeysParams
 
 
 def _jit_steps_per_s(cycles: int) -> tuple[float, float, int]:
-    from metahook.experiments.ssa_doors_keys import Config, Life
-
-    life = Life(Config(), "smp", True, seed=0)
+    life = DoorsKeysLife(DoorsKeysParams(), "smp", True, seed=0)
     life.advance(10_000, 10**9)  # compile outside the timing
     t0, c0 = time.perf_counter(), time.process_time()
     life.advance(10_000 + cycles, 10**9)
@@ -32,9 +32,7 @@ def _jit_steps_per_s(cycles: int) -> tuple[float, float, int]:
 
 
 def _reference_steps_per_s(steps: int) -> tuple[float, float]:
-    from metahook.experiments.ssa_doors_keys import INSTRUCTIONS, Config
-
-    cfg = Config()
+    cfg = DoorsKeysParams()
     p = cfg.smp_params(True)
     agents = [ReferenceSMP(INSTRUCTIONS, p.n_cells, 0, p.lam, p.minp, p.eval_delay,
                            p.prepeval_unit, p.sms_max_steps, True, p.eval_max_steps)

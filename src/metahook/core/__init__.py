@@ -15,7 +15,8 @@ Layers (bottom up; a module imports only from its own layer or the ones below, s
 ``tests/test_layers.py``)::
 
     cli -> experiments -> {search, rsi, neural, evolution} -> {machines, envs} -> core
-                 \\-> harness (the surface experiments use; algorithms never import it)
+                 |
+                 +-> harness (the surface experiments use; algorithms never import it)
 
 Nothing here imports from the rest of :mod:`metahook`.
 """

@@ -28,26 +28,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metahook.core.ssa_stack import N_COUNTS
 from metahook.envs import doors_keys as dk
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Result, register
-from metahook.machines.smp import EnvInstruction, InstructionSet, SMPGroup, SMPParams
 from metahook.machines.smp.machine import N_EVALS, N_MODS, N_SMS
 from metahook.references import refs
-from metahook.rsi import doors_keys_life as life
+from metahook.rsi.doors_keys_life import INSTRUCTIONS, DoorsKeysLife, DoorsKeysParams
 from metahook.rsi.lives import run_lives
-
-GENERAL = ("JumpHome", "Jump", "IncProb", "DecProb", "MoveDist", "EndSelfMod", "PrepEval")
-ENV_INSTRUCTIONS = tuple(
-    EnvInstruction(n, a, i) for i, (n, a) in enumerate(zip(dk.ACTION_NAMES, dk.ACTION_ARITY,
-                                                            strict=True))
-)
-INSTRUCTIONS = InstructionSet(GENERAL, ENV_INSTRUCTIONS)
-TRIAL_COLUMNS = ("length", "end_cycle", "winner", "stack_A", "stack_B", "time_A", "time_B",
-                 "R_A", "R_B")
-_U_BLOCK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -91,152 +79,16 @@ class Config:
         if not (0 < self.q_alpha <= 1 and 0 <= self.q_gamma <= 1 and 0 <= self.q_lambda <= 1
                 and 0 <= self.q_eps <= 1):
             raise ValueError("q_alpha in (0,1], q_gamma, q_lambda, q_eps in [0,1] required")
-        self.smp_params(True).validate(INSTRUCTIONS)
+        self.life_params().smp_params(True).validate(INSTRUCTIONS)
 
-    def smp_params(self, ssa: bool) -> SMPParams:
-        return SMPParams(n_cells=self.n_cells, n_work=0, lam=self.lam, minp=self.minp,
-                         eval_delay=self.eval_delay, prepeval_unit=self.prepeval_unit,
-                         sms_max_steps=self.sms_max_steps, eval_max_steps=self.eval_max_steps,
-                         ssa=ssa, ssa_top_only=self.ssa_rule == "top")
-
-
-# ---------------------------------------------------------------------------- one life
-class Life:
-    """One simulation: two learners (SMPs, or Q(λ) tables), the world, the random stream."""
-
-    def __init__(self, cfg: Config, learner: str, ssa: bool, seed: int) -> None:
-        self.cfg, self.learner, self.ssa = cfg, learner, ssa
-        self.rng = np.random.default_rng(seed)
-        self.u = self.rng.random(_U_BLOCK)
-        self.upos = np.zeros(1, dtype=np.int64)
-        self.fstate = np.zeros(dk.N_FSTATE)
-        self.istate = np.zeros(dk.N_ISTATE, dtype=np.int64)
-        self.dr = np.zeros(life.N_DR, dtype=np.int64)
-        self.trials = np.zeros((0, len(TRIAL_COLUMNS)))
-        self._buf = np.zeros((4096, len(TRIAL_COLUMNS)))
-        self._si = np.zeros(16, dtype=np.int64)
-        self._sf = np.zeros(8)
-        if learner == "smp":
-            self.group = SMPGroup(INSTRUCTIONS, cfg.smp_params(ssa), 2)
-        else:
-            n_s, n_a = 32, life.Q_ACTIONS.shape[0]
-            self.Q = np.zeros((2, n_s, n_a))
-            self.E = np.zeros((2, n_s, n_a))
-            self.qr = np.zeros((2, life.N_QR), dtype=np.int64)
-            self.qf = np.zeros((2, 2))
-            self.qparams = np.array([cfg.q_alpha, cfg.q_gamma, cfg.q_lambda, cfg.q_eps])
-            self.tags = np.zeros((2, 256, 4))
-            self.entries = np.zeros((2, 4096, 1 + n_a))
-            self.mark = np.full((2, n_s), -1, dtype=np.int64)
-            self.counts = np.zeros((2, N_COUNTS), dtype=np.int64)
-
-    @property
-    def cycles(self) -> int:
-        return int(self.dr[life.DR_CYCLE])
-
-    @property
-    def n_trials(self) -> int:
-        return int(self.trials.shape[0])
-
-    def advance(self, target_cycles: int, max_trials: int) -> None:
-        """Run until ``target_cycles`` basic cycles or ``max_trials`` trials in all."""
-        while self.cycles < target_cycles and self.n_trials < max_trials:
-            room = max_trials - self.n_trials
-            out = self._buf[: min(room, self._buf.shape[0])]
-            self.dr[life.DR_N_OUT] = 0
-            status = self._run(out, target_cycles)
-            n = int(self.dr[life.DR_N_OUT])
-            if n:
-                self.trials = np.concatenate([self.trials, out[:n]])
-            if status == life.NEED_RANDOM:
-                self.u = self.rng.random(_U_BLOCK)
-                self.upos[0] = 0
-            elif status == life.STACK_FULL:
-                self._grow()
-
-    def _run(self, out: np.ndarray, target: int) -> int:
-        c = self.cfg
-        if self.learner == "smp":
-            g = self.group
-            return int(life.doors_keys_cycles(
-                g.P, g.c, g.iregs, g.fregs, g.kind, g.arity, g.env_id, g.iparams, g.fparams,
-                g.tags, g.entries, g.mark, g.counts, self.u, self.upos, self.fstate, self.istate,
-                c.step_px, dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target,
-                c.penalty_events, self._si, self._sf))
-        return int(life.q_doors_keys_cycles(
-            self.Q, self.E, self.qr, self.qf, self.qparams, self.ssa, self.tags, self.entries,
-            self.mark, self.counts, self.u, self.upos, self.fstate, self.istate, c.step_px,
-            dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target, self._si, self._sf))
-
-    def _grow(self) -> None:
-        if self.learner == "smp":
-            self.group.grow()
-            return
-        t = np.zeros((2, 2 * self.tags.shape[1], 4))
-        t[:, : self.tags.shape[1]] = self.tags
-        e = np.zeros((2, 2 * self.entries.shape[1], self.entries.shape[2]))
-        e[:, : self.entries.shape[1]] = self.entries
-        self.tags, self.entries = t, e
-
-    # ------------------------------------------------------------------ stack inspection
-    def stack_tags(self, a: int) -> np.ndarray:
-        tags, counts = (self.group.tags, self.group.counts) if self.learner == "smp" else (
-            self.tags, self.counts)
-        return tags[a, : counts[a, 0], :2].copy()
-
-    def now(self, a: int) -> tuple[float, float]:
-        """(time, R) of agent ``a``."""
-        if self.learner == "smp":
-            return float(self.group.iregs[a, 1]), float(self.group.fregs[a, 0])
-        return float(self.qr[a, life.QR_TIME]), float(self.qf[a, 0])
-
-    # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        s: dict[str, Any] = {
-            "rng": self.rng.bit_generator.state, "u": self.u, "upos": self.upos,
-            "fstate": self.fstate, "istate": self.istate, "dr": self.dr, "trials": self.trials,
-        }
-        if self.learner == "smp":
-            s["group"] = self.group.state_dict()
-        else:
-            n_t = int(self.counts[:, 0].max(initial=0))
-            n_e = int(self.counts[:, 1].max(initial=0))
-            s.update(Q=self.Q, E=self.E, qr=self.qr, qf=self.qf, tags=self.tags[:, :n_t],
-                     entries=self.entries[:, :n_e], mark=self.mark, counts=self.counts)
-        return s
-
-    def load_state_dict(self, s: dict[str, Any]) -> None:
-        self.rng.bit_generator.state = _rng_state(s["rng"])
-        self.u = np.asarray(s["u"], dtype=np.float64)
-        self.upos = np.asarray(s["upos"], dtype=np.int64)
-        self.fstate = np.asarray(s["fstate"], dtype=np.float64)
-        self.istate = np.asarray(s["istate"], dtype=np.int64)
-        self.dr = np.asarray(s["dr"], dtype=np.int64)
-        self.trials = np.asarray(s["trials"], dtype=np.float64).reshape(-1, len(TRIAL_COLUMNS))
-        if self.learner == "smp":
-            self.group.load_state_dict(s["group"])
-            return
-        self.Q = np.asarray(s["Q"], dtype=np.float64)
-        self.E = np.asarray(s["E"], dtype=np.float64)
-        self.qr = np.asarray(s["qr"], dtype=np.int64)
-        self.qf = np.asarray(s["qf"], dtype=np.float64)
-        self.mark = np.asarray(s["mark"], dtype=np.int64)
-        self.counts = np.asarray(s["counts"], dtype=np.int64)
-        tags = np.asarray(s["tags"], dtype=np.float64)
-        entries = np.asarray(s["entries"], dtype=np.float64)
-        self.tags = np.zeros((2, max(256, 2 * tags.shape[1]), 4))
-        self.tags[:, : tags.shape[1]] = tags
-        self.entries = np.zeros((2, max(4096, 2 * entries.shape[1]), entries.shape[2]))
-        self.entries[:, : entries.shape[1]] = entries
-
-
-def _rng_state(state: dict[str, Any]) -> dict[str, Any]:
-    """A bit generator state read back from a checkpoint (numbers may come back as floats)."""
-    out = dict(state)
-    out["state"] = {k: int(v) for k, v in state["state"].items()}
-    out["has_uint32"] = int(state["has_uint32"])
-    out["uinteger"] = int(state["uinteger"])
-    return out
+    def life_params(self) -> DoorsKeysParams:
+        """The constants of one life (agents, world, learners) in this configuration."""
+        return DoorsKeysParams(
+            step_px=self.step_px, n_cells=self.n_cells, lam=self.lam, minp=self.minp,
+            eval_delay=self.eval_delay, prepeval_unit=self.prepeval_unit,
+            sms_max_steps=self.sms_max_steps, eval_max_steps=self.eval_max_steps,
+            penalty_events=self.penalty_events, ssa_rule=self.ssa_rule, q_alpha=self.q_alpha,
+            q_gamma=self.q_gamma, q_lambda=self.q_lambda, q_eps=self.q_eps)
 
 
 # ---------------------------------------------------------------------------- the protocol
@@ -258,7 +110,7 @@ def _bins(lengths: np.ndarray, size: int) -> np.ndarray:
 def run(ctx: RunContext, cfg: Config) -> Result:
     phases = _phases(cfg)
 
-    def step(index: int, lf: Life) -> bool:
+    def step(index: int, lf: DoorsKeysLife) -> bool:
         name, _, _, r = phases[index]
         is_main = name == "smp_ssa"
         budget = cfg.max_cycles if is_main else cfg.baseline_cycles
@@ -275,12 +127,15 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     # one seed per life, drawn once and kept in the checkpoint (a resumed run must not redraw)
     done = run_lives(
         ctx, [f"{name}/{r}" for name, _, _, r in phases],
-        make=lambda index, seed: Life(cfg, phases[index][1], phases[index][2], seed), step=step,
+        make=lambda index, seed: DoorsKeysLife(cfg.life_params(), phases[index][1],
+                                               phases[index][2], seed),
+        step=step,
         summarise=lambda index, lf: _summarise(ctx, cfg, phases[index][0], phases[index][3], lf))
     return Result(metrics=_metrics(ctx, cfg, done))
 
 
-def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: Life) -> dict[str, Any]:
+def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: DoorsKeysLife
+               ) -> dict[str, Any]:
     """Log one finished life's curve and keep what the metrics need."""
     tr = lf.trials
     lengths = tr[:, 0]

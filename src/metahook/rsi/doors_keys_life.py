@@ -27,15 +27,34 @@ The loops return to Python when it has run ``max_cycles`` cycles or filled ``tri
 Python must refill the random stream or grow an SSA stack; ``dr`` keeps the loop's own registers
 (cycle count, the agent whose turn it is, the cycle the current trial began), so that it resumes
 exactly where it stopped.
+
+:class:`DoorsKeysLife` is one life of either pair of learners, driven from Python: it calls the
+loops, refills the random stream, grows the SSA stacks and checkpoints; its constants are a
+:class:`DoorsKeysParams`, and the SMPs' instruction set is :data:`INSTRUCTIONS`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from numba import njit
 
 from metahook.core.jit import NO_REFCOUNT
-from metahook.core.ssa_stack import N_TAGS, ssa_begin_block, ssa_call, ssa_free
+from metahook.core.seeding import restore_generator
+from metahook.core.ssa_stack import (
+    AGENT_ENTRY_CAPACITY,
+    AGENT_TAG_CAPACITY,
+    N_COUNTS,
+    N_ENTRIES,
+    N_TAGS,
+    TAG_WIDTH,
+    ssa_begin_block,
+    ssa_call,
+    ssa_free,
+)
+from metahook.envs import doors_keys as dk
 from metahook.envs.doors_keys import (
     LOOK_OBSTACLE,
     MOVE,
@@ -49,6 +68,7 @@ from metahook.envs.doors_keys import (
     dk_observe,
     dk_reset,
 )
+from metahook.machines.smp import EnvInstruction, InstructionSet, SMPGroup, SMPParams
 from metahook.machines.smp.machine import EV_ENV, IP, P_SSA_ON, P_WIDTH, smp_reward, smp_step
 from metahook.rsi.q_lambda import q_lambda_update, q_select
 
@@ -216,3 +236,187 @@ def q_doors_keys_cycles(
         dr[DR_CYCLE] += 1
         dr[DR_AGENT] = 1 - a
     return DONE
+
+
+# ---------------------------------------------------------------------------- one life
+# The SMP's instruction set for this task: LTL97's general and learning instructions, then the
+# environment's actions (:data:`metahook.envs.doors_keys.ACTION_NAMES`) with their arities.
+GENERAL = ("JumpHome", "Jump", "IncProb", "DecProb", "MoveDist", "EndSelfMod", "PrepEval")
+ENV_INSTRUCTIONS = tuple(
+    EnvInstruction(n, a, i) for i, (n, a) in enumerate(zip(dk.ACTION_NAMES, dk.ACTION_ARITY,
+                                                            strict=True))
+)
+INSTRUCTIONS = InstructionSet(GENERAL, ENV_INSTRUCTIONS)
+TRIAL_COLUMNS = ("length", "end_cycle", "winner", "stack_A", "stack_B", "time_A", "time_B",
+                 "R_A", "R_B")
+U_BLOCK = 1 << 18  # uniforms drawn per refill of the random stream
+
+
+@dataclass(frozen=True)
+class DoorsKeysParams:
+    """The constants of one doors-and-keys life (LTL97 section 4; defaults: the setting of the
+    ``ssa-doors-keys`` experiment's full scale, whose ``Config.life_params()`` builds these)."""
+
+    step_px: float = 40.0  # one Move, pixels
+    n_cells: int = 64  # program cells per agent (16 instruction slots of 4 cells)
+    lam: float = 0.3  # λ of IncProb / DecProb
+    minp: float = 0.004  # MinP
+    eval_delay: int = 1  # goal events between an SMS's end and its SSA call
+    prepeval_unit: int = 1  # PrepEval(a1) waits 1 + a1 * prepeval_unit goal events
+    sms_max_steps: int = 100_000  # an SMS open longer is closed (time steps)
+    eval_max_steps: int = 2_000_000  # an evaluation waits at most this long for goal events
+    penalty_events: bool = False  # move/turn penalties count as reward events (else goals only)
+    ssa_rule: Literal["chain", "top"] = "chain"  # pop until the whole SSC holds / ML97's SSA.2
+    q_alpha: float = 0.1
+    q_gamma: float = 0.99
+    q_lambda: float = 0.9
+    q_eps: float = 0.1
+
+    def smp_params(self, ssa: bool) -> SMPParams:
+        """The SMP machine's constants (SSA on or off)."""
+        return SMPParams(n_cells=self.n_cells, n_work=0, lam=self.lam, minp=self.minp,
+                         eval_delay=self.eval_delay, prepeval_unit=self.prepeval_unit,
+                         sms_max_steps=self.sms_max_steps, eval_max_steps=self.eval_max_steps,
+                         ssa=ssa, ssa_top_only=self.ssa_rule == "top")
+
+
+class DoorsKeysLife:
+    """One life of two learners in the doors-and-keys world: SMPs (``learner="smp"``) or Q(λ)
+    tables (``"q"``), SSA on or off, the world's state and the random stream, checkpointable.
+
+    :meth:`advance` runs the compiled loop (:func:`doors_keys_cycles` or
+    :func:`q_doors_keys_cycles`) in as many calls as it takes, refilling the random stream and
+    growing the SSA stacks between them; ``trials`` holds one row per finished trial
+    (:data:`TRIAL_COLUMNS`).
+    """
+
+    def __init__(self, params: DoorsKeysParams, learner: str, ssa: bool, seed: int) -> None:
+        self.params, self.learner, self.ssa = params, learner, ssa
+        self.rng = np.random.default_rng(seed)
+        self.u = self.rng.random(U_BLOCK)
+        self.upos = np.zeros(1, dtype=np.int64)
+        self.fstate = np.zeros(dk.N_FSTATE)
+        self.istate = np.zeros(dk.N_ISTATE, dtype=np.int64)
+        self.dr = np.zeros(N_DR, dtype=np.int64)
+        self.trials = np.zeros((0, len(TRIAL_COLUMNS)))
+        self._buf = np.zeros((4096, len(TRIAL_COLUMNS)))
+        self._si = np.zeros(16, dtype=np.int64)
+        self._sf = np.zeros(8)
+        if learner == "smp":
+            self.group = SMPGroup(INSTRUCTIONS, params.smp_params(ssa), 2)
+        else:
+            n_s, n_a = 32, Q_ACTIONS.shape[0]
+            self.Q = np.zeros((2, n_s, n_a))
+            self.E = np.zeros((2, n_s, n_a))
+            self.qr = np.zeros((2, N_QR), dtype=np.int64)
+            self.qf = np.zeros((2, 2))
+            self.qparams = np.array([params.q_alpha, params.q_gamma, params.q_lambda, params.q_eps])
+            self.tags = np.zeros((2, AGENT_TAG_CAPACITY, TAG_WIDTH))
+            self.entries = np.zeros((2, AGENT_ENTRY_CAPACITY, 1 + n_a))
+            self.mark = np.full((2, n_s), -1, dtype=np.int64)
+            self.counts = np.zeros((2, N_COUNTS), dtype=np.int64)
+
+    @property
+    def cycles(self) -> int:
+        """Basic cycles run so far."""
+        return int(self.dr[DR_CYCLE])
+
+    @property
+    def n_trials(self) -> int:
+        """Trials finished so far."""
+        return int(self.trials.shape[0])
+
+    def advance(self, target_cycles: int, max_trials: int) -> None:
+        """Run until ``target_cycles`` basic cycles or ``max_trials`` trials in all."""
+        while self.cycles < target_cycles and self.n_trials < max_trials:
+            room = max_trials - self.n_trials
+            out = self._buf[: min(room, self._buf.shape[0])]
+            self.dr[DR_N_OUT] = 0
+            status = self._run(out, target_cycles)
+            n = int(self.dr[DR_N_OUT])
+            if n:
+                self.trials = np.concatenate([self.trials, out[:n]])
+            if status == NEED_RANDOM:
+                self.u = self.rng.random(U_BLOCK)
+                self.upos[0] = 0
+            elif status == STACK_FULL:
+                self._grow()
+
+    def _run(self, out: np.ndarray, target: int) -> int:
+        c = self.params
+        if self.learner == "smp":
+            g = self.group
+            return int(doors_keys_cycles(
+                g.P, g.c, g.iregs, g.fregs, g.kind, g.arity, g.env_id, g.iparams, g.fparams,
+                g.tags, g.entries, g.mark, g.counts, self.u, self.upos, self.fstate, self.istate,
+                c.step_px, dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target,
+                c.penalty_events, self._si, self._sf))
+        return int(q_doors_keys_cycles(
+            self.Q, self.E, self.qr, self.qf, self.qparams, self.ssa, self.tags, self.entries,
+            self.mark, self.counts, self.u, self.upos, self.fstate, self.istate, c.step_px,
+            dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target, self._si, self._sf))
+
+    def _grow(self) -> None:
+        if self.learner == "smp":
+            self.group.grow()
+            return
+        t = np.zeros((2, 2 * self.tags.shape[1], TAG_WIDTH))
+        t[:, : self.tags.shape[1]] = self.tags
+        e = np.zeros((2, 2 * self.entries.shape[1], self.entries.shape[2]))
+        e[:, : self.entries.shape[1]] = self.entries
+        self.tags, self.entries = t, e
+
+    # ------------------------------------------------------------------ stack inspection
+    def stack_tags(self, a: int) -> np.ndarray:
+        """The tags ``(v, R(v))`` on agent ``a``'s SSA stack, oldest first."""
+        tags, counts = (self.group.tags, self.group.counts) if self.learner == "smp" else (
+            self.tags, self.counts)
+        return tags[a, : counts[a, N_TAGS], :2].copy()
+
+    def now(self, a: int) -> tuple[float, float]:
+        """(time, R) of agent ``a``."""
+        if self.learner == "smp":
+            return float(self.group.iregs[a, 1]), float(self.group.fregs[a, 0])
+        return float(self.qr[a, QR_TIME]), float(self.qf[a, 0])
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """The whole life as checkpoint data."""
+        s: dict[str, Any] = {
+            "rng": self.rng.bit_generator.state, "u": self.u, "upos": self.upos,
+            "fstate": self.fstate, "istate": self.istate, "dr": self.dr, "trials": self.trials,
+        }
+        if self.learner == "smp":
+            s["group"] = self.group.state_dict()
+        else:
+            n_t = int(self.counts[:, N_TAGS].max(initial=0))
+            n_e = int(self.counts[:, N_ENTRIES].max(initial=0))
+            s.update(Q=self.Q, E=self.E, qr=self.qr, qf=self.qf, tags=self.tags[:, :n_t],
+                     entries=self.entries[:, :n_e], mark=self.mark, counts=self.counts)
+        return s
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s data (the same constants and learner assumed)."""
+        restore_generator(self.rng, s["rng"])
+        self.u = np.asarray(s["u"], dtype=np.float64)
+        self.upos = np.asarray(s["upos"], dtype=np.int64)
+        self.fstate = np.asarray(s["fstate"], dtype=np.float64)
+        self.istate = np.asarray(s["istate"], dtype=np.int64)
+        self.dr = np.asarray(s["dr"], dtype=np.int64)
+        self.trials = np.asarray(s["trials"], dtype=np.float64).reshape(-1, len(TRIAL_COLUMNS))
+        if self.learner == "smp":
+            self.group.load_state_dict(s["group"])
+            return
+        self.Q = np.asarray(s["Q"], dtype=np.float64)
+        self.E = np.asarray(s["E"], dtype=np.float64)
+        self.qr = np.asarray(s["qr"], dtype=np.int64)
+        self.qf = np.asarray(s["qf"], dtype=np.float64)
+        self.mark = np.asarray(s["mark"], dtype=np.int64)
+        self.counts = np.asarray(s["counts"], dtype=np.int64)
+        tags = np.asarray(s["tags"], dtype=np.float64)
+        entries = np.asarray(s["entries"], dtype=np.float64)
+        self.tags = np.zeros((2, max(AGENT_TAG_CAPACITY, 2 * tags.shape[1]), TAG_WIDTH))
+        self.tags[:, : tags.shape[1]] = tags
+        self.entries = np.zeros((2, max(AGENT_ENTRY_CAPACITY, 2 * entries.shape[1]),
+                                 entries.shape[2]))
+        self.entries[:, : entries.shape[1]] = entries
