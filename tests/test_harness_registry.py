@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+import pytest
 
 from metahook.harness.bench import all_benchmarks, benchmark_names
-from metahook.harness.registry import SCALES, all_experiments, experiment_names
+from metahook.harness.registry import SCALES, all_experiments, experiment_names, get_experiment
 
 
 def test_source_index_matches_the_registries() -> None:
@@ -27,3 +30,84 @@ def test_every_experiment_is_well_formed() -> None:
             if ref.metric and ref.compare and isinstance(ref.value, (int, float)):
                 assert ref.unit, f"{exp.name}.{key}: a compared figure needs its unit"
             assert ref.compare in ("~", "<=", ">=", ""), f"{exp.name}.{key}"
+
+
+def _smoke_cases() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Per experiment: quick-scale metrics where its smoke criterion holds, and changes that
+    reverse its headline (or break a sanity check, for the smoke-only ones)."""
+    from metahook.experiments.oops_common import PROGRAM_TOTALT
+    from metahook.experiments.oops_hanoi import PHASE_OFFSET
+
+    pole = {f"{k}_{s}": v for k in ("cosyne", "cosyne_all", "esp", "cmaes")
+            for s, v in (("solved", 5), ("runs", 5))}
+    oops_1n2n = {f"matches_program_1n2n_n{n}": True for n in (1, 2, 3)} | {
+        f"time_steps_1n2n_n{n}": 1000 * n for n in (1, 2, 3)}
+    return {
+        "toy-counter": ({"final": 900, "mean_increment": 4.5},
+                        {"final": 1800, "mean_increment": 9.0}),
+        "pole-single": (pole | {"runs_per_method": 5, "cosyne_mean_evaluations": 100.0,
+                                "cosyne_all_mean_evaluations": 120.0,
+                                "esp_mean_evaluations": 900.0},
+                        {"cosyne_mean_evaluations": 1000.0}),
+        "pole-double": ({"cosyne_all_median_evaluations": 600.0, "esp_median_evaluations": 5000.0,
+                         "esp_mean_evaluations": 5200.0, "cmaes_mean_evaluations": 300.0},
+                        {"cosyne_all_median_evaluations": 6000.0}),
+        "pole-double-nv": ({"runs_per_method": 3, "cosyne_all_solved": 2,
+                            "cosyne_all_median_evaluations": 4000.0},
+                           {"cosyne_all_solved": 1}),
+        "hesp-tmaze": ({"hesp_max_length_solved": 1000}, {"hesp_max_length_solved": 100}),
+        "godel-bandit": ({"switches": 1, "false_switches": 0}, {"false_switches": 1}),
+        "hsearch-demo": ({"hutter_bound_holds": True, "outputs_correct": True},
+                         {"hutter_bound_holds": False}),
+        "is-function-approx": ({"last_length_per_function": [{"f1": 100.0}], "no_ssa_trials": 40,
+                                "no_ssa_trial_length_last": 5000.0},
+                               {"last_length_per_function": [{"f1": 6000.0}]}),
+        "ls-maze": ({"ls_found": True, "ls_path_steps": 127, "shortest_path": 127},
+                    {"ls_found": False}),
+        "ssa-als-transfer": ({"ls_failures": 3, "als@0.1_failures": 0,
+                              "als@0.1_speedup_over_ls": 30.0, "ssa_als@0.1_failures": 0,
+                              "ssa_als@0.1_speedup_over_ls": 40.0},
+                             {"ssa_als@0.1_speedup_over_ls": 0.5}),
+        "ssa-doors-keys": ({"trials": [370], "self_modifications": 80.0, "surviving_blocks": 2.5,
+                            "trial_length_first": 300_000.0, "smp_no_ssa_trials": [12],
+                            "q_lambda_trials": [3], "q_lambda_ssa_trials": [4]},
+                           {"self_modifications": 0.0}),
+        "oops-1n2n": (oops_1n2n | {"max_n_solved": 3, "solver_solves_1_to_30": True,
+                                   "solver_steps_formula_14n_plus_40": True},
+                      {"matches_program_1n2n_n2": False}),
+        "oops-hanoi": ({"max_n_solved": 1, "solver_optimal_moves": True,
+                        "solver_steps_formula": True,
+                        "time_steps_hanoi_n1": PROGRAM_TOTALT[("hanoi", 1)] - PHASE_OFFSET},
+                       {"time_steps_hanoi_n1": PROGRAM_TOTALT[("hanoi", 1)]}),
+        "oops-full": (oops_1n2n | {"max_n_solved": {"1n2n": 3}},
+                      {"matches_program_1n2n_n3": False}),
+        "meta-lstm-quadratic": ({"cum_online_error_meta_lstm": 7.0,
+                                 "cum_online_error_backprop": 16.0,
+                                 "mse_meta_lstm_after30": 0.01, "mse_meta_lstm_first10": 0.1},
+                                {"cum_online_error_meta_lstm": 20.0}),
+        "fwp-assoc-retrieval": ({"test_error_pct_fast_weights_R20": 21.3,
+                                 "test_error_pct_lstm_R20": 61.0},
+                                {"test_error_pct_fast_weights_R20": 61.0,
+                                 "test_error_pct_lstm_R20": 21.3}),
+        "fwp-capacity": ({"loss_s1_sum_elu_sum_S20": 0.02, "loss_s1_sum_elu_sum_S150": 0.32},
+                         {"loss_s1_sum_elu_sum_S20": 0.32, "loss_s1_sum_elu_sum_S150": 0.02}),
+        "srwm-fewshot": ({"chance": 0.2, "acc_after_first_deltanet": 0.26,
+                          "acc_after_first_lstm": 0.28, "acc_after_first_srwm": 0.2},
+                         {"acc_after_first_deltanet": 0.2}),
+    }
+
+
+def test_every_experiment_has_a_smoke_criterion_that_can_fail() -> None:
+    """Each quick scale's criterion passes on metrics where its headline holds, fails where it is
+    reversed, and a missing metric raises KeyError (the report shows that as failed)."""
+    cases = _smoke_cases()
+    assert sorted(cases) == experiment_names()
+    for name, (good, reversed_) in cases.items():
+        check = get_experiment(name).smoke
+        assert check is not None, f"{name} registers no smoke criterion"
+        ok, why = check(dict(good))
+        assert ok and why and "\n" not in why, (name, why)
+        ok, why = check(good | reversed_)
+        assert not ok and why, (name, why)
+        with pytest.raises(KeyError):
+            check({})

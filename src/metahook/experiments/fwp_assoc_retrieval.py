@@ -210,6 +210,14 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """Ba et al.'s headline at R = 20: the fast-weight net retrieves (off the ~62 % plateau), the
+    LSTM does not (10 points behind)."""
+    fw, lstm = m["test_error_pct_fast_weights_R20"], m["test_error_pct_lstm_R20"]
+    ok = fw < lstm - 10.0 and fw < 50.0
+    return ok, f"test error: fast weights {fw:.1f} % < LSTM {lstm:.1f} % - 10 points, and < 50 %"
+
+
 EXPERIMENT = register(
     Experiment(
         name="fwp-assoc-retrieval",
@@ -226,6 +234,7 @@ EXPERIMENT = register(
             "full": Config(hidden_sizes=(20, 50, 100), steps=60_000),
         },
         run=run,
+        smoke=smoke,
         reference=refs("neural", "fwp-assoc-retrieval"),
     )
 )

@@ -220,6 +220,14 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The setting-1 headline: a sum-rule memory (d_dot = 64) holds 20 keys, not 150."""
+    s20, s150 = m["loss_s1_sum_elu_sum_S20"], m["loss_s1_sum_elu_sum_S150"]
+    ok = s20 < 0.06 and s150 > 0.15 and s150 > 5 * s20
+    return ok, (f"sum-rule loss at S = 20 {s20:.3f} < 0.06; at S = 150 {s150:.3f} > 0.15 and "
+                f"> 5 x S = 20's")
+
+
 EXPERIMENT = register(
     Experiment(
         name="fwp-capacity",
@@ -234,6 +242,7 @@ EXPERIMENT = register(
             "full": Config(sizes=(20, 60, 120, 200, 260, 400, 600)),
         },
         run=run,
+        smoke=smoke,
         reference=refs("neural", "fwp-capacity"),
     )
 )

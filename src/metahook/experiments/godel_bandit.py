@@ -270,6 +270,13 @@ def _plot_sweep(ctx: RunContext, sweep: list[dict[str, Any]]) -> None:
     plots.save(fig, ctx.plot_path("late_life"))
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The headline: one provable self-rewrite and no false switch."""
+    switches, false = m["switches"], m["false_switches"]
+    return switches == 1 and false == 0, (f"{switches} provable self-rewrite (= 1), {false} false "
+                                          f"switches (= 0)")
+
+
 EXPERIMENT = register(
     Experiment(
         name="godel-bandit",
@@ -286,6 +293,7 @@ EXPERIMENT = register(
                            T=1_000_000, sweep_lives=24, sweep_span=3600, seeds=5),
         },
         run=run,
+        smoke=smoke,
         reference=refs("godel", "godel-bandit"),
     )
 )

@@ -109,6 +109,13 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The headline: H-ESP learns memory over a thousand steps (every run solves the 1000-step
+    corridor)."""
+    longest = m["hesp_max_length_solved"]
+    return longest >= 1000, f"H-ESP: every run solved corridors up to {longest} steps (>= 1000)"
+
+
 EXPERIMENT = register(Experiment(
     name="hesp-tmaze",
     system="ESP, H-ESP, CoSyNE",
@@ -123,5 +130,6 @@ EXPERIMENT = register(Experiment(
         "full": Config(),
     },
     run=run,
+    smoke=smoke,
     reference=refs("evolution", "hesp-tmaze"),
 ))

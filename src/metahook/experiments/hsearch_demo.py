@@ -117,6 +117,13 @@ def _plot(ctx: RunContext, rows: list[dict[str, Any]], shares: hs.Shares) -> Non
     plots.save(fig, ctx.plot_path("hsearch_time"))
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """Hutter's Theorem 1: time <= 5 t_p + c on every input size, every output correct."""
+    holds, correct = bool(m["hutter_bound_holds"]), bool(m["outputs_correct"])
+    return holds and correct, (f"time <= 5 t_p + c on every input size: {holds}; every output "
+                               f"correct: {correct}")
+
+
 EXPERIMENT = register(
     Experiment(
         name="hsearch-demo",
@@ -129,6 +136,7 @@ EXPERIMENT = register(
         scales={"quick": Config(), "full": Config(max_length=4, min_log2_n=6, max_log2_n=24,
                                                   log2_step=1)},
         run=run,
+        smoke=smoke,
         reference=refs("godel", "hsearch-demo"),
     )
 )

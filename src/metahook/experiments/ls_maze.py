@@ -145,6 +145,15 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The headline: Levin search finds a program that walks the maze from S to G, on a path
+    near the shortest (under 300 fields)."""
+    found, path, shortest = bool(m["ls_found"]), m["ls_path_steps"], m["shortest_path"]
+    ok = found and shortest <= path < 300
+    return ok, (f"Levin search found a program: {found}; it walks {path} fields, {shortest} <= "
+                f"{path} < 300")
+
+
 EXPERIMENT = register(
     Experiment(
         name="ls-maze",
@@ -156,6 +165,7 @@ EXPERIMENT = register(
         config=Config,
         scales={"quick": Config(q_steps=2_000_000), "full": Config()},
         run=run,
+        smoke=smoke,
         reference=refs("ssa", "ls-maze"),
     )
 )

@@ -208,6 +208,16 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The headline: with frozen weights the meta-LSTM learns each new function from the stream
+    (later exemplars predicted far better), faster than online backprop (cumulative error)."""
+    cum, bp = m["cum_online_error_meta_lstm"], m["cum_online_error_backprop"]
+    late, early = m["mse_meta_lstm_after30"], m["mse_meta_lstm_first10"]
+    ok = cum < 0.8 * bp and late < 0.5 * early
+    return ok, (f"cumulative online error meta-LSTM {cum:.2f} < 0.8 x backprop {bp:.2f}; "
+                f"error after exemplar 30 {late:.4f} < 0.5 x first 10's {early:.4f}")
+
+
 EXPERIMENT = register(
     Experiment(
         name="meta-lstm-quadratic",
@@ -224,6 +234,7 @@ EXPERIMENT = register(
             "full": Config(),
         },
         run=run,
+        smoke=smoke,
         reference=refs("neural", "meta-lstm-quadratic"),
     )
 )

@@ -11,6 +11,7 @@ steps).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from metahook.envs.oops_tasks import GOAL_1N2N, check_1n2n
 from metahook.experiments.oops_common import (
@@ -59,6 +60,18 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The headline: tasks 1..3 solved with the original program's counters; the published
+    30-task solver solves n = 1..30 in 14n + 40 steps."""
+    same = [bool(m[f"matches_program_1n2n_n{n}"]) for n in (1, 2, 3)]
+    steps = "/".join(f"{m[f'time_steps_1n2n_n{n}']:,}" for n in (1, 2, 3))
+    solver = bool(m["solver_solves_1_to_30"]) and bool(m["solver_steps_formula_14n_plus_40"])
+    ok = m["max_n_solved"] >= 3 and all(same) and solver
+    return ok, (f"n = 1..3 solved at totalt {steps}, equal to the original program's: "
+                f"{'/'.join(map(str, same))}; the published solver solves n = 1..30 in 14n + 40 "
+                f"steps: {solver}")
+
+
 EXPERIMENT = register(Experiment(
     name="oops-1n2n",
     system="OOPS",
@@ -67,5 +80,6 @@ EXPERIMENT = register(Experiment(
     config=Config,
     scales={"quick": Config(n_max=3), "full": Config(n_max=30)},
     run=run,
+    smoke=smoke,
     reference=refs("oops", "oops-1n2n"),
 ))

@@ -9,6 +9,7 @@ runs the first three tasks. Every solved task is logged with the program found a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from metahook.experiments.oops_common import (
     PAPER,
@@ -44,6 +45,15 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The first phase's first three tasks, solved with the original program's counters."""
+    same = [bool(m[f"matches_program_1n2n_n{n}"]) for n in (1, 2, 3)]
+    steps = "/".join(f"{m[f'time_steps_1n2n_n{n}']:,}" for n in (1, 2, 3))
+    ok = m["max_n_solved"]["1n2n"] >= 3 and all(same)
+    return ok, (f"1^n2^n n = 1..3 solved at totalt {steps}, equal to the original program's: "
+                f"{'/'.join(map(str, same))}")
+
+
 EXPERIMENT = register(Experiment(
     name="oops-full",
     system="OOPS",
@@ -52,5 +62,6 @@ EXPERIMENT = register(Experiment(
     config=Config,
     scales={"quick": Config(n_1n2n=3, n_hanoi=0), "full": Config()},
     run=run,
+    smoke=smoke,
     reference=refs("oops", "oops-full"),
 ))

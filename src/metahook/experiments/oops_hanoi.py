@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -102,6 +102,16 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The headline: Hanoi n = 1 solved at the original program's time step (counted from the
+    phase's start); the published solver moves optimally in 31 * 2^n - 7n + 25 steps."""
+    ours, theirs = m["time_steps_hanoi_n1"], PROGRAM_TOTALT[("hanoi", 1)] - PHASE_OFFSET
+    solver = bool(m["solver_optimal_moves"]) and bool(m["solver_steps_formula"])
+    ok = m["max_n_solved"] >= 1 and ours == theirs and solver
+    return ok, (f"Hanoi n = 1 at {ours:,} steps into the phase = the original program's "
+                f"{theirs:,}; the published solver optimal in 31 * 2^n - 7n + 25 steps: {solver}")
+
+
 EXPERIMENT = register(Experiment(
     name="oops-hanoi",
     system="OOPS",
@@ -110,5 +120,6 @@ EXPERIMENT = register(Experiment(
     config=Config,
     scales={"quick": Config(n_max=1, verify_n=16), "full": Config(n_max=30, verify_n=30)},
     run=run,
+    smoke=smoke,
     reference=refs("oops", "oops-hanoi"),
 ))

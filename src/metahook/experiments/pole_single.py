@@ -9,6 +9,7 @@ that column could not be checked and are not quoted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from metahook.evolution.pole_fitness import PoleTask
 from metahook.experiments._pole_common import PoleStudyConfig, run_study
@@ -36,6 +37,17 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                      REFERENCE)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """Table 1's headline: CoSyNE (both variants) needs fewer evaluations than ESP, every run of
+    the three solved."""
+    runs = m["runs_per_method"]
+    solved = [m[f"{k}_solved"] for k in ("cosyne", "cosyne_all", "esp")]
+    c, ca, e = (m[f"{k}_mean_evaluations"] for k in ("cosyne", "cosyne_all", "esp"))
+    ok = all(s == runs for s in solved) and c < e and ca < e
+    return ok, (f"mean evaluations CoSyNE {c:,.0f} and CoSyNE-all {ca:,.0f} < ESP {e:,.0f}; "
+                f"solved {'/'.join(map(str, solved))} of {runs} runs each")
+
+
 EXPERIMENT = register(Experiment(
     name="pole-single",
     system="ESP, H-ESP, CoSyNE",
@@ -49,5 +61,6 @@ EXPERIMENT = register(Experiment(
         "full": Config(),
     },
     run=run,
+    smoke=smoke,
     reference=REFERENCE,
 ))

@@ -196,6 +196,17 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """DeltaNet and LSTM classify unseen classes above chance after the first presentation;
+    smoke only for the SRWM (on its plateau at the quick scale's 300 steps)."""
+    chance = m["chance"]
+    acc = {k: m[f"acc_after_first_{k}"] for k in ("deltanet", "lstm", "srwm")}
+    ok = acc["deltanet"] > chance + 0.03 and acc["lstm"] > chance + 0.03
+    return ok, (f"accuracy after the first presentation: DeltaNet {acc['deltanet']:.3f}, LSTM "
+                f"{acc['lstm']:.3f} > chance {chance:.2f} + 0.03; SRWM {acc['srwm']:.3f} smoke "
+                f"only (its plateau lasts past 300 steps)")
+
+
 EXPERIMENT = register(
     Experiment(
         name="srwm-fewshot",
@@ -210,6 +221,7 @@ EXPERIMENT = register(
             "full": Config(steps=3000),
         },
         run=run,
+        smoke=smoke,
         reference=refs("neural", "srwm-fewshot"),
     )
 )

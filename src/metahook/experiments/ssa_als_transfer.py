@@ -182,6 +182,19 @@ def _metrics(ctx: RunContext, cfg: Config, res: dict[str, Any]) -> dict[str, Any
     return m
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The headline: plain LS misses far goals within the cap; adapting the bias (ALS, with or
+    without SSA, at every learning rate) finds them all, more than 10 times faster."""
+    keys = sorted(k.removesuffix("_speedup_over_ls") for k in m if k.endswith("_speedup_over_ls"))
+    if not keys:
+        raise KeyError("*_speedup_over_ls")
+    ok = m["ls_failures"] > 0 and all(
+        m[f"{k}_failures"] == 0 and m[f"{k}_speedup_over_ls"] > 10 for k in keys)
+    each = ", ".join(f"{k} {m[f'{k}_failures']} ({m[f'{k}_speedup_over_ls']:.0f}x)" for k in keys)
+    return ok, (f"LS missed {m['ls_failures']} goals (> 0); missed (speed-up over LS, > 10x): "
+                f"{each}")
+
+
 EXPERIMENT = register(
     Experiment(
         name="ssa-als-transfer",
@@ -195,6 +208,7 @@ EXPERIMENT = register(
             "full": Config(),
         },
         run=run,
+        smoke=smoke,
         reference=refs("ssa", "ssa-als-transfer"),
     )
 )

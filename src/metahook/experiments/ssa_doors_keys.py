@@ -252,6 +252,21 @@ def _plot(ctx: RunContext, cfg: Config, done: dict[str, Any]) -> None:
     plots.save(fig, ctx.plot_path("stack_size"))
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """Smoke only (the speed-up needs ~10^9 cycles, the quick life has 10^8): the SMPs under SSA
+    finish many trials at the paper's starting length, modify themselves and keep some blocks;
+    every baseline reaches the goal."""
+    trials, mods = min(m["trials"]), m["self_modifications"]
+    blocks, first = m["surviving_blocks"], m["trial_length_first"]
+    base = {b: min(m[f"{b}_trials"]) for b in ("smp_no_ssa", "q_lambda", "q_lambda_ssa")}
+    ok = (trials >= 200 and mods > 50 and blocks >= 1 and 100_000 < first < 1_000_000
+          and all(t >= 1 for t in base.values()))
+    return ok, (f"smoke only: the speed-up needs ~10^9 cycles; {trials} trials >= 200, "
+                f"{mods:.0f} self-modifications > 50, {blocks:g} blocks kept >= 1, first trials "
+                f"{first:,.0f} cycles in (10^5, 10^6), baseline trials "
+                f"{'/'.join(map(str, base.values()))} >= 1")
+
+
 EXPERIMENT = register(
     Experiment(
         name="ssa-doors-keys",
@@ -269,6 +284,7 @@ EXPERIMENT = register(
             "full": Config(),
         },
         run=run,
+        smoke=smoke,
         reference=refs("ssa", "ssa-doors-keys"),
     )
 )

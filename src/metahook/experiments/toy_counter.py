@@ -67,6 +67,15 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     )
 
 
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """The walk's mean increment lies within 5 standard errors of its expectation 4.5."""
+    mean = float(m["mean_increment"])
+    steps = round(m["final"] / mean) if mean > 0 else 0
+    se = (99 / 12 / max(1, steps)) ** 0.5  # an increment's variance is (10^2 - 1) / 12
+    ok = steps > 0 and abs(mean - 4.5) < 5 * se
+    return ok, f"mean increment |{mean:.3f} - 4.5| < 5 standard errors of {se:.3f} ({steps} steps)"
+
+
 EXPERIMENT = register(
     Experiment(
         name="toy-counter",
@@ -76,6 +85,7 @@ EXPERIMENT = register(
         config=Config,
         scales={"quick": Config(steps=200), "full": Config(steps=100_000)},
         run=run,
+        smoke=smoke,
         reference=refs("harness", "toy-counter"),
     )
 )
