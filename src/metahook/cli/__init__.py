@@ -217,6 +217,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     runs = [r for r in collect(out) if r["experiment"] in names]
     report = write_html(out)
     console = Console(width=max(110, Console().width))
+    from metahook.harness.ledger import find_ledger, load
+
+    ledger = find_ledger()
+    if ledger is not None:
+        from metahook.harness.report import ledger_table
+
+        console.print(ledger_table(load(ledger)))
     console.print(terminal_table(runs))
     failed = [s["experiment"] for s in summaries if s["status"] != "ok"]
     total = sum(s["wall_s"] or 0 for s in summaries)

@@ -119,8 +119,9 @@ def _companions(metrics: dict[str, Any], metric: str) -> dict[str, Any]:
 def comparisons(doc: dict[str, Any], verdicts: bool = True) -> list[dict[str, str]]:
     """Rows ``figure, paper, status, ours, runs, verdict, unit, source, note`` of one run.
 
-    Verdicts: ``~`` gives the ratio ours ÷ paper; ``<=`` / ``>=`` say whether ours meets the
-    paper's figure, where runs can fail judged on the mean with unsolved runs at the cap; no
+    Verdicts: ``~`` gives the ratio ours ÷ paper (``ratio 0.94``); ``<=`` / ``>=`` say whether
+    ours meets the paper's figure, where runs can fail judged on the mean with unsolved runs at
+    the cap; no
     verdict when either side is not a number or ``verdicts`` is false (a smoke run).
     """
     rows = []
@@ -130,10 +131,12 @@ def comparisons(doc: dict[str, Any], verdicts: bool = True) -> list[dict[str, st
         ours = metrics.get(metric) if metric else None
         paper = ref.get("value")
         extra = _companions(metrics, metric) if metric else {}
-        runs = f"{extra['solved']}/{extra['runs']} solved" if extra else ""
+        solved = f"{extra['solved']}/{extra['runs']}" if extra else ""
+        at_cap = fmt(extra["at_cap"]) if extra and extra.get("at_cap") is not None else ""
+        runs = f"{solved} solved" if solved else ""
         judged = ours
-        if extra and extra.get("at_cap") is not None:
-            runs += f"; mean, unsolved at the cap: {fmt(extra['at_cap'])}"
+        if at_cap:
+            runs += f"; mean, unsolved at the cap: {at_cap}"
             judged = extra["at_cap"]
         verdict = ""
         cmp = ref.get("compare", "~")
@@ -143,13 +146,14 @@ def comparisons(doc: dict[str, Any], verdicts: bool = True) -> list[dict[str, st
             elif cmp == ">=":
                 verdict = "met" if judged >= paper else "not met"
             elif cmp == "~" and paper:
-                verdict = f"ours ÷ paper = {judged / paper:.3g}"
+                verdict = f"ratio {judged / paper:.3g}"
         rows.append({
             "figure": key,
             "paper": fmt(paper),
             "status": str(ref.get("status", "")),
             "ours": fmt(ours) if metric else "-",
             "runs": runs,
+            "runs_short": solved + (f", cap mean {at_cap}" if at_cap else ""),
             "verdict": verdict,
             "compare": {"<=": "ours ≤ paper", ">=": "ours ≥ paper", "~": "same quantity",
                         "": "context"}.get(cmp, cmp),
@@ -418,7 +422,7 @@ def ledger_table(entries: dict[str, Entry]) -> Any:
                            verdicts=ent.result.get("scale") != "quick")
         for i, r in enumerate(rows):
             paper = r["paper"] + (f" ({r['status']})" if r["status"] else "")
-            table.add_row(key if i == 0 else "", r["figure"], paper, r["ours"], r["runs"],
+            table.add_row(key if i == 0 else "", r["figure"], paper, r["ours"], r["runs_short"],
                           r["verdict"])
         if rows:
             table.add_section()
