@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cli, cli_inproc, read_json
+from metahook.harness.registry import get_experiment
 
 TOY = ["toy-counter", "--quiet"]
 
@@ -198,6 +199,11 @@ def test_list_reproduce_report_bench(tmp_path: Path) -> None:
     assert "toy-counter" in proc.stdout and "HTML report" in proc.stdout
     page = (out / "report.html").read_text()
     assert "toy-counter" in page and "data:image/png;base64," in page
+    # the quick scale's smoke criterion (mean increment near 4.5), and the report shows it
+    ok, why = get_experiment("toy-counter").smoke(read_json(out / "toy-counter" / "result.json")
+                                                  ["metrics"])
+    assert ok, why
+    assert "passed: mean increment" in page
     again = cli("report", str(out), "--out", str(tmp_path / "r.html"))
     assert again.returncode == 0, again.stderr
     assert "toy-counter" in (tmp_path / "r.html").read_text()  # links to docs/ are relative

@@ -10,6 +10,7 @@ import pytest
 from metahook.envs import assoc_retrieval as ar
 from metahook.envs import digits_fewshot, functions, key_value
 from metahook.experiments.meta_lstm_quadratic import examples_to_fit
+from metahook.harness.registry import get_experiment
 from metahook.harness.runner import run_experiment
 
 
@@ -28,9 +29,11 @@ def test_meta_lstm_quadratic_quick_learns_within_the_stream_faster_than_backprop
     of the first 10 exemplars."""
     m = _quick("meta-lstm-quadratic", tmp_path)
     assert m["meta_lstm_weights"] == 4769  # "about 5000 weights"
-    assert m["cum_online_error_meta_lstm"] < 0.8 * m["cum_online_error_backprop"]
-    # it learns from the stream in its activations: later exemplars are predicted far better
-    assert m["mse_meta_lstm_after30"] < 0.5 * m["mse_meta_lstm_first10"]
+    # the headline (the registered smoke criterion): cumulative online error under 0.8 x
+    # backprop's, and it learns from the stream in its activations: error after exemplar 30
+    # under half that of the first 10
+    ok, why = get_experiment("meta-lstm-quadratic").smoke(m)
+    assert ok, why
     assert m["mse_meta_lstm_after30"] < 0.15 * m["target_variance"]
     # the ideal learner (least squares on six features) is exact after a handful of exemplars
     assert m["examples_to_fit_least_squares"] is not None
@@ -43,8 +46,10 @@ def test_fwp_assoc_retrieval_quick_fast_weights_beat_the_lstm(tmp_path: Path) ->
     of guessing among the listed digits (61.7 % error). Quick scale, seeds 0-2: fast weights
     16-43 %, LSTM 60-62 %."""
     m = _quick("fwp-assoc-retrieval", tmp_path)
-    assert m["test_error_pct_fast_weights_R20"] < m["test_error_pct_lstm_R20"] - 10.0
-    assert m["test_error_pct_fast_weights_R20"] < 50.0  # off the plateau (chance: 90 %)
+    # the smoke criterion: fast weights 10 points below the LSTM, and under 50 % (off the
+    # plateau; chance is 90 %)
+    ok, why = get_experiment("fwp-assoc-retrieval").smoke(m)
+    assert ok, why
 
 
 def test_fwp_capacity_quick_sum_rule_breaks_past_d_dot(tmp_path: Path) -> None:
@@ -52,10 +57,10 @@ def test_fwp_capacity_quick_sum_rule_breaks_past_d_dot(tmp_path: Path) -> None:
     at S = 20, 0.32 at S = 150. (The delta rule's advantage is a setting-2 result, which the quick
     scale skips; at S = 150 in setting 1 both rules fail.)"""
     m = _quick("fwp-capacity", tmp_path)
-    # d_dot = 64: 20 keys are retrieved, 150 are not
-    assert m["loss_s1_sum_elu_sum_S20"] < 0.06
-    assert m["loss_s1_sum_elu_sum_S150"] > 0.15
-    assert m["loss_s1_sum_elu_sum_S150"] > 5 * m["loss_s1_sum_elu_sum_S20"]
+    # the smoke criterion, d_dot = 64: 20 keys are retrieved (loss < 0.06), 150 are not (loss
+    # > 0.15 and > 5 x that at 20)
+    ok, why = get_experiment("fwp-capacity").smoke(m)
+    assert ok, why
 
 
 def test_srwm_fewshot_quick_deltanet_above_chance_srwm_smoke_only(tmp_path: Path) -> None:
@@ -65,8 +70,9 @@ def test_srwm_fewshot_quick_deltanet_above_chance_srwm_smoke_only(tmp_path: Path
     (0.200 at seed 0, 0.218 and 0.244 at seeds 1 and 2; in the full run it leaves it after about
     2,250 of 3,000 steps), so the paper's claim (SRWM competitive with DeltaNet) is not asserted."""
     m = _quick("srwm-fewshot", tmp_path)
-    for kind in ("deltanet", "lstm"):
-        assert m[f"acc_after_first_{kind}"] > m["chance"] + 0.03, kind
+    # the smoke criterion: DeltaNet and LSTM both above chance + 0.03
+    ok, why = get_experiment("srwm-fewshot").smoke(m)
+    assert ok, why
     # the SRWM was trained and tested like the others
     assert {"acc_first_srwm", "acc_after_first_srwm", "acc_last_srwm"} <= m.keys()
 

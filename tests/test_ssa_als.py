@@ -8,6 +8,7 @@ import numpy as np
 
 from conftest import cli, jit_and_python, read_json
 from metahook.envs import pomaze as pm
+from metahook.harness.registry import get_experiment
 from metahook.search.als import LevinSearch, adapt, uniform_policy
 
 
@@ -92,12 +93,13 @@ def test_ssa_als_transfer_quick(tmp_path: Path) -> None:
     proc = cli("run", "ssa-als-transfer", "--scale", "quick", "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     m = read_json(out / "result.json")["metrics"]
-    # the headline: plain LS cannot find the far goals within the quick scale's cap; adapting the
-    # bias (ALS, with or without SSA) finds them all, more than 10 times faster
-    assert m["ls_failures"] > 0
+    # the headline (the smoke criterion): plain LS cannot find the far goals within the quick
+    # scale's cap; adapting the bias (ALS, with or without SSA) finds them all, more than 10 times
+    # faster, at both learning rates
+    ok, why = get_experiment("ssa-als-transfer").smoke(m)
+    assert ok, why
     for key in ("als@0.1", "als@0.95", "ssa_als@0.1", "ssa_als@0.95"):
-        assert m[f"{key}_failures"] == 0
-        assert m[f"{key}_speedup_over_ls"] > 10
+        assert f"{key}_speedup_over_ls" in m
     assert m["ssa_als_stack_size"] > 0
     assert (out / "plots" / "search_steps.png").stat().st_size > 5_000
 
@@ -108,9 +110,10 @@ def test_ls_maze_quick(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     m = read_json(out / "result.json")["metrics"]
     assert m["free_fields"] == 952 and m["shortest_path"] == 127
-    # the headline: Levin search finds a program that walks the maze to the goal (seeds 0-2: on
-    # the 127-step shortest path)
-    assert m["ls_found"] and 127 <= m["ls_path_steps"] < 300
+    # the headline (the smoke criterion): Levin search finds a program that walks the maze to
+    # the goal in under 300 fields (seeds 0-2: on the 127-step shortest path)
+    ok, why = get_experiment("ls-maze").smoke(m)
+    assert ok, why
     # the reactive Q(lambda) learner stays far from the LS program's path length
     assert m["q_steps_per_episode_last"] is None or m["q_steps_per_episode_last"] > 5 * 127
     assert (out / "plots" / "episode_length.png").stat().st_size > 5_000

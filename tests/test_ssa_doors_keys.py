@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import cli, read_json
+from metahook.harness.registry import get_experiment
 
 
 def test_quick_scale_smoke_only_runs_all_lives_and_reports(tmp_path: Path) -> None:
@@ -18,17 +19,17 @@ def test_quick_scale_smoke_only_runs_all_lives_and_reports(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     doc = read_json(out / "result.json")
     m = doc["metrics"]
-    # the SMP agents under SSA finished many trials, modified themselves, and kept some
-    assert m["trials"][0] >= 200
-    assert m["self_modifications"] > 50
-    assert m["surviving_blocks"] >= 1
-    assert 100_000 < m["trial_length_first"] < 1_000_000  # the paper: ~300,000 at first
+    # the smoke criterion: the SMP agents under SSA finished many trials (>= 200) at the paper's
+    # starting length (~300,000 cycles), modified themselves (> 50) and kept some blocks (>= 1);
+    # every baseline life reached the goal at least once
+    ok, why = get_experiment("ssa-doors-keys").smoke(m)
+    assert ok, why
+    assert why.startswith("smoke only: the speed-up needs ~10^9 cycles")
     assert m["speedup"] is not None and m["trial_length_last"] is not None
     assert sum(m["wins_A_B"]) == m["trials"][0]
-    # every baseline life ran its budget and reached the goal at least once
+    # every baseline life ran its budget
     for name in ("smp_no_ssa", "q_lambda", "q_lambda_ssa"):
         assert m[f"{name}_cycles"] == [6_000_000]
-        assert m[f"{name}_trials"][0] >= 1
     # the paper's figures stand beside ours
     assert doc["reference"]["speedup"]["value"] == 60
     assert doc["reference"]["trial_length_first"]["value"] == 300_000
