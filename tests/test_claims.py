@@ -127,8 +127,10 @@ def test_changing_one_tagged_figure_by_hand_fails(doc: str) -> None:
     for claim in (claims[0], claims[-1]):
         lines = text.splitlines()
         line = lines[claim.line - 1]
-        # bump the last digit of the printed figure
-        i = line.index(claim.printed) + len(claim.printed)
+        # bump the last digit of the printed figure (the one right before its tag)
+        at = re.search(re.escape(claim.printed) + r"(?:\*\*|\*)?\s*<!--", line)
+        assert at is not None
+        i = at.start() + len(claim.printed)
         j = max(k for k in range(i) if line[k].isdigit())
         lines[claim.line - 1] = line[:j] + str((int(line[j]) + 5) % 10) + line[j + 1:]
         mutated, _ = find_claims("\n".join(lines), doc)
