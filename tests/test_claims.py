@@ -70,13 +70,13 @@ def test_a_figure_typed_by_hand_fails() -> None:
 def test_lookup_paths() -> None:
     m = {"lives": [{"speedup": 68.7}, {"speedup": 48.8}], "xs": [1, 2, 3, 6]}
     assert lookup(m, "lives.1.speedup") == 48.8
-    assert lookup(m, "xs|mean") == 3
-    assert lookup(m, "xs|max*10") == 60
+    assert lookup(m, "xs~mean") == 3
+    assert lookup(m, "xs~max*10") == 60
     assert lookup(m, "xs.-1/2") == 3
     with pytest.raises(KeyError):
         lookup(m, "lives.2.speedup")
     with pytest.raises(KeyError):
-        lookup(m, "xs|bogus")
+        lookup(m, "xs~bogus")
 
 
 def test_add_copies_a_finished_run_and_thins_long_metrics(tmp_path: Path) -> None:

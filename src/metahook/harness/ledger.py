@@ -9,8 +9,9 @@ metrics, which is how :mod:`metahook.harness.claims` checks the docs against the
 the report's "Papers vs metahook" section is built.
 
 A path is dotted: ``cosyne_all_mean_evaluations``, ``lives.0.speedup`` (a list index), optionally
-followed by one reduction (``|mean``, ``|median``, ``|min``, ``|max``, ``|sum``, ``|len``) and a
-factor (``*100`` for a fraction shown in per cent, ``/1e9``).
+followed by one reduction (``~mean``, ``~median``, ``~min``, ``~max``, ``~sum``, ``~len``; not
+``|``, which would split a Markdown table's cell) and a factor (``*100`` for a fraction shown in
+per cent, ``/1e9``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _REDUCTIONS: dict[str, Any] = {
     "mean": statistics.fmean, "median": statistics.median, "min": min, "max": max, "sum": sum,
     "len": len,
 }
-_PATH_RE = re.compile(r"^(?P<path>[A-Za-z0-9_.@-]+)(?:\|(?P<reduce>[a-z]+))?"
+_PATH_RE = re.compile(r"^(?P<path>[A-Za-z0-9_.@-]+)(?:~(?P<reduce>[a-z]+))?"
                       r"(?:(?P<op>[*/])(?P<factor>[0-9.eE+-]+))?$")
 
 
@@ -124,7 +125,7 @@ def lookup(metrics: dict[str, Any], spec: str) -> float | int | str | None:
             raise KeyError(f"{spec}: unknown reduction {m['reduce']!r}; valid: "
                            + ", ".join(_REDUCTIONS))
         if not isinstance(value, list):
-            raise KeyError(f"{spec}: |{m['reduce']} needs a list")
+            raise KeyError(f"{spec}: ~{m['reduce']} needs a list")
         value = _REDUCTIONS[m["reduce"]](value)
     if m["op"]:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
