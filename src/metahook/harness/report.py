@@ -119,7 +119,7 @@ def _companions(metrics: dict[str, Any], metric: str) -> dict[str, Any]:
 def comparisons(doc: dict[str, Any], verdicts: bool = True) -> list[dict[str, str]]:
     """Rows ``figure, paper, status, ours, runs, verdict, unit, source, note`` of one run.
 
-    Verdicts: ``~`` gives the ratio ours ÷ paper (``ratio 0.94``); ``<=`` / ``>=`` say whether
+    Verdicts: ``~`` gives the ratio of the figure shown (``ratio 0.94``); ``<=`` / ``>=`` say whether
     ours meets the paper's figure, where runs can fail judged on the mean with unsolved runs at
     the cap; no
     verdict when either side is not a number or ``verdicts`` is false (a smoke run).
@@ -145,8 +145,8 @@ def comparisons(doc: dict[str, Any], verdicts: bool = True) -> list[dict[str, st
                 verdict = "met" if judged <= paper else "not met"
             elif cmp == ">=":
                 verdict = "met" if judged >= paper else "not met"
-            elif cmp == "~" and paper:
-                verdict = f"ratio {judged / paper:.3g}"
+            elif cmp == "~" and paper and _number(ours):
+                verdict = f"ratio {ours / paper:.3g}"  # the quantity shown beside the paper's
         rows.append({
             "figure": key,
             "paper": fmt(paper),
@@ -155,8 +155,8 @@ def comparisons(doc: dict[str, Any], verdicts: bool = True) -> list[dict[str, st
             "runs": runs,
             "runs_short": solved + (f", cap mean {at_cap}" if at_cap else ""),
             "verdict": verdict,
-            "compare": {"<=": "ours ≤ paper", ">=": "ours ≥ paper", "~": "same quantity",
-                        "": "context"}.get(cmp, cmp),
+            "compare": ({"<=": "ours ≤ paper", ">=": "ours ≥ paper", "~": "same quantity",
+                         "": "context"}.get(cmp, cmp) if metric else "context"),
             "unit": str(ref.get("unit", "")),
             "source": str(ref.get("source", "")),
             "note": str(ref.get("note", "")),
