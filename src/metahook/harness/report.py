@@ -119,9 +119,9 @@ def _companions(metrics: dict[str, Any], metric: str) -> dict[str, Any]:
 def comparisons(doc: dict[str, Any], verdicts: bool = True) -> list[dict[str, str]]:
     """Rows ``figure, paper, status, ours, runs, verdict, unit, source, note`` of one run.
 
-    Verdicts: ``~`` gives the ratio of the figure shown (``ratio 0.94``); ``<=`` / ``>=`` say whether
-    ours meets the paper's figure, where runs can fail judged on the mean with unsolved runs at
-    the cap; no
+    Verdicts: ``~`` gives the ratio of the figure shown (``ratio 0.94``); ``<=`` / ``>=`` say
+    whether ours meets the paper's figure, where runs can fail judged on the mean with unsolved
+    runs at the cap; no
     verdict when either side is not a number or ``verdicts`` is false (a smoke run).
     """
     rows = []
