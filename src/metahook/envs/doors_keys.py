@@ -321,15 +321,6 @@ def dk_observe(fstate: np.ndarray, istate: np.ndarray, agent: int, walls: np.nda
     obs[4] = istate[CARRY + agent]
 
 
-class Layout:
-    """The geometry as arrays (a namespace so that compiled loops get them in one place)."""
-
-    walls = WALLS
-    doors = DOORS
-    keys = KEYS
-    goal = GOAL
-
-
 class DoorsKeysEnv(ParallelEnv):
     """PettingZoo parallel API over the numba core; see the module docstring.
 

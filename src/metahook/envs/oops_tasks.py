@@ -29,7 +29,6 @@ from numba import njit
 
 from metahook.machines.forth import instructions as ins
 from metahook.machines.forth.layout import (
-    ACP,
     ACURP,
     ADDP,
     ADP,
@@ -49,7 +48,6 @@ GOAL_1N2N = 1
 GOAL_HANOI = 2
 TASKS = {"1n2n": GOAL_1N2N, "hanoi": GOAL_HANOI}
 TASK_NAMES = {v: k for k, v in TASKS.items()}
-MAX_N = MAXTASK
 
 BOOSTS = {
     GOAL_1N2N: ("c1", "c2", "dec", "by2", "boostq"),
@@ -164,15 +162,7 @@ def check_hanoi(pegs: Sequence[Sequence[int]], n: int) -> bool:
     return not pegs[0] and not pegs[1] and list(pegs[2]) == list(range(n, 0, -1))
 
 
-def hanoi_optimal_moves(n: int) -> int:
-    return 2**n - 1
-
-
-def call_depth(tape: np.ndarray, task: int) -> int:
-    return int(tape[task * ROW - ACP]) // 3
-
-
 __all__ = [
-    "GOAL_1N2N", "GOAL_HANOI", "GOAL_NONE", "MAX_N", "NQ", "TASKS", "check_1n2n", "check_hanoi",
+    "GOAL_1N2N", "GOAL_HANOI", "GOAL_NONE", "NQ", "TASKS", "check_1n2n", "check_hanoi",
     "goal_reached", "init_all", "init_distribution", "init_task",
 ]
