@@ -23,8 +23,9 @@ Protocol (every number in :class:`Config`):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -39,27 +40,15 @@ from metahook.rsi.lives import run_lives
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(DoorsKeysParams):
+    """The protocol's settings; the life's constants (move length, SMP, Q(λ)) are inherited
+    from :class:`DoorsKeysParams` (a fresh pair needs ~300,000 cycles per trial at 40 px)."""
+
     runs: int = 4  # independent simulations with SSA on (the paper's mean of 4)
     trials: int = 130_000  # per run
     max_cycles: int = 10_000_000_000  # budget per run, basic cycles
     baseline_cycles: int = 1_000_000_000  # per baseline run (SSA off; Q(λ) with SSA off / on)
     baseline_runs: int = 1
-    step_px: float = 40.0  # one Move, pixels (a fresh pair needs ~300,000 cycles per trial)
-    n_cells: int = 64  # program cells per agent (16 instruction slots of 4 cells)
-    lam: float = 0.3  # λ of IncProb / DecProb
-    minp: float = 0.004  # MinP
-    eval_delay: int = 1  # goal events between an SMS's end and its SSA call (EndSelfMod)
-    prepeval_unit: int = 1  # PrepEval(a1) waits 1 + a1 * prepeval_unit goal events
-    sms_max_steps: int = 100_000  # an SMS open longer is closed (time steps)
-    eval_max_steps: int = 2_000_000  # an evaluation waits at most this long for goal events
-    # (time steps of the agent's own clock: ~2 per instruction, ~7 trials of a fresh pair)
-    penalty_events: bool = False  # move/turn penalties count as reward events (else goals only)
-    ssa_rule: Literal["chain", "top"] = "chain"  # pop until the whole SSC holds / ML97's SSA.2
-    q_alpha: float = 0.1
-    q_gamma: float = 0.99
-    q_lambda: float = 0.9
-    q_eps: float = 0.1
     curve_bin: int = 1000  # trials per point of the learning curve
     head_trials: int = 100  # "in the beginning": the first trials of a life
     tail_trials: int = 1000  # the end of a life: its last trials
@@ -83,12 +72,8 @@ class Config:
 
     def life_params(self) -> DoorsKeysParams:
         """The constants of one life (agents, world, learners) in this configuration."""
-        return DoorsKeysParams(
-            step_px=self.step_px, n_cells=self.n_cells, lam=self.lam, minp=self.minp,
-            eval_delay=self.eval_delay, prepeval_unit=self.prepeval_unit,
-            sms_max_steps=self.sms_max_steps, eval_max_steps=self.eval_max_steps,
-            penalty_events=self.penalty_events, ssa_rule=self.ssa_rule, q_alpha=self.q_alpha,
-            q_gamma=self.q_gamma, q_lambda=self.q_lambda, q_eps=self.q_eps)
+        return DoorsKeysParams(**{f.name: getattr(self, f.name)
+                                  for f in dataclasses.fields(DoorsKeysParams)})
 
 
 # ---------------------------------------------------------------------------- the protocol
