@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +26,12 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from metahook.envs import assoc_retrieval as ar
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.fast_weights import BaFastWeights, DeltaNet
 from metahook.neural.training import (
+    Training,
     check_device,
-    load_optimizer_state,
     n_params,
-    optimizer_state,
     pick_device,
     seeded,
     set_threads,
@@ -110,22 +106,13 @@ class Classifier(nn.Module):
         return self.readout(out[:, -1])
 
 
-def _error(model: Classifier, tokens: Tensor, target: Tensor, batch: int = 2000) -> float:
+def _error(model: nn.Module, tokens: Tensor, target: Tensor, batch: int = 2000) -> float:
     wrong = 0
     with torch.no_grad():
         for i in range(0, len(tokens), batch):
             pred = model(tokens[i : i + batch]).argmax(-1)
             wrong += int((pred != target[i : i + batch]).sum())
     return wrong / len(tokens)
-
-
-def _snapshot(done: dict[str, Any], key: str, model: nn.Module, opt: torch.optim.Optimizer,
-              step: int, curve: list[list[float]], wall: float, best: tuple[float, int],
-              best_params: dict[str, Any] | None) -> dict[str, Any]:
-    return {"done": done, "current": {
-        "key": key, "model": model.state_dict(), "opt": optimizer_state(opt), "step": step,
-        "curve": curve, "wall": wall, "best_err": best[0], "best_step": best[1],
-        "best_params": best_params if best_params is not None else {}}}
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
@@ -137,59 +124,47 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         tok, tgt = ar.make_retrieval(n, cfg.n_pairs, data_rng)
         splits[name] = (torch.from_numpy(tok).to(device), torch.from_numpy(tgt).to(device))
     jobs = [(m, R) for R in cfg.hidden_sizes for m in cfg.models]
-    state = ctx.restore()
-    done: dict[str, Any] = {} if state is None else dict(state["done"])
-    current = None if state is None else state.get("current")
     total_steps = len(jobs) * cfg.steps
-    for j, (kind, R) in enumerate(jobs):
-        key = f"{kind}_R{R}"
-        if key in done:
-            continue
+    tok_tr, tgt_tr = splits["train"]
+
+    def make(j: int, _shared: dict[str, Any]) -> Training:
+        kind, R = jobs[j]
         model = seeded(functools.partial(Classifier, kind, R, cfg), ctx.seed * 1000 + j)
         model.to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        step, curve, best, best_params, wall = 0, [], (2.0, 0), None, 0.0
-        if current is not None and current["key"] == key:
-            model.load_state_dict(current["model"])
-            load_optimizer_state(opt, current["opt"])
-            step, curve, wall = int(current["step"]), [list(c) for c in current["curve"]], \
-                float(current["wall"])
-            best = (float(current["best_err"]), int(current["best_step"]))
-            best_params = current["best_params"]
-        t0 = time.perf_counter() - wall
-        tok_tr, tgt_tr = splits["train"]
-        while step < cfg.steps:
-            idx = torch.from_numpy(ctx.rng.integers(0, cfg.n_train, size=cfg.batch)).to(device)
-            loss = F.cross_entropy(model(tok_tr[idx]), tgt_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            step += 1
-            if step % cfg.eval_every == 0 or step == cfg.steps:
-                model.eval()
-                val = _error(model, *splits["val"])
-                model.train()
-                curve.append([step, val])
-                ctx.log(j * cfg.steps + step, model=kind, R=R, model_step=step, loss=loss.item(),
-                        val_error=val)
-                if val < best[0]:
-                    best = (val, step)
-                    best_params = copy.deepcopy(model.state_dict())
-            ctx.progress(j * cfg.steps + step, total_steps, f"{key} step {step}")
+        return Training(model, torch.optim.Adam(model.parameters(), lr=cfg.lr),
+                        best_err=2.0, best_step=0, best_params={})
 
-            ctx.checkpoint(functools.partial(
-                _snapshot, done, key, model, opt, step, curve, time.perf_counter() - t0, best,
-                best_params))
-        if best_params:
-            model.load_state_dict(best_params)
-        model.eval()
-        test = _error(model, *splits["test"])
-        done[key] = {"model": kind, "R": R, "test_error_pct": 100 * test,
-                     "best_val_error_pct": 100 * best[0], "best_step": best[1],
-                     "sequences_seen": cfg.steps * cfg.batch, "params": n_params(model),
-                     "wall_s": time.perf_counter() - t0, "curve": curve}
-        current = None
+    def step(j: int, t: Training) -> bool:
+        if t.step >= cfg.steps:
+            return False
+        kind, R = jobs[j]
+        idx = torch.from_numpy(ctx.rng.integers(0, cfg.n_train, size=cfg.batch)).to(device)
+        loss = F.cross_entropy(t.model(tok_tr[idx]), tgt_tr[idx])
+        t.update(loss, cfg.grad_clip)
+        if t.step % cfg.eval_every == 0 or t.step == cfg.steps:
+            t.model.eval()
+            val = _error(t.model, *splits["val"])
+            t.model.train()
+            t.curve.append([t.step, val])
+            ctx.log(j * cfg.steps + t.step, model=kind, R=R, model_step=t.step,
+                    loss=loss.item(), val_error=val)
+            if val < float(t.extra["best_err"]):
+                t.extra.update(best_err=val, best_step=t.step,
+                               best_params=copy.deepcopy(t.model.state_dict()))
+        ctx.progress(j * cfg.steps + t.step, total_steps, f"{kind}_R{R} step {t.step}")
+        return True
+
+    def summarise(j: int, t: Training) -> dict[str, Any]:
+        kind, R = jobs[j]
+        if t.extra["best_params"]:
+            t.model.load_state_dict(t.extra["best_params"])
+        t.model.eval()
+        return {"model": kind, "R": R, "test_error_pct": 100 * _error(t.model, *splits["test"]),
+                "best_val_error_pct": 100 * float(t.extra["best_err"]),
+                "best_step": int(t.extra["best_step"]), "sequences_seen": cfg.steps * cfg.batch,
+                "params": n_params(t.model), "wall_s": t.wall_s, "curve": t.curve}
+
+    done = run_jobs(ctx, [f"{kind}_R{R}" for kind, R in jobs], make, step, summarise)
     metrics: dict[str, Any] = {}
     for key, d in done.items():
         metrics[f"test_error_pct_{key}"] = round(d["test_error_pct"], 2)

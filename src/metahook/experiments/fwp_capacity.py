@@ -18,18 +18,15 @@ The writes run through the chunkwise kernels of :mod:`metahook.neural.fast_weigh
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from metahook.envs import key_value
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.fast_weights import (
     delta_rule_chunkwise,
     feature_dim,
@@ -37,9 +34,8 @@ from metahook.neural.fast_weights import (
     sum_rule_chunkwise,
 )
 from metahook.neural.training import (
+    Training,
     check_device,
-    load_optimizer_state,
-    optimizer_state,
     pick_device,
     seeded,
     set_threads,
@@ -120,76 +116,68 @@ def _loss(model: Memory, S: torch.Tensor, queries: torch.Tensor, target: torch.T
     return (err * mask).sum() / mask.sum()
 
 
-def _snapshot(done: dict[str, Any], key: str, model: nn.Module, opt: torch.optim.Optimizer,
-              step: int, best: float, since: int, curve: list[list[float]], t0: float
-              ) -> dict[str, Any]:
-    return {"done": done, "current": {
-        "key": key, "model": model.state_dict(), "opt": optimizer_state(opt), "step": step,
-        "best": best, "since": since, "curve": curve, "wall": time.perf_counter() - t0}}
-
-
 def run(ctx: RunContext, cfg: Config) -> Result:
     device = pick_device(cfg.device)
     set_threads(cfg.threads)
     jobs = [(1, S, phi, rule) for S in cfg.sizes for phi in cfg.phis for rule in cfg.rules]
     jobs += [(2, S, phi, rule) for S in cfg.sizes2 for phi in cfg.phis2 for rule in cfg.rules]
-    state = ctx.restore()
-    done: dict[str, Any] = {} if state is None else dict(state["done"])
-    for j, (setting, S, phi, rule) in enumerate(jobs):
-        key = f"s{setting}_{rule}_{phi}_S{S}"
-        if key in done:
-            continue
+    keys = [f"s{setting}_{rule}_{phi}_S{S}" for setting, S, phi, rule in jobs]
+    # the held-out sequences of the job being run: (keys, values, targets, every key queried)
+    held_out: dict[int, tuple[torch.Tensor, ...]] = {}
+
+    def evaluate(j: int, model: Memory) -> float:
+        tk, tv, tt, all_q = held_out[j]
+        with torch.no_grad():
+            return float(_loss(model, model.write(tk, tv), all_q, tt, (tt >= 0).float()))
+
+    def make(j: int, _shared: dict[str, Any]) -> Training:
+        setting, S, phi, rule = jobs[j]
         g = torch.Generator().manual_seed(ctx.seed * 7919 + S)
         values = nn.functional.normalize(torch.randn(S, cfg.d_value, generator=g), dim=-1)
         model = seeded(functools.partial(Memory, S, cfg, phi, rule, values),
                        ctx.seed * 1000 + j).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         test_rng = np.random.default_rng([ctx.seed, S, 3])
         tk, tv, tt = (torch.from_numpy(a).to(device)
                       for a in key_value.make(cfg.eval_seqs, S, setting, test_rng))
-        all_q = torch.arange(S, device=device).expand(cfg.eval_seqs, S)
-        cur = state["current"] if state is not None and state.get("current", {}).get("key") == key \
-            else None
-        step, best, since, curve, wall = 0, float("inf"), 0, [], 0.0
-        if cur is not None:
-            model.load_state_dict(cur["model"])
-            load_optimizer_state(opt, cur["opt"])
-            step, best, since = int(cur["step"]), float(cur["best"]), int(cur["since"])
-            curve, wall = [list(c) for c in cur["curve"]], float(cur["wall"])
-        t0 = time.perf_counter() - wall
-        while step < cfg.max_steps:
-            ks, vs, tg = key_value.make(cfg.batch, S, setting, ctx.rng)
-            qs = key_value.sample_queries(tg, ctx.rng)
-            ks_t, vs_t = torch.from_numpy(ks).to(device), torch.from_numpy(vs).to(device)
-            q_t = torch.from_numpy(qs).to(device)[:, None]
-            tg_t = torch.from_numpy(tg).to(device).gather(1, q_t)
-            loss = _loss(model, model.write(ks_t, vs_t), q_t, tg_t, torch.ones_like(tg_t))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            step += 1
-            if step % cfg.eval_every == 0:
-                with torch.no_grad():
-                    ev = float(_loss(model, model.write(tk, tv), all_q, tt, (tt >= 0).float()))
-                curve.append([step, ev])
-                ctx.log(j, key=key, model_step=step, eval_loss=ev)
-                if ev < best:
-                    best, since = ev, 0
-                else:
-                    since += 1
-                if ev <= cfg.stop_loss or since >= cfg.patience:
-                    break
-            ctx.progress(j + step / cfg.max_steps, len(jobs), f"{key} step {step}")
-            ctx.checkpoint(functools.partial(_snapshot, done, key, model, opt, step, best, since,
-                                             curve, t0))
-        if not curve:
-            with torch.no_grad():
-                curve.append([step, float(_loss(model, model.write(tk, tv), all_q, tt,
-                                                 (tt >= 0).float()))])
-        done[key] = {"setting": setting, "S": S, "phi": phi, "rule": rule,
-                     "d_dot": feature_dim(cfg.d_key, phi),
-                     "final_eval_loss": curve[-1][1], "steps": step,
-                     "wall_s": time.perf_counter() - t0}
+        held_out.clear()
+        held_out[j] = (tk, tv, tt, torch.arange(S, device=device).expand(cfg.eval_seqs, S))
+        return Training(model, torch.optim.Adam(model.parameters(), lr=cfg.lr),
+                        best=float("inf"), since=0, stopped=False)
+
+    def step(j: int, t: Training) -> bool:
+        if t.step >= cfg.max_steps or t.extra["stopped"]:
+            return False
+        setting, S, _, _ = jobs[j]
+        ks, vs, tg = key_value.make(cfg.batch, S, setting, ctx.rng)
+        qs = key_value.sample_queries(tg, ctx.rng)
+        ks_t, vs_t = torch.from_numpy(ks).to(device), torch.from_numpy(vs).to(device)
+        q_t = torch.from_numpy(qs).to(device)[:, None]
+        tg_t = torch.from_numpy(tg).to(device).gather(1, q_t)
+        model = cast(Memory, t.model)
+        t.update(_loss(model, model.write(ks_t, vs_t), q_t, tg_t, torch.ones_like(tg_t)))
+        if t.step % cfg.eval_every == 0:
+            ev = evaluate(j, model)
+            t.curve.append([t.step, ev])
+            ctx.log(j, key=keys[j], model_step=t.step, eval_loss=ev)
+            if ev < float(t.extra["best"]):
+                t.extra.update(best=ev, since=0)
+            else:
+                t.extra["since"] = int(t.extra["since"]) + 1
+            if ev <= cfg.stop_loss or int(t.extra["since"]) >= cfg.patience:
+                t.extra["stopped"] = True
+                return False
+        ctx.progress(j + t.step / cfg.max_steps, len(jobs), f"{keys[j]} step {t.step}")
+        return True
+
+    def summarise(j: int, t: Training) -> dict[str, Any]:
+        setting, S, phi, rule = jobs[j]
+        if not t.curve:
+            t.curve.append([t.step, evaluate(j, cast(Memory, t.model))])
+        return {"setting": setting, "S": S, "phi": phi, "rule": rule,
+                "d_dot": feature_dim(cfg.d_key, phi), "final_eval_loss": t.curve[-1][1],
+                "steps": t.step, "wall_s": t.wall_s}
+
+    done = run_jobs(ctx, keys, make, step, summarise)
     metrics: dict[str, Any] = {f"loss_{k}": round(d["final_eval_loss"], 5) for k, d in done.items()}
     metrics["train_steps_total"] = sum(d["steps"] for d in done.values())
     for setting in (1, 2):

@@ -13,14 +13,13 @@ for large n the total approaches t_best/share_C + c (restart) and stays below 5Â
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, collect, plots, register
 from metahook.references import refs
 from metahook.search import hsearch as hs
 
@@ -47,25 +46,28 @@ class Config:
 
 def run(ctx: RunContext, cfg: Config) -> Result:
     shares = hs.Shares(cfg.share_a, cfg.share_b, cfg.share_c)
-    state = ctx.restore() or {"rows": []}
     trace = hs.proof_search(cfg.max_length)          # A: independent of the input
     sizes = list(range(cfg.min_log2_n, cfg.max_log2_n + 1, cfg.log2_step))
-    rows: list[dict[str, Any]] = state["rows"]
-    while len(rows) < len(sizes):
-        k = sizes[len(rows)]
-        n = 1 << k
-        xs = ctx.rng.integers(0, hs.MASK + 1, n).astype(np.int64)
-        row: dict[str, Any] = {"log2_n": k, "n": n, "t_spec": hs.spec_time(n)}
-        for variant in ("doubling", "restart"):
-            o = hs.hsearch(xs, trace, shares, variant)
-            row.update({f"total_{variant}": o.total, f"ok_{variant}": o.output_ok,
-                        f"program_{variant}": o.program})
-            row["t_best"] = o.t_best
-            row["c"] = o.best_available
-        rows.append(row)
-        ctx.log(k, **row)
-        ctx.progress(len(rows), len(sizes), "input sizes")
-        ctx.checkpoint(lambda: {"rows": rows})
+
+    def measure(missing: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for key in missing:  # in order: each input is drawn from ctx.rng
+            k = int(key)
+            n = 1 << k
+            xs = ctx.rng.integers(0, hs.MASK + 1, n).astype(np.int64)
+            row: dict[str, Any] = {"log2_n": k, "n": n, "t_spec": hs.spec_time(n)}
+            for variant in ("doubling", "restart"):
+                o = hs.hsearch(xs, trace, shares, variant)
+                row.update({f"total_{variant}": o.total, f"ok_{variant}": o.output_ok,
+                            f"program_{variant}": o.program})
+                row["t_best"] = o.t_best
+                row["c"] = o.best_available
+            yield key, row
+
+    def logged(_key: str, row: dict[str, Any], n_done: int) -> None:
+        ctx.log(row["log2_n"], **row)
+        ctx.progress(n_done, len(sizes), "input sizes")
+
+    rows = list(collect(ctx, [str(k) for k in sizes], measure, logged).values())
 
     big = [r for r in rows if r["total_restart"] - r["c"] > 0 and r["program_restart"] != "p*"]
     last = rows[-1]

@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 
 from metahook.envs import functions_curriculum as fc
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.machines.smp import InstructionSet, SMPParams, SMPState
 from metahook.machines.smp.machine import N_MODS
 from metahook.references import refs

@@ -21,9 +21,7 @@ from numba import njit
 
 from metahook.core.jit import NO_REFCOUNT
 from metahook.envs.pomaze import DC, DR, NAMES, distances, free, maze_exp1
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.references import refs
 from metahook.rsi.q_lambda import q_lambda_update, q_select
 from metahook.search.als import LevinSearch, uniform_policy

@@ -16,25 +16,20 @@ variance ("examples to fit").  Cost measure: meta-training exemplars (steps x ba
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from metahook.envs import functions
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.meta_lstm import MetaLSTM
 from metahook.neural.online_learners import online_backprop, online_least_squares
 from metahook.neural.training import (
+    Training,
     check_device,
-    load_optimizer_state,
-    optimizer_state,
     pick_device,
     seeded,
     set_threads,
@@ -89,13 +84,6 @@ def examples_to_fit(err: np.ndarray, level: float, window: int) -> int | None:
     return 0 if len(bad) == 0 else int(bad[-1] + 1)
 
 
-def _snapshot(model: nn.Module, opt: torch.optim.Optimizer, sched: Any, step: int,
-              curve: list[list[float]], t0: float) -> dict[str, Any]:
-    return {"model": model.state_dict(), "opt": optimizer_state(opt),
-            "sched": sched.state_dict(), "step": step, "curve": curve,
-            "wall": time.perf_counter() - t0}
-
-
 def run(ctx: RunContext, cfg: Config) -> Result:
     device = pick_device(cfg.device)
     set_threads(cfg.threads)
@@ -106,35 +94,27 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     xt, yt, _ = functions.sample(cfg.family, cfg.eval_tasks, cfg.episode_len, test_rng)
     x_test, y_test = torch.from_numpy(xt).to(device), torch.from_numpy(yt).to(device)
     var_y = float(yt.var())
-    state = ctx.restore()
-    step, curve, wall = 0, [], 0.0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        load_optimizer_state(opt, state["opt"])
-        sched.load_state_dict(dict(state["sched"]))
-        step, curve, wall = int(state["step"]), [list(c) for c in state["curve"]], state["wall"]
-    t0 = time.perf_counter() - wall
-    while step < cfg.steps:
+
+    def step(_j: int, t: Training) -> bool:
+        if t.step >= cfg.steps:
+            return False
         xb, yb, _ = functions.sample(cfg.family, cfg.batch, cfg.episode_len, ctx.rng)
         x, y = torch.from_numpy(xb).to(device), torch.from_numpy(yb).to(device)
         y_hat, _ = model(x, y)
         loss = ((y_hat - y) ** 2).mean()  # the cumulative online error, per exemplar
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        sched.step()
-        step += 1
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            err = ((model.learn_online(x_test, y_test) - y_test) ** 2).mean(dim=(0, 2))
-            e = err.cpu().numpy()
-            curve.append([step, float(e.mean()), float(e[:10].mean()), float(e[-10:].mean())])
-            ctx.log(step, train_loss=loss.item(), test_mse=float(e.mean()),
+        t.update(loss, cfg.grad_clip)
+        if t.step % cfg.eval_every == 0 or t.step == cfg.steps:
+            e = ((model.learn_online(x_test, y_test) - y_test) ** 2).mean(dim=(0, 2)).cpu().numpy()
+            t.curve.append([t.step, float(e.mean()), float(e[:10].mean()), float(e[-10:].mean())])
+            ctx.log(t.step, train_loss=loss.item(), test_mse=float(e.mean()),
                     test_mse_first10=float(e[:10].mean()), test_mse_last10=float(e[-10:].mean()))
-        ctx.progress(step, cfg.steps, f"meta-training step {step}")
+        ctx.progress(t.step, cfg.steps, f"meta-training step {t.step}")
+        return True
 
-        ctx.checkpoint(functools.partial(_snapshot, model, opt, sched, step, curve, t0))
-    train_wall = time.perf_counter() - t0
+    # one job: the meta-training of the one network built above
+    training = run_jobs(ctx, ["meta-training"], lambda _j, _s: Training(model, opt, sched),
+                        step, lambda _j, t: {"curve": t.curve, "wall_s": t.wall_s})["meta-training"]
+    curve, train_wall = training["curve"], float(training["wall_s"])
     # ---- test: frozen meta-LSTM vs online backprop (best lr) vs online least squares
     t1 = time.perf_counter()
     err_meta = ((model.learn_online(x_test, y_test) - y_test) ** 2).mean(dim=(0, 2)).cpu().numpy()

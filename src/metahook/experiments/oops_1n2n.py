@@ -20,7 +20,7 @@ from metahook.experiments.oops_common import (
     drive,
     timeline_plot,
 )
-from metahook.harness import Experiment, Result, RunContext, register
+from metahook.harness.api import Experiment, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
 from metahook.references import refs
 from metahook.search.oops import OOPS

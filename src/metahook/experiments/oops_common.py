@@ -11,8 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from metahook.harness import plots
-from metahook.harness.context import RunContext
+from metahook.harness.api import RunContext, plots
 from metahook.machines.forth.asm import assemble
 from metahook.references import original_run
 from metahook.search.oops import OOPS, Solved

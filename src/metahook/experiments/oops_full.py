@@ -17,7 +17,7 @@ from metahook.experiments.oops_common import (
     drive,
     timeline_plot,
 )
-from metahook.harness import Experiment, Result, RunContext, register
+from metahook.harness.api import Experiment, Result, RunContext, register
 from metahook.references import refs
 from metahook.search.oops import OOPS
 

@@ -26,7 +26,7 @@ from metahook.experiments.oops_common import (
     drive,
     paper_frozen,
 )
-from metahook.harness import Experiment, Result, RunContext, plots, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.machines.forth.asm import assemble
 from metahook.references import refs
 from metahook.search.oops import OOPS

@@ -20,7 +20,6 @@ a class not seen before must carry a label not used before, which a learner can 
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,16 +29,13 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from metahook.envs import digits_fewshot as dfs
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.fast_weights import DeltaNet
 from metahook.neural.srwm import ModernSRWM
 from metahook.neural.training import (
+    Training,
     check_device,
-    load_optimizer_state,
     n_params,
-    optimizer_state,
     pick_device,
     seeded,
     set_threads,
@@ -118,18 +114,11 @@ class Learner(nn.Module):
         return self.head(h)
 
 
-def _evaluate(model: Learner, X: Tensor, Y: Tensor, P: Tensor, shots: int) -> np.ndarray:
+def _evaluate(model: nn.Module, X: Tensor, Y: Tensor, P: Tensor, shots: int) -> np.ndarray:
     with torch.no_grad():
         correct = torch.cat([(model(X[i : i + 250]).argmax(-1) == Y[i : i + 250])
                              for i in range(0, len(X), 250)])
     return np.array([float(correct[k == P].float().mean()) for k in range(shots)])
-
-
-def _snapshot(done: dict[str, Any], key: str, model: nn.Module, opt: torch.optim.Optimizer,
-              step: int, curve: list[list[float]], t0: float) -> dict[str, Any]:
-    return {"done": done, "current": {"key": key, "model": model.state_dict(),
-                                      "opt": optimizer_state(opt), "step": step, "curve": curve,
-                                      "wall": time.perf_counter() - t0}}
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
@@ -138,41 +127,35 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     test = dfs.episodes(cfg.test_episodes, cfg.n_way, cfg.shots, "test",
                         np.random.default_rng([ctx.seed, 5]))
     Xt, Yt, Pt = (torch.from_numpy(a).to(device) for a in test[:3])
-    state = ctx.restore()
-    done: dict[str, Any] = {} if state is None else dict(state["done"])
-    for j, kind in enumerate(cfg.models):
-        if kind in done:
-            continue
-        model = seeded(functools.partial(Learner, kind, cfg), ctx.seed * 100 + j).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        step, curve, wall = 0, [], 0.0
-        cur = None if state is None else state.get("current")
-        if cur is not None and cur["key"] == kind:
-            model.load_state_dict(cur["model"])
-            load_optimizer_state(opt, cur["opt"])
-            step, curve, wall = int(cur["step"]), [list(c) for c in cur["curve"]], cur["wall"]
-        t0 = time.perf_counter() - wall
-        while step < cfg.steps:
-            X, Y, _, _ = dfs.episodes(cfg.batch, cfg.n_way, cfg.shots, "train", ctx.rng,
-                                      project=cfg.project)
-            x, y = torch.from_numpy(X).to(device), torch.from_numpy(Y).to(device)
-            loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            step += 1
-            if step % cfg.eval_every == 0 or step == cfg.steps:
-                acc = _evaluate(model, Xt, Yt, Pt, cfg.shots)
-                curve.append([step, float(acc[1:].mean())])
-                ctx.log(j * cfg.steps + step, model=kind, model_step=step, loss=loss.item(),
-                        test_acc_after_first=float(acc[1:].mean()))
-            ctx.progress(j * cfg.steps + step, len(cfg.models) * cfg.steps, f"{kind} {step}")
-            ctx.checkpoint(functools.partial(_snapshot, done, kind, model, opt, step, curve, t0))
-        acc = _evaluate(model, Xt, Yt, Pt, cfg.shots)
-        done[kind] = {"acc_by_presentation": acc.tolist(), "curve": curve,
-                      "params": n_params(model), "wall_s": time.perf_counter() - t0}
-        state = None
+
+    def make(j: int, _shared: dict[str, Any]) -> Training:
+        model = seeded(functools.partial(Learner, cfg.models[j], cfg), ctx.seed * 100 + j)
+        model.to(device)
+        return Training(model, torch.optim.Adam(model.parameters(), lr=cfg.lr))
+
+    def step(j: int, t: Training) -> bool:
+        if t.step >= cfg.steps:
+            return False
+        kind = cfg.models[j]
+        X, Y, _, _ = dfs.episodes(cfg.batch, cfg.n_way, cfg.shots, "train", ctx.rng,
+                                  project=cfg.project)
+        x, y = torch.from_numpy(X).to(device), torch.from_numpy(Y).to(device)
+        loss = F.cross_entropy(t.model(x).flatten(0, 1), y.flatten())
+        t.update(loss, cfg.grad_clip)
+        if t.step % cfg.eval_every == 0 or t.step == cfg.steps:
+            acc = _evaluate(t.model, Xt, Yt, Pt, cfg.shots)
+            t.curve.append([t.step, float(acc[1:].mean())])
+            ctx.log(j * cfg.steps + t.step, model=kind, model_step=t.step, loss=loss.item(),
+                    test_acc_after_first=float(acc[1:].mean()))
+        ctx.progress(j * cfg.steps + t.step, len(cfg.models) * cfg.steps, f"{kind} {t.step}")
+        return True
+
+    def summarise(j: int, t: Training) -> dict[str, Any]:
+        acc = _evaluate(t.model, Xt, Yt, Pt, cfg.shots)
+        return {"acc_by_presentation": acc.tolist(), "curve": t.curve,
+                "params": n_params(t.model), "wall_s": t.wall_s}
+
+    done = run_jobs(ctx, list(cfg.models), make, step, summarise)
     metrics: dict[str, Any] = {}
     for kind, d in done.items():
         acc = np.array(d["acc_by_presentation"])

@@ -26,9 +26,7 @@ from typing import Any
 import numpy as np
 
 from metahook.envs.pomaze import maze_exp2
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.references import refs
 from metahook.rsi.ssa import SuccessStory
 from metahook.search.als import LevinSearch, adapt, uniform_policy

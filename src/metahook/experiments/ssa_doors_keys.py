@@ -30,9 +30,7 @@ from typing import Any
 import numpy as np
 
 from metahook.envs import doors_keys as dk
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.machines.smp.machine import N_EVALS, N_MODS, N_SMS
 from metahook.references import refs
 from metahook.rsi.doors_keys_life import INSTRUCTIONS, DoorsKeysLife, DoorsKeysParams

@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.references import refs
 
 

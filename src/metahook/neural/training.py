@@ -1,10 +1,11 @@
-"""Small helpers shared by the neural experiments: seeded construction, checkpointable optimizer
-state, device choice.  Nothing here reads or changes global random state outside a
-``torch.random.fork_rng`` block.
+"""What the neural experiments share: seeded construction, checkpointable optimizer state, device
+choice, and :class:`Training`, one network trained step by step as a checkpointable job.
+Nothing here reads or changes global random state outside a ``torch.random.fork_rng`` block.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -66,3 +67,53 @@ def load_optimizer_state(opt: torch.optim.Optimizer, saved: dict[str, Any]) -> N
 
 def n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+class Training:
+    """One network trained step by step, as a job of :func:`metahook.core.sweep.run_jobs`.
+
+    It owns the model, its optimiser and learning-rate schedule (if any), the optimiser steps
+    taken (``step``), the learning curve (rows of ``[step, value, ...]``), the wall time spent
+    (carried over a resume) and the experiment's own bookkeeping (``extra``: best validation
+    error, its parameters, patience counts). :meth:`state_dict` holds all of it, so a training
+    interrupted and resumed ends exactly as an uninterrupted one (given the same batches).
+    """
+
+    def __init__(self, model: nn.Module, opt: torch.optim.Optimizer, sched: Any = None,
+                 **extra: Any) -> None:
+        self.model, self.opt, self.sched = model, opt, sched
+        self.step = 0
+        self.curve: list[list[float]] = []
+        self.extra: dict[str, Any] = dict(extra)
+        self._t0 = time.perf_counter()
+
+    @property
+    def wall_s(self) -> float:
+        """Wall-clock seconds spent on this training, across resumes."""
+        return time.perf_counter() - self._t0
+
+    def update(self, loss: torch.Tensor, grad_clip: float | None = None) -> None:
+        """One optimiser step on ``loss`` (gradient norm clipped to ``grad_clip`` if given)."""
+        self.opt.zero_grad()
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip)
+        self.opt.step()
+        if self.sched is not None:
+            self.sched.step()
+        self.step += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "opt": optimizer_state(self.opt),
+                "sched": {} if self.sched is None else self.sched.state_dict(),
+                "step": self.step, "curve": self.curve, "wall": self.wall_s, "extra": self.extra}
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        self.model.load_state_dict(st["model"])
+        load_optimizer_state(self.opt, st["opt"])
+        if self.sched is not None:
+            self.sched.load_state_dict(dict(st["sched"]))
+        self.step = int(st["step"])
+        self.curve = [list(row) for row in st["curve"]]
+        self.extra = dict(st["extra"])
+        self._t0 = time.perf_counter() - float(st["wall"])
