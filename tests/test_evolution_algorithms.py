@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metahook.evolution.base import evolve, rank
+from metahook.evolution.base import rank
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.cosyne import CoSyNE
 from metahook.evolution.esp import ESP, HESP
 from metahook.evolution.network import NetSpec
-from metahook.evolution.pole_fitness import PoleTask
+from metahook.evolution.pole_fitness import PoleProblem
+from metahook.evolution.run import evolve
 from metahook.evolution.study import RunSpec, execute, summarize
 
 ALGORITHMS = {
@@ -72,9 +73,9 @@ def test_cmaes_ignores_global_numpy_random_state() -> None:
 
 @pytest.mark.parametrize("name", sorted(ALGORITHMS))
 def test_every_algorithm_solves_the_single_pole(name: str) -> None:
-    task = PoleTask(n_poles=1, markov=True, solve_steps=10_000)
-    spec = NetSpec(task.n_in, 1, False, False)
-    rec = evolve(ALGORITHMS[name](), task, spec, np.random.default_rng(0), 20_000)
+    problem = PoleProblem(n_poles=1, markov=True, solve_steps=10_000)
+    spec = NetSpec(problem.n_in, 1, False, False)
+    rec = evolve(ALGORITHMS[name](), problem, spec, np.random.default_rng(0), 20_000)
     assert rec.solved and rec.evaluations < 20_000
 
 
@@ -147,9 +148,9 @@ def test_hesp_level2_keeps_the_best_networks() -> None:
 
 
 def _specs(seed: int) -> list[RunSpec]:
-    task = PoleTask(n_poles=1, markov=True, solve_steps=2_000)
-    net = NetSpec(task.n_in, 0, False, False)
-    return [RunSpec("cosyne-all", i, CoSyNE(m=8, permute_prob=False), task, net, seed, 5_000)
+    problem = PoleProblem(n_poles=1, markov=True, solve_steps=2_000)
+    net = NetSpec(problem.n_in, 0, False, False)
+    return [RunSpec("cosyne-all", i, CoSyNE(m=8, permute_prob=False), problem, net, seed, 5_000)
             for i in range(4)]
 
 

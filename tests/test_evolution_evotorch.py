@@ -9,65 +9,66 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metahook.evolution.base import evolve
 from metahook.evolution.network import NetSpec
-from metahook.evolution.pole_fitness import BatchResult, PoleTask
+from metahook.evolution.pole_fitness import BatchResult, PoleProblem
+from metahook.evolution.run import evolve
 from metahook.harness import UsageError
 from metahook.harness.runner import run_experiment
 
 KINDS = ("snes", "pgpe", "cosyne")
-SINGLE = PoleTask(n_poles=1, markov=True)
+SINGLE = PoleProblem(n_poles=1, markov=True)
 LINEAR = NetSpec(SINGLE.n_in, 0, False, False)
 
 
 class Recording:
-    """A task that passes through to a PoleTask and keeps every batch it was asked to evaluate."""
+    """A problem that passes through to a PoleProblem and keeps every batch it was asked for."""
 
-    def __init__(self, task: PoleTask) -> None:
-        self.task = task
+    def __init__(self, problem: PoleProblem) -> None:
+        self.problem = problem
         self.batches: list[np.ndarray] = []
         self.counted = 0
 
     def evaluate(self, spec: NetSpec, genomes: np.ndarray,
                  tested: dict[bytes, int] | None = None) -> BatchResult:
         self.batches.append(np.array(genomes))
-        res = self.task.evaluate(spec, genomes, tested)
+        res = self.problem.evaluate(spec, genomes, tested)
         self.counted += res.n_evaluated
         return res
 
     def solution_score(self, spec: NetSpec, genome: np.ndarray) -> int:
-        return self.task.solution_score(spec, genome)
+        return self.problem.solution_score(spec, genome)
 
 
-def _run(kind: str, seed: int, task: PoleTask = SINGLE, spec: NetSpec = LINEAR,
+def _run(kind: str, seed: int, problem: PoleProblem = SINGLE, spec: NetSpec = LINEAR,
          cap: int = 5_000) -> tuple:
     pytest.importorskip("evotorch")
     from metahook.evolution.evotorch_es import EvoTorchES
 
-    rec_task = Recording(task)
-    rec = evolve(EvoTorchES(kind), rec_task, spec, np.random.default_rng(seed), cap)
-    return rec, rec_task
+    rec_problem = Recording(problem)
+    rec = evolve(EvoTorchES(kind), rec_problem, spec, np.random.default_rng(seed), cap)
+    return rec, rec_problem
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_evotorch_method_solves_the_single_pole_and_is_seeded(kind: str) -> None:
-    rec, task = _run(kind, seed=0)
+    rec, problem = _run(kind, seed=0)
     assert rec.solved and rec.evaluations < 1_000  # 100,000 steps balanced
-    assert rec.evaluations == task.counted  # every network evaluated is counted, nothing else
-    assert rec.generations == len(task.batches)
-    again, task2 = _run(kind, seed=0)
+    assert rec.evaluations == problem.counted  # every network evaluated is counted, nothing else
+    assert rec.generations == len(problem.batches)
+    again, problem2 = _run(kind, seed=0)
     assert again.evaluations == rec.evaluations
-    assert all(np.array_equal(a, b) for a, b in zip(task.batches, task2.batches, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(problem.batches, problem2.batches, strict=True))
     _, other = _run(kind, seed=1)
-    assert not np.array_equal(other.batches[0], task.batches[0])
+    assert not np.array_equal(other.batches[0], problem.batches[0])
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_evotorch_method_stops_exactly_at_the_evaluation_cap(kind: str) -> None:
-    double = PoleTask(n_poles=2, markov=True)
-    rec, task = _run(kind, seed=0, task=double, spec=NetSpec(double.n_in, 0, False, False),
-                     cap=37)
-    assert not rec.solved and rec.evaluations == task.counted == 37
+    double = PoleProblem(n_poles=2, markov=True)
+    rec, problem = _run(kind, seed=0, problem=double,
+                        spec=NetSpec(double.n_in, 0, False, False),
+                        cap=37)
+    assert not rec.solved and rec.evaluations == problem.counted == 37
     assert rec.generalization == -1
 
 

@@ -15,7 +15,7 @@ from metahook.evolution.network import NetSpec, net_step, net_step_reference
 from metahook.evolution.pole_fitness import (
     GENERALIZATION_LEVELS,
     GENERALIZATION_RANGES,
-    PoleTask,
+    PoleProblem,
     damping_value,
     episode,
     generalization_score,
@@ -250,11 +250,11 @@ def test_generalization_score_matches_the_slow_path() -> None:
 
 
 def test_task_counts_standard_evaluations_up_to_the_solver() -> None:
-    task = PoleTask(n_poles=1, markov=True, solve_steps=500)
+    problem = PoleProblem(n_poles=1, markov=True, solve_steps=500)
     spec = NetSpec(4, 0, False, False)
     rng = np.random.default_rng(5)
-    res = task.evaluate(spec, rng.normal(size=(400, 4)) * 3)
+    res = problem.evaluate(spec, rng.normal(size=(400, 4)) * 3)
     assert res.solved_index == res.n_evaluated - 1 >= 0
     assert res.steps[-1] == 500 and (res.steps[:-1] < 500).all()
     with pytest.raises(ValueError):
-        task.evaluate(NetSpec(3, 0, False, False), np.zeros((1, 3)))
+        problem.evaluate(NetSpec(3, 0, False, False), np.zeros((1, 3)))

@@ -7,7 +7,7 @@ import pytest
 
 from metahook.envs.tmaze import EAST, NORTH, SOUTH, WEST, TMazeEnv
 from metahook.evolution.network import NetSpec, net_step_reference
-from metahook.evolution.tmaze_fitness import TMazeTask, tmaze_walk
+from metahook.evolution.tmaze_fitness import TMazeProblem, tmaze_walk
 
 
 def test_tmaze_env_rules() -> None:
@@ -69,12 +69,12 @@ def test_compiled_walk_equals_walk_through_the_env() -> None:
 
 
 def test_task_reports_the_solving_network() -> None:
-    task = TMazeTask(20)
+    problem = TMazeProblem(20)
     spec = NetSpec(3, 2, True, True)
     G = np.random.default_rng(1).normal(size=(5000, spec.n_weights)) * 3
-    res = task.evaluate(spec, G)
+    res = problem.evaluate(spec, G)
     assert res.solved_index == res.n_evaluated - 1 >= 0
-    assert task.solves(spec, G[res.solved_index])
-    assert not any(task.solves(spec, g) for g in G[: res.solved_index])
+    assert problem.solves(spec, G[res.solved_index])
+    assert not any(problem.solves(spec, g) for g in G[: res.solved_index])
     assert (res.fitness >= 0).all() and (res.fitness <= 4).all()
     assert res.fitness[-1] > 3.0  # both walks reached the junction and turned right

@@ -16,7 +16,7 @@ import numpy as np
 
 from metahook.envs.pole import pole_step_reference, start_state, step_batch
 from metahook.evolution.network import NetSpec
-from metahook.evolution.pole_fitness import PoleTask
+from metahook.evolution.pole_fitness import PoleProblem
 from metahook.harness.bench import register_benchmark
 
 
@@ -43,12 +43,12 @@ def bench(quick: bool) -> dict[str, Any]:
             s = tuple(start_state())
     ref = n / (time.perf_counter() - t0)
 
-    task = PoleTask(n_poles=2, markov=False, fitness="damping")
-    spec = NetSpec(task.n_in, 3, True, False)
+    problem = PoleProblem(n_poles=2, markov=False, fitness="damping")
+    spec = NetSpec(problem.n_in, 3, True, False)
     genomes = rng.normal(size=(200 if quick else 2000, spec.n_weights))
-    task.evaluate(spec, genomes[:2])  # compile
+    problem.evaluate(spec, genomes[:2])  # compile
     t0 = time.perf_counter()
-    res = task.evaluate(spec, genomes)
+    res = problem.evaluate(spec, genomes)
     dt = time.perf_counter() - t0
     return {
         "steps_per_s_jit": round(jit),

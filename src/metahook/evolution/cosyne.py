@@ -22,10 +22,11 @@ generation, P_i subpopulation i, x_ij weight i of network j, f its fitness, α C
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from metahook.evolution.base import cauchy_mutate, rank
+from metahook.evolution.base import DataclassState, Population, cauchy_mutate, rank
 from metahook.evolution.network import NetSpec
 
 
@@ -37,8 +38,11 @@ class CoSyNEState:
 
 
 @dataclass(frozen=True)
-class CoSyNE:
-    """CoSyNE as an ask/tell algorithm (see the module docstring)."""
+class CoSyNE(DataclassState):
+    """CoSyNE as an ask/tell algorithm (see the module docstring); its state is
+    :class:`CoSyNEState`, checkpointed field by field."""
+
+    state_type: ClassVar[type] = CoSyNEState
 
     m: int = 20  # networks per generation (the subpopulation size)
     parents_frac: float = 0.25  # the top quarter recombines
@@ -63,8 +67,8 @@ class CoSyNE:
         P = rng.uniform(-self.init_scale, self.init_scale, size=(self.m, spec.n_weights))
         return CoSyNEState(spec, P)
 
-    def ask(self, state: CoSyNEState, rng: np.random.Generator) -> tuple[NetSpec, np.ndarray]:
-        return state.spec, state.P.copy()
+    def ask(self, state: CoSyNEState, rng: np.random.Generator) -> Population:
+        return Population(state.spec, state.P.copy())
 
     def _crossover(self, a: np.ndarray, b: np.ndarray, spec: NetSpec,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -33,10 +33,11 @@ per neuron per generation, α Cauchy scale, level 1 / level 2 neuron and network
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
-from metahook.evolution.base import cauchy_mutate, rank
+from metahook.evolution.base import DataclassState, Population, cauchy_mutate, rank
 from metahook.evolution.network import NetSpec
 
 
@@ -72,8 +73,11 @@ class ESPState:
 
 
 @dataclass(frozen=True)
-class ESP:
-    """ESP as an ask/tell algorithm (see the module docstring)."""
+class ESP(DataclassState):
+    """ESP as an ask/tell algorithm (see the module docstring); its state is :class:`ESPState`,
+    checkpointed field by field (H-ESP's level 2 included)."""
+
+    state_type: ClassVar[type] = ESPState
 
     n: int = 40  # neurons per subpopulation
     trials: int = 10  # networks each neuron takes part in per generation
@@ -119,10 +123,10 @@ class ESP:
             nets[j] = rest.ravel()
         return nets
 
-    def ask(self, state: ESPState, rng: np.random.Generator) -> tuple[NetSpec, np.ndarray]:
+    def ask(self, state: ESPState, rng: np.random.Generator) -> Population:
         if state.phase == "lesion":
-            return state.spec.with_h(state.spec.h - 1), self._lesioned(state)
-        return state.spec, self._trial_networks(state, rng)
+            return Population(state.spec.with_h(state.spec.h - 1), self._lesioned(state))
+        return Population(state.spec, self._trial_networks(state, rng))
 
     # ------------------------------------------------------------------ tell
     def _recombine(self, st: ESPState, rng: np.random.Generator) -> None:
@@ -264,12 +268,12 @@ class HESP(ESP):
         cauchy_mutate(kids, self.mutation_prob / L, self.alpha, rng)
         return kids
 
-    def ask(self, state: ESPState, rng: np.random.Generator) -> tuple[NetSpec, np.ndarray]:
+    def ask(self, state: ESPState, rng: np.random.Generator) -> Population:
         spec, nets = super().ask(state, rng)
         kids = self._level2_kids(state, rng)
         state.level2_kids = kids.shape[0]
         state.level2_last = kids
-        return spec, np.concatenate([nets, kids], axis=0)
+        return Population(spec, np.concatenate([nets, kids], axis=0))
 
     def _insert(self, st: ESPState, nets: np.ndarray, fit: np.ndarray) -> None:
         allnets = np.concatenate([st.level2, nets], axis=0)

@@ -13,7 +13,7 @@ https://evotorch.ai) implements
 The searchers run their own loop (``searcher.step()``), so they are wrapped as a
 :class:`~metahook.evolution.base.Driver`, not as ask/tell: an EvoTorch ``Problem`` whose
 ``_evaluate_batch`` hands the batch's weights to our numba fitness through the run's
-:class:`~metahook.evolution.base.EvaluationBudget` (the same counting, cap, "solved" rule and
+:class:`~metahook.evolution.budget.EvaluationBudget` (the same counting, cap, "solved" rule and
 generalization test as every other method), and the loop stops as soon as the budget is done.
 Every network EvoTorch asks to evaluate is one evaluation, including the elite that its CoSyNE
 re-evaluates each generation (our CoSyNE re-evaluates every row as well).
@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metahook.evolution.base import EvaluationBudget
+from metahook.evolution.budget import EvaluationBudget
 from metahook.evolution.network import NetSpec
 
 EVOTORCH_VERSION = "0.6.1"
@@ -69,7 +69,7 @@ def _problem(spec: NetSpec, budget: EvaluationBudget, init_scale: float, seed: i
     import torch
     from evotorch import Problem
 
-    class PoleProblem(Problem):
+    class BudgetProblem(Problem):  # EvoTorch's Problem over our budget (and our Problem)
         def _evaluate_batch(self, batch: Any) -> None:
             genomes = batch.values.detach().cpu().numpy()
             res = budget.evaluate(spec, genomes)
@@ -77,9 +77,9 @@ def _problem(spec: NetSpec, budget: EvaluationBudget, init_scale: float, seed: i
                 raise _BudgetDone
             batch.set_evals(torch.as_tensor(res.fitness, dtype=torch.float64))
 
-    return PoleProblem("max", solution_length=spec.n_weights,
-                       initial_bounds=(-init_scale, init_scale), dtype=torch.float64,
-                       eval_dtype=torch.float64, device="cpu", seed=seed)
+    return BudgetProblem("max", solution_length=spec.n_weights,
+                         initial_bounds=(-init_scale, init_scale), dtype=torch.float64,
+                         eval_dtype=torch.float64, device="cpu", seed=seed)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class EvoTorchES:
                       permute_all=self.cosyne_permute_all, num_elites=1)
 
     def drive(self, budget: EvaluationBudget, spec: NetSpec, rng: np.random.Generator) -> None:
-        """Step the searcher until a network solves the task or the budget is spent."""
+        """Step the searcher until a network solves the problem or the budget is spent."""
         require_evotorch(self.name)
         seed = int(rng.integers(2**62))
         center = rng.uniform(-self.sigma0, self.sigma0, spec.n_weights) * 0.1

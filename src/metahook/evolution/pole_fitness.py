@@ -16,8 +16,8 @@ Gomez, Schmidhuber & Miikkulainen (JMLR 9, 2008), after Gruau, Whitley & Pyeatt 
   the 625 must succeed. The tests are not counted as evaluations (as in the papers).
 
 Everything that steps the simulator runs in numba kernels (:func:`episode`,
-:func:`evaluate_batch`, :func:`generalization_score`); :class:`PoleTask` is the thin Python
-front that the evolution loop calls.
+:func:`evaluate_batch`, :func:`generalization_score`); :class:`PoleProblem` is the thin Python
+front that the evolution loop calls (a :class:`~metahook.evolution.problem.Problem`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from numba import njit
 
 from metahook.envs.pole import obs_dim, observe, pole_step, start_state
 from metahook.evolution.network import NetSpec, net_step
+from metahook.evolution.problem import BatchResult
 
 SOLVE_STEPS = 100_000
 DAMPING_STEPS = 1000
@@ -129,20 +130,10 @@ def generalization_score(genome: np.ndarray, n_in: int, h: int, recurrent: bool,
     return passed
 
 
-@dataclass
-class BatchResult:
-    """What one call of :meth:`PoleTask.evaluate` found."""
-
-    fitness: np.ndarray  # one per network evaluated (a prefix of the batch for standard fitness)
-    steps: np.ndarray
-    n_evaluated: int
-    solved_index: int = -1  # row of the network that solved the task, -1 if none
-    generalization: int = -1  # starts passed by the tested champion (damping), -1 if untested
-
-
 @dataclass(frozen=True)
-class PoleTask:
-    """One pole-balancing variant and its fitness (see the module docstring)."""
+class PoleProblem:
+    """One pole-balancing variant and its fitness as a
+    :class:`~metahook.evolution.problem.Problem` (see the module docstring)."""
 
     n_poles: int = 2
     markov: bool = True
@@ -170,7 +161,7 @@ class PoleTask:
         evaluations, so this changes no count, only the wall-clock time.
         """
         if spec.n_in != self.n_in:
-            raise ValueError(f"network has {spec.n_in} inputs, task gives {self.n_in}")
+            raise ValueError(f"network has {spec.n_in} inputs, problem gives {self.n_in}")
         g = np.ascontiguousarray(genomes, dtype=np.float64)
         k = g.shape[0]
         steps = np.zeros(k, dtype=np.int64)

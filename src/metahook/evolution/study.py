@@ -1,8 +1,9 @@
 """Many independent evolutionary runs of several methods, spread over processes or a Ray cluster.
 
 A *study* is the papers' protocol for one table column: each method runs ``runs`` times from
-independent seeds on one :class:`~metahook.evolution.pole_fitness.PoleTask`, and the mean and
-median number of evaluations to solve are reported. Runs share nothing, so they are farmed out:
+independent seeds on one :class:`~metahook.evolution.problem.Problem` (a pole variant, a
+T-maze), and the mean and median number of evaluations to solve are reported. Runs share
+nothing, so they are farmed out:
 
 - ``backend="process"``: a ``concurrent.futures.ProcessPoolExecutor`` over ``workers`` processes
   (``workers=1`` runs them in this process, which is what the quick scales do);
@@ -25,8 +26,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metahook.evolution.base import Algorithm, Driver, RunRecord, Task, evolve
+from metahook.evolution.base import Algorithm, Driver
+from metahook.evolution.budget import RunRecord
 from metahook.evolution.network import NetSpec
+from metahook.evolution.problem import Problem
+from metahook.evolution.run import evolve
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class RunSpec:
     method: str
     index: int
     algo: Algorithm | Driver
-    task: Task
+    problem: Problem
     net: NetSpec
     seed: int
     max_evaluations: int
@@ -54,7 +58,7 @@ def run_seed(study_seed: int, method: str, index: int) -> np.random.SeedSequence
 def run_one(spec: RunSpec) -> dict[str, Any]:
     """Execute one run; returns its :class:`RunRecord` as JSON plus its key."""
     rng = np.random.default_rng(run_seed(spec.seed, spec.method, spec.index))
-    rec: RunRecord = evolve(spec.algo, spec.task, spec.net, rng, spec.max_evaluations)
+    rec: RunRecord = evolve(spec.algo, spec.problem, spec.net, rng, spec.max_evaluations)
     return {"key": spec.key, **rec.to_json()}
 
 

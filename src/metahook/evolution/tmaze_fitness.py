@@ -21,7 +21,7 @@ from numba import njit
 
 from metahook.envs.tmaze import EAST, NORTH, SOUTH, WEST, tmaze_move, tmaze_observation
 from metahook.evolution.network import NetSpec, net_step
-from metahook.evolution.pole_fitness import BatchResult
+from metahook.evolution.problem import BatchResult
 
 
 @njit(cache=True)
@@ -67,8 +67,9 @@ def tmaze_batch(genomes: np.ndarray, h: int, recurrent: bool, bias: bool, length
 
 
 @dataclass(frozen=True)
-class TMazeTask:
-    """The T-maze of one corridor length as an evolution task (see the module docstring)."""
+class TMazeProblem:
+    """The T-maze of one corridor length as an evolution
+    :class:`~metahook.evolution.problem.Problem` (see the module docstring)."""
 
     length: int = 10
     n_in: int = 3  # the observation

@@ -30,7 +30,7 @@ from metahook.evolution.cosyne import CoSyNE
 from metahook.evolution.esp import ESP, HESP
 from metahook.evolution.evotorch_es import EvoTorchES, EvoTorchMissing, Kind, require_evotorch
 from metahook.evolution.network import NetSpec
-from metahook.evolution.pole_fitness import PoleTask
+from metahook.evolution.pole_fitness import PoleProblem
 from metahook.evolution.study import RunSpec, execute, summarize
 from metahook.harness import plots
 from metahook.harness.context import RunContext
@@ -86,15 +86,17 @@ def build(method: str, cfg: Any, n_in: int) -> tuple[Algorithm | Driver, NetSpec
     raise ValueError(method)
 
 
-def run_study(ctx: RunContext, cfg: Any, task: PoleTask, reference: dict[str, Ref]) -> Result:
-    """Run every method ``cfg.runs`` times on ``task``; the metrics hold each method's summary."""
+def run_study(ctx: RunContext, cfg: Any, problem: PoleProblem,
+              reference: dict[str, Ref]) -> Result:
+    """Run every method ``cfg.runs`` times on ``problem``; the metrics hold each method's
+    summary."""
     state = ctx.restore()
     done: dict[str, dict[str, Any]] = {} if state is None else dict(state["done"])
     specs: list[RunSpec] = []
     for method in cfg.methods:
-        algo, net = build(method, cfg, task.n_in)
+        algo, net = build(method, cfg, problem.n_in)
         for i in range(cfg.runs):
-            spec = RunSpec(method, i, algo, task, net, ctx.seed, cfg.max_evaluations)
+            spec = RunSpec(method, i, algo, problem, net, ctx.seed, cfg.max_evaluations)
             if spec.key not in done:
                 specs.append(spec)
     total = len(cfg.methods) * cfg.runs
@@ -105,7 +107,7 @@ def run_study(ctx: RunContext, cfg: Any, task: PoleTask, reference: dict[str, Re
         ctx.log(len(done), method=method, run=int(idx), **rec)
         ctx.progress(len(done), total, f"{len(done)}/{total} runs")
         ctx.checkpoint(lambda: {"done": done})
-    metrics: dict[str, Any] = {"fitness": task.fitness, "runs_per_method": cfg.runs}
+    metrics: dict[str, Any] = {"fitness": problem.fitness, "runs_per_method": cfg.runs}
     per_method: dict[str, list[int]] = {}
     for method in cfg.methods:
         recs = [done[f"{method}/{i}"] for i in range(cfg.runs)]

@@ -18,7 +18,7 @@ from metahook.evolution.cosyne import CoSyNE
 from metahook.evolution.esp import ESP, HESP
 from metahook.evolution.network import NetSpec
 from metahook.evolution.study import RunSpec, execute, summarize
-from metahook.evolution.tmaze_fitness import TMazeTask
+from metahook.evolution.tmaze_fitness import TMazeProblem
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Result, register
@@ -72,8 +72,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     for length in cfg.lengths:
         for method in cfg.methods:
             for i in range(cfg.runs):
-                spec = RunSpec(f"{method}@{length}", i, _algo(method, cfg), TMazeTask(length), net,
-                               ctx.seed, cfg.max_evaluations)
+                spec = RunSpec(f"{method}@{length}", i, _algo(method, cfg),
+                               TMazeProblem(length), net, ctx.seed, cfg.max_evaluations)
                 if spec.key not in done:
                     specs.append(spec)
     total = len(cfg.lengths) * len(cfg.methods) * cfg.runs

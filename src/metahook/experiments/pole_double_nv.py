@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from metahook.evolution.pole_fitness import PoleTask
+from metahook.evolution.pole_fitness import PoleProblem
 from metahook.experiments._pole_common import PoleStudyConfig, run_study
 from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Result, register
@@ -35,7 +35,7 @@ REFERENCE = refs("evolution", "pole-double-nv")
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    return run_study(ctx, cfg, PoleTask(n_poles=2, markov=False, fitness=cfg.fitness),
+    return run_study(ctx, cfg, PoleProblem(n_poles=2, markov=False, fitness=cfg.fitness),
                      REFERENCE)
 
 

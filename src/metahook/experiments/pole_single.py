@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from metahook.evolution.pole_fitness import PoleTask
+from metahook.evolution.pole_fitness import PoleProblem
 from metahook.experiments._pole_common import PoleStudyConfig, run_study
 from metahook.harness.context import RunContext
 from metahook.harness.registry import Experiment, Result, register
@@ -33,7 +33,7 @@ REFERENCE = refs("evolution", "pole-single")
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    return run_study(ctx, cfg, PoleTask(n_poles=1, markov=cfg.markov, fitness="standard"),
+    return run_study(ctx, cfg, PoleProblem(n_poles=1, markov=cfg.markov, fitness="standard"),
                      REFERENCE)
 
 
