@@ -1,7 +1,8 @@
 """Shared driver of the pole-balancing experiments (``pole-single``, ``pole-double``,
-``pole-double-nv``): the methods, how each is built from a config, and the study loop.
+``pole-double-nv``): the methods' hyper-parameters, the study loop.
 
-Methods (the rows of the papers' tables that we run ourselves):
+Methods (the rows of the papers' tables that we run ourselves), built by name from
+:data:`metahook.evolution.registry.ALGORITHMS` with the config's hyper-parameters:
 
 | name | algorithm |
 |---|---|
@@ -25,34 +26,24 @@ import dataclasses
 from typing import Any, Literal
 
 from metahook.evolution.base import Algorithm, Driver
-from metahook.evolution.cmaes import CMAES
-from metahook.evolution.cosyne import CoSyNE
-from metahook.evolution.esp import ESP, HESP
-from metahook.evolution.evotorch_es import EvoTorchES, EvoTorchMissing, Kind, require_evotorch
+from metahook.evolution.evotorch_es import EvoTorchMissing
 from metahook.evolution.network import NetSpec
 from metahook.evolution.pole_fitness import PoleProblem
+from metahook.evolution.registry import algorithm_entry, check_methods
 from metahook.evolution.study import RunSpec, execute, summarize
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.harness.errors import UsageError
 from metahook.harness.registry import Ref, Result
 
-METHODS = ("cosyne", "cosyne-all", "esp", "hesp", "cmaes")
-EVOTORCH_METHODS: dict[str, Kind] = {"snes": "snes", "pgpe": "pgpe", "evotorch-cosyne": "cosyne"}
+METHODS = ("cosyne", "cosyne-all", "esp", "hesp", "cmaes")  # the default list (no EvoTorch)
 
 
 def validate_common(cfg: Any) -> None:
-    valid = (*METHODS, *EVOTORCH_METHODS)
-    unknown = [m for m in cfg.methods if m not in valid]
-    if unknown or not cfg.methods:
-        raise ValueError(f"unknown method {unknown[0] if unknown else '(none)'!r}; "
-                         f"valid: {', '.join(valid)}")
-    for m in cfg.methods:
-        if m in EVOTORCH_METHODS:
-            try:
-                require_evotorch(m)
-            except EvoTorchMissing as exc:
-                raise UsageError(str(exc)) from None
+    try:
+        check_methods(cfg.methods)
+    except EvoTorchMissing as exc:
+        raise UsageError(str(exc)) from None
     if cfg.runs < 1:
         raise ValueError("runs must be >= 1")
     if cfg.max_evaluations < 1:
@@ -68,22 +59,12 @@ def validate_common(cfg: Any) -> None:
 
 
 def build(method: str, cfg: Any, n_in: int) -> tuple[Algorithm | Driver, NetSpec]:
-    """The algorithm and the starting network shape of ``method`` under ``cfg``."""
-    net = NetSpec(n_in, cfg.hidden, cfg.recurrent, cfg.bias)
-    esp_net = NetSpec(n_in, cfg.esp_hidden, cfg.recurrent, cfg.bias)
-    if method in ("cosyne", "cosyne-all"):
-        return CoSyNE(m=cfg.cosyne_m, mutation_prob=cfg.cosyne_mutation_prob,
-                      alpha=cfg.cosyne_alpha, permute_prob=(method == "cosyne"),
-                      name=method), net
-    if method == "esp":
-        return ESP(n=cfg.esp_n, trials=cfg.esp_trials), esp_net
-    if method == "hesp":
-        return HESP(n=cfg.esp_n, trials=cfg.esp_trials), esp_net
-    if method == "cmaes":
-        return CMAES(sigma0=cfg.cmaes_sigma0), net
-    if method in EVOTORCH_METHODS:
-        return EvoTorchES(EVOTORCH_METHODS[method], name=method), net
-    raise ValueError(method)
+    """The algorithm and the starting network shape of ``method`` under ``cfg``: the registry's
+    algorithm with the config's hyper-parameters; a neuron-evolving method (ESP, H-ESP) starts
+    from ``esp_hidden`` hidden neurons, the others have ``hidden``."""
+    entry = algorithm_entry(method)
+    h = cfg.esp_hidden if entry.evolves == "neurons" else cfg.hidden
+    return entry.make(dataclasses.asdict(cfg)), NetSpec(n_in, h, cfg.recurrent, cfg.bias)
 
 
 def run_study(ctx: RunContext, cfg: Any, problem: PoleProblem,

@@ -10,21 +10,23 @@ tanh neurons, one output (see :mod:`metahook.evolution.tmaze_fitness`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from metahook.evolution.base import Algorithm
-from metahook.evolution.cosyne import CoSyNE
-from metahook.evolution.esp import ESP, HESP
+from metahook.evolution.base import Algorithm, Driver
+from metahook.evolution.evotorch_es import EvoTorchMissing
 from metahook.evolution.network import NetSpec
+from metahook.evolution.registry import check_methods, make_algorithm
 from metahook.evolution.study import RunSpec, execute, summarize
 from metahook.evolution.tmaze_fitness import TMazeProblem
 from metahook.harness import plots
 from metahook.harness.context import RunContext
+from metahook.harness.errors import UsageError
 from metahook.harness.registry import Experiment, Result, register
 from metahook.references import refs
 
-METHODS = ("hesp", "esp", "cosyne-all")
+METHODS = ("hesp", "esp", "cosyne-all")  # the default list; any registered algorithm runs
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,10 @@ class Config:
     def validate(self) -> None:
         if not self.lengths or min(self.lengths) < 1:
             raise ValueError("lengths must be >= 1")
-        bad = [m for m in self.methods if m not in METHODS]
-        if bad or not self.methods:
-            raise ValueError(f"unknown method {bad[0] if bad else '(none)'!r}; "
-                             f"valid: {', '.join(METHODS)}")
+        try:
+            check_methods(self.methods)
+        except EvoTorchMissing as exc:
+            raise UsageError(str(exc)) from None
         if self.runs < 1 or self.max_evaluations < 1 or self.hidden < 1:
             raise ValueError("runs, max_evaluations and hidden must be >= 1")
         if self.esp_n < 4 or self.esp_trials < 1 or self.cosyne_m < 4 or self.level2_size < 2:
@@ -56,12 +58,10 @@ class Config:
             raise ValueError("workers must be >= 0")
 
 
-def _algo(method: str, cfg: Config) -> Algorithm:
-    if method == "hesp":
-        return HESP(n=cfg.esp_n, trials=cfg.esp_trials, level2_size=cfg.level2_size)
-    if method == "esp":
-        return ESP(n=cfg.esp_n, trials=cfg.esp_trials, adapt_size=False)
-    return CoSyNE(m=cfg.cosyne_m, permute_prob=False, name="cosyne-all")
+def _algo(method: str, cfg: Config) -> Algorithm | Driver:
+    """The registry's algorithm with the config's hyper-parameters. Every method evolves the same
+    fixed shape here: ESP's network-size adaptation is off (as H-ESP's always is)."""
+    return make_algorithm(method, {**dataclasses.asdict(cfg), "esp_adapt_size": False})
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
