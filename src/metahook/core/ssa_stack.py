@@ -205,6 +205,30 @@ def ssa_free(tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, rows: in
     return counts[N_TAGS] < tags.shape[0] and counts[N_ENTRIES] + rows <= entries.shape[0]
 
 
+def agent_stacks_state(tags: np.ndarray, entries: np.ndarray, mark: np.ndarray,
+                       counts: np.ndarray) -> dict[str, Any]:
+    """Checkpoint data of one SSA stack per agent (arrays ``(agents, capacity, ...)``), trimmed
+    to the rows the fullest stack uses."""
+    n_t = int(counts[:, N_TAGS].max(initial=0))
+    n_e = int(counts[:, N_ENTRIES].max(initial=0))
+    return {"tags": tags[:, :n_t], "entries": entries[:, :n_e], "mark": mark, "counts": counts}
+
+
+def restore_agent_stacks(state: dict[str, Any], width: int
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(tags, entries, mark, counts)`` from :func:`agent_stacks_state`'s data, with room to
+    grow (``width``: columns of a saved row)."""
+    tags = np.asarray(state["tags"], dtype=np.float64)
+    saved = np.asarray(state["entries"], dtype=np.float64)
+    k = tags.shape[0]
+    out_tags = np.zeros((k, max(AGENT_TAG_CAPACITY, 2 * tags.shape[1]), TAG_WIDTH))
+    out_tags[:, : tags.shape[1]] = tags
+    out_entries = np.zeros((k, max(AGENT_ENTRY_CAPACITY, 2 * saved.shape[1]), width))
+    out_entries[:, : saved.shape[1]] = saved.reshape(k, saved.shape[1], width)
+    return (out_tags, out_entries, np.array(state["mark"], dtype=np.int64),
+            np.array(state["counts"], dtype=np.int64))
+
+
 class SSAStack:
     """The arrays ``tags, entries, mark, counts`` of one learner's SSA stack, and their growth.
 

@@ -47,9 +47,10 @@ from metahook.core.ssa_stack import (
     AGENT_ENTRY_CAPACITY,
     AGENT_TAG_CAPACITY,
     N_COUNTS,
-    N_ENTRIES,
     N_TAGS,
     TAG_WIDTH,
+    agent_stacks_state,
+    restore_agent_stacks,
     ssa_begin_block,
     ssa_call,
     ssa_free,
@@ -82,6 +83,19 @@ _U_PER_STEP = 4 + 6
 
 
 @njit(cache=True, **NO_REFCOUNT)
+def _first_trial_started(fstate: np.ndarray, istate: np.ndarray, u: np.ndarray,
+                         upos: np.ndarray, dr: np.ndarray) -> bool:
+    """Start the life's first trial unless it is running; False if more uniforms are needed."""
+    if dr[DR_STARTED] == 0:
+        if upos[0] + 6 > u.shape[0]:
+            return False
+        dk_reset(fstate, istate, u, upos)
+        dr[DR_STARTED] = 1
+        dr[DR_TRIAL_START] = dr[DR_CYCLE]
+    return True
+
+
+@njit(cache=True, **NO_REFCOUNT)
 def doors_keys_cycles(
     P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
     kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,
@@ -105,12 +119,8 @@ def doors_keys_cycles(
     res = scratch_f[0:4]
     w = iparams[P_WIDTH]
     m = P.shape[1]
-    if dr[DR_STARTED] == 0:
-        if upos[0] + 6 > u.shape[0]:
-            return NEED_RANDOM
-        dk_reset(fstate, istate, u, upos)
-        dr[DR_STARTED] = 1
-        dr[DR_TRIAL_START] = dr[DR_CYCLE]
+    if not _first_trial_started(fstate, istate, u, upos, dr):
+        return NEED_RANDOM
     while dr[DR_CYCLE] < max_cycles:
         a = dr[DR_AGENT]
         if upos[0] + _U_PER_STEP > u.shape[0]:
@@ -178,12 +188,8 @@ def q_doors_keys_cycles(
     res = scratch_f[0:4]
     obs = scratch_i[4:9]
     alpha, gamma, lam, eps = qparams[0], qparams[1], qparams[2], qparams[3]
-    if dr[DR_STARTED] == 0:
-        if upos[0] + 6 > u.shape[0]:
-            return NEED_RANDOM
-        dk_reset(fstate, istate, u, upos)
-        dr[DR_STARTED] = 1
-        dr[DR_TRIAL_START] = dr[DR_CYCLE]
+    if not _first_trial_started(fstate, istate, u, upos, dr):
+        return NEED_RANDOM
     while dr[DR_CYCLE] < max_cycles:
         a = dr[DR_AGENT]
         if upos[0] + 8 > u.shape[0]:
@@ -389,10 +395,8 @@ class DoorsKeysLife:
         if self.learner == "smp":
             s["group"] = self.group.state_dict()
         else:
-            n_t = int(self.counts[:, N_TAGS].max(initial=0))
-            n_e = int(self.counts[:, N_ENTRIES].max(initial=0))
-            s.update(Q=self.Q, E=self.E, qr=self.qr, qf=self.qf, tags=self.tags[:, :n_t],
-                     entries=self.entries[:, :n_e], mark=self.mark, counts=self.counts)
+            s.update(Q=self.Q, E=self.E, qr=self.qr, qf=self.qf,
+                     **agent_stacks_state(self.tags, self.entries, self.mark, self.counts))
         return s
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
@@ -411,12 +415,5 @@ class DoorsKeysLife:
         self.E = np.asarray(s["E"], dtype=np.float64)
         self.qr = np.asarray(s["qr"], dtype=np.int64)
         self.qf = np.asarray(s["qf"], dtype=np.float64)
-        self.mark = np.asarray(s["mark"], dtype=np.int64)
-        self.counts = np.asarray(s["counts"], dtype=np.int64)
-        tags = np.asarray(s["tags"], dtype=np.float64)
-        entries = np.asarray(s["entries"], dtype=np.float64)
-        self.tags = np.zeros((2, max(AGENT_TAG_CAPACITY, 2 * tags.shape[1]), TAG_WIDTH))
-        self.tags[:, : tags.shape[1]] = tags
-        self.entries = np.zeros((2, max(AGENT_ENTRY_CAPACITY, 2 * entries.shape[1]),
-                                 entries.shape[2]))
-        self.entries[:, : entries.shape[1]] = entries
+        self.tags, self.entries, self.mark, self.counts = restore_agent_stacks(
+            s, self.entries.shape[2])

@@ -44,6 +44,8 @@ from metahook.core.ssa_stack import (
     N_TAGS,
     TAG_WIDTH,
     SSAStack,
+    agent_stacks_state,
+    restore_agent_stacks,
 )
 from metahook.machines.smp import machine as fast
 from metahook.machines.smp.instructions import EnvInstruction, InstructionSet
@@ -193,24 +195,13 @@ class SMPGroup:
         return int(self.counts[a, N_TAGS] + self.counts[a, N_ENTRIES])
 
     def state_dict(self) -> dict[str, Any]:
-        n_t = int(self.counts[:, N_TAGS].max(initial=0))
-        n_e = int(self.counts[:, N_ENTRIES].max(initial=0))
         return {"P": self.P, "c": self.c, "iregs": self.iregs, "fregs": self.fregs,
-                "tags": self.tags[:, :n_t], "entries": self.entries[:, :n_e], "mark": self.mark,
-                "counts": self.counts}
+                **agent_stacks_state(self.tags, self.entries, self.mark, self.counts)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.P = np.array(state["P"], dtype=np.float64)
         self.c = np.array(state["c"], dtype=np.float64)
         self.iregs = np.array(state["iregs"], dtype=np.int64)
         self.fregs = np.array(state["fregs"], dtype=np.float64)
-        self.mark = np.array(state["mark"], dtype=np.int64)
-        self.counts = np.array(state["counts"], dtype=np.int64)
-        tags = np.asarray(state["tags"], dtype=np.float64)
-        entries = np.asarray(state["entries"], dtype=np.float64)
-        cap_t = max(AGENT_TAG_CAPACITY, 2 * tags.shape[1])
-        cap_e = max(AGENT_ENTRY_CAPACITY, 2 * entries.shape[1])
-        self.tags = np.zeros((self.k, cap_t, TAG_WIDTH))
-        self.tags[:, : tags.shape[1]] = tags
-        self.entries = np.zeros((self.k, cap_e, 1 + self.iset.n_ops))
-        self.entries[:, : entries.shape[1]] = entries
+        self.tags, self.entries, self.mark, self.counts = restore_agent_stacks(
+            state, 1 + self.iset.n_ops)
