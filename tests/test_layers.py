@@ -166,3 +166,15 @@ def test_the_harness_may_list_experiments_lazily() -> None:
     lazy = "def load():\n    from metahook.experiments import load_all\n"
     assert not violations(lazy, "metahook.harness.registry")
     assert violations(lazy, "metahook.harness.report")
+
+
+def test_experiments_use_the_harness_through_its_api_only() -> None:
+    """``metahook.harness.api`` is the one surface an experiment imports from the harness."""
+    found = []
+    for path in sorted((SRC / ROOT / "experiments").glob("*.py")):
+        module = _module_name(path, SRC)
+        for name, line, _ in _imports(ast.parse(path.read_text(encoding="utf-8")), module,
+                                      path.name == "__init__.py"):
+            if name.startswith(f"{ROOT}.harness") and name != f"{ROOT}.harness.api":
+                found.append(f"{module}:{line} imports {name}")
+    assert not found, "import these from metahook.harness.api:\n" + "\n".join(found)

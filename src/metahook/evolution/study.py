@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from metahook.core.sweep import Checkpointer, collect
 from metahook.evolution.base import Algorithm, Driver
 from metahook.evolution.budget import RunRecord
 from metahook.evolution.network import NetSpec
@@ -88,6 +89,24 @@ def execute(specs: list[RunSpec], backend: Literal["process", "ray"] = "process"
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield fut.result()
+
+
+def run_all(ctx: Checkpointer, specs: list[RunSpec], backend: Literal["process", "ray"] = "process",
+            workers: int = 1,
+            on_record: Callable[[str, dict[str, Any], int], None] | None = None
+            ) -> dict[str, dict[str, Any]]:
+    """Every run of ``specs``, resumable: ``{spec.key: record}`` in the order of ``specs``.
+
+    The runs still missing from the last checkpoint are executed (:func:`execute`) and every
+    record is checkpointed as it arrives, after ``on_record(key, record, n_done)``.
+    """
+    by_key = {s.key: s for s in specs}
+
+    def compute(missing: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for rec in execute([by_key[k] for k in missing], backend, workers):
+            yield rec.pop("key"), rec
+
+    return collect(ctx, list(by_key), compute, on_record)
 
 
 def _execute_ray(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:

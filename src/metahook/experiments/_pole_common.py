@@ -30,11 +30,8 @@ from metahook.evolution.evotorch_es import EvoTorchMissing
 from metahook.evolution.network import NetSpec
 from metahook.evolution.pole_fitness import PoleProblem
 from metahook.evolution.registry import algorithm_entry, check_methods
-from metahook.evolution.study import RunSpec, execute, summarize
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.errors import UsageError
-from metahook.harness.registry import Ref, Result
+from metahook.evolution.study import RunSpec, run_all, summarize
+from metahook.harness.api import Ref, Result, RunContext, UsageError, plots
 
 METHODS = ("cosyne", "cosyne-all", "esp", "hesp", "cmaes")  # the default list (no EvoTorch)
 
@@ -71,23 +68,18 @@ def run_study(ctx: RunContext, cfg: Any, problem: PoleProblem,
               reference: dict[str, Ref]) -> Result:
     """Run every method ``cfg.runs`` times on ``problem``; the metrics hold each method's
     summary."""
-    state = ctx.restore()
-    done: dict[str, dict[str, Any]] = {} if state is None else dict(state["done"])
     specs: list[RunSpec] = []
     for method in cfg.methods:
         algo, net = build(method, cfg, problem.n_in)
-        for i in range(cfg.runs):
-            spec = RunSpec(method, i, algo, problem, net, ctx.seed, cfg.max_evaluations)
-            if spec.key not in done:
-                specs.append(spec)
-    total = len(cfg.methods) * cfg.runs
-    for rec in execute(specs, cfg.backend, cfg.workers):
-        key = rec.pop("key")
-        done[key] = rec
+        specs += [RunSpec(method, i, algo, problem, net, ctx.seed, cfg.max_evaluations)
+                  for i in range(cfg.runs)]
+
+    def logged(key: str, rec: dict[str, Any], n_done: int) -> None:
         method, idx = key.split("/")
-        ctx.log(len(done), method=method, run=int(idx), **rec)
-        ctx.progress(len(done), total, f"{len(done)}/{total} runs")
-        ctx.checkpoint(lambda: {"done": done})
+        ctx.log(n_done, method=method, run=int(idx), **rec)
+        ctx.progress(n_done, len(specs), f"{n_done}/{len(specs)} runs")
+
+    done = run_all(ctx, specs, cfg.backend, cfg.workers, logged)
     metrics: dict[str, Any] = {"fitness": problem.fitness, "runs_per_method": cfg.runs}
     per_method: dict[str, list[int]] = {}
     for method in cfg.methods:
@@ -124,7 +116,7 @@ class PoleStudyConfig:
 
     methods: tuple[str, ...] = METHODS
     runs: int = 50  # independent runs per method (the papers: 50)
-    max_evaluations: int = 200_000  # cap per run; a run that hits it counts as unsolved
+    max_evaluations: int = 100_000  # cap per run; a run that hits it counts as unsolved
     hidden: int = 0  # CoSyNE / CMA-ES hidden neurons (0: single-layer net)
     recurrent: bool = False  # fully recurrent hidden layer
     bias: bool = False  # constant bias input

@@ -18,12 +18,9 @@ from metahook.evolution.base import Algorithm, Driver
 from metahook.evolution.evotorch_es import EvoTorchMissing
 from metahook.evolution.network import NetSpec
 from metahook.evolution.registry import check_methods, make_algorithm
-from metahook.evolution.study import RunSpec, execute, summarize
+from metahook.evolution.study import RunSpec, run_all, summarize
 from metahook.evolution.tmaze_fitness import TMazeProblem
-from metahook.harness import plots
-from metahook.harness.context import RunContext
-from metahook.harness.errors import UsageError
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, UsageError, plots, register
 from metahook.references import refs
 
 METHODS = ("hesp", "esp", "cosyne-all")  # the default list; any registered algorithm runs
@@ -65,24 +62,16 @@ def _algo(method: str, cfg: Config) -> Algorithm | Driver:
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    state = ctx.restore()
-    done: dict[str, dict[str, Any]] = {} if state is None else dict(state["done"])
     net = NetSpec(3, cfg.hidden, True, True)
-    specs = []
-    for length in cfg.lengths:
-        for method in cfg.methods:
-            for i in range(cfg.runs):
-                spec = RunSpec(f"{method}@{length}", i, _algo(method, cfg),
-                               TMazeProblem(length), net, ctx.seed, cfg.max_evaluations)
-                if spec.key not in done:
-                    specs.append(spec)
-    total = len(cfg.lengths) * len(cfg.methods) * cfg.runs
-    for rec in execute(specs, cfg.backend, cfg.workers):
-        key = rec.pop("key")
-        done[key] = rec
-        ctx.log(len(done), key=key, **rec)
-        ctx.progress(len(done), total, f"{len(done)}/{total} runs")
-        ctx.checkpoint(lambda: {"done": done})
+    specs = [RunSpec(f"{method}@{length}", i, _algo(method, cfg), TMazeProblem(length), net,
+                     ctx.seed, cfg.max_evaluations)
+             for length in cfg.lengths for method in cfg.methods for i in range(cfg.runs)]
+
+    def logged(key: str, rec: dict[str, Any], n_done: int) -> None:
+        ctx.log(n_done, key=key, **rec)
+        ctx.progress(n_done, len(specs), f"{n_done}/{len(specs)} runs")
+
+    done = run_all(ctx, specs, cfg.backend, cfg.workers, logged)
     metrics: dict[str, Any] = {}
     fig, ax = plots.figure()
     for method in cfg.methods:

@@ -13,19 +13,13 @@ from typing import Any
 
 from metahook.evolution.pole_fitness import PoleProblem
 from metahook.experiments._pole_common import PoleStudyConfig, run_study
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, register
 from metahook.references import refs
 
 
 @dataclass(frozen=True)
 class Config(PoleStudyConfig):
     methods: tuple[str, ...] = ("cosyne-all", "cmaes", "esp", "hesp", "cosyne")
-    runs: int = 50
-    max_evaluations: int = 100_000  # unsolved runs are listed
-    hidden: int = 0
-    recurrent: bool = False
-    esp_hidden: int = 1
 
 
 REFERENCE = refs("evolution", "pole-double")

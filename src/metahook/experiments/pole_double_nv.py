@@ -15,8 +15,7 @@ from typing import Any, Literal
 
 from metahook.evolution.pole_fitness import PoleProblem
 from metahook.experiments._pole_common import PoleStudyConfig, run_study
-from metahook.harness.context import RunContext
-from metahook.harness.registry import Experiment, Result, register
+from metahook.harness.api import Experiment, Result, RunContext, register
 from metahook.references import refs
 
 
@@ -24,8 +23,6 @@ from metahook.references import refs
 class Config(PoleStudyConfig):
     methods: tuple[str, ...] = ("cosyne-all", "cmaes", "esp", "hesp", "cosyne")
     fitness: Literal["damping", "standard"] = "damping"
-    runs: int = 50
-    max_evaluations: int = 100_000
     hidden: int = 3
     recurrent: bool = True
     esp_hidden: int = 3
