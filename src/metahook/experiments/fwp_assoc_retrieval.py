@@ -28,21 +28,14 @@ from torch import Tensor, nn
 from metahook.envs import assoc_retrieval as ar
 from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.fast_weights import BaFastWeights, DeltaNet
-from metahook.neural.training import (
-    Training,
-    check_device,
-    n_params,
-    pick_device,
-    seeded,
-    set_threads,
-)
+from metahook.neural.training import Placement, Training, n_params, seeded
 from metahook.references import refs
 
 MODELS = ("fast_weights", "lstm", "irnn", "deltanet")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Placement):
     n_pairs: int = 4
     hidden_sizes: tuple[int, ...] = (20, 50, 100)
     models: tuple[str, ...] = ("fast_weights", "lstm")
@@ -57,8 +50,6 @@ class Config:
     eta: float = 1.0  # fast learning rate (0.5 learned far slower in our probes)
     inner_steps: int = 1  # settling steps S
     eval_every: int = 500
-    device: str = "auto"
-    threads: int = 1  # torch intra-op threads (0: torch default)
 
     def validate(self) -> None:
         if not 1 <= self.n_pairs <= ar.N_LETTERS:
@@ -73,7 +64,7 @@ class Config:
                 raise ValueError(f"{name} must be >= 1")
         if self.lr <= 0 or not 0 <= self.lam <= 1 or self.eta < 0:
             raise ValueError("need lr > 0, 0 <= lam <= 1, eta >= 0")
-        check_device(self.device)
+        super().validate()
 
 
 class Classifier(nn.Module):
@@ -116,8 +107,7 @@ def _error(model: nn.Module, tokens: Tensor, target: Tensor, batch: int = 2000) 
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    device = pick_device(cfg.device)
-    set_threads(cfg.threads)
+    device = cfg.place()
     data_rng = np.random.default_rng([ctx.seed, 1])
     splits = {}
     for name, n in (("train", cfg.n_train), ("val", cfg.n_val), ("test", cfg.n_test)):
@@ -177,11 +167,9 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         c = np.array(d["curve"])
         ax.plot(c[:, 0], 100 * c[:, 1], label=key)
     ax.axhline(90, color="gray", ls=":", label="chance (90 %)")
-    ax.set_xlabel(f"optimiser steps (batch {cfg.batch})")
-    ax.set_ylabel("validation error (%)")
-    ax.set_title(f"associative retrieval, K = {cfg.n_pairs} pairs")
-    ax.legend(fontsize=8)
-    plots.save(fig, ctx.plot_path("val_error"))
+    plots.finish(fig, ax, ctx.plot_path("val_error"), xlabel=f"optimiser steps (batch {cfg.batch})",
+                 ylabel="validation error (%)",
+                 title=f"associative retrieval, K = {cfg.n_pairs} pairs")
     return Result(metrics=metrics)
 
 

@@ -33,20 +33,14 @@ from metahook.neural.fast_weights import (
     feature_map,
     sum_rule_chunkwise,
 )
-from metahook.neural.training import (
-    Training,
-    check_device,
-    pick_device,
-    seeded,
-    set_threads,
-)
+from metahook.neural.training import Placement, Training, seeded
 from metahook.references import refs
 
 PHIS = ("elu_sum", "dpfp1", "dpfp2", "dpfp3")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Placement):
     sizes: tuple[int, ...] = (20, 40, 60, 80, 120, 160, 200, 260, 360, 400, 600)  # setting 1
     phis: tuple[str, ...] = PHIS
     rules: tuple[str, ...] = ("sum", "delta")
@@ -62,8 +56,6 @@ class Config:
     stop_loss: float = 1e-3
     patience: int = 10
     chunk_size: int = 64
-    device: str = "auto"
-    threads: int = 1
 
     def validate(self) -> None:
         if min(self.sizes + self.sizes2, default=0) < 1:
@@ -78,7 +70,7 @@ class Config:
                      "patience", "chunk_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
-        check_device(self.device)
+        super().validate()
 
 
 class Memory(nn.Module):
@@ -117,8 +109,7 @@ def _loss(model: Memory, S: torch.Tensor, queries: torch.Tensor, target: torch.T
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    device = pick_device(cfg.device)
-    set_threads(cfg.threads)
+    device = cfg.place()
     jobs = [(1, S, phi, rule) for S in cfg.sizes for phi in cfg.phis for rule in cfg.rules]
     jobs += [(2, S, phi, rule) for S in cfg.sizes2 for phi in cfg.phis2 for rule in cfg.rules]
     keys = [f"s{setting}_{rule}_{phi}_S{S}" for setting, S, phi, rule in jobs]

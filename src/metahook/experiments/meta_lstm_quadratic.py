@@ -27,18 +27,12 @@ from metahook.envs import functions
 from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.meta_lstm import MetaLSTM
 from metahook.neural.online_learners import online_backprop, online_least_squares
-from metahook.neural.training import (
-    Training,
-    check_device,
-    pick_device,
-    seeded,
-    set_threads,
-)
+from metahook.neural.training import Placement, Training, seeded
 from metahook.references import refs
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Placement):
     family: str = "quadratic"
     hidden: int = 32  # 4769 weights: the paper's "about 5000"
     episode_len: int = 100
@@ -53,8 +47,6 @@ class Config:
     bp_lrs: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
     fit_threshold: float = 0.05  # fraction of the target variance
     window: int = 10
-    device: str = "auto"
-    threads: int = 1  # torch intra-op threads (0: torch default)
 
     def validate(self) -> None:
         if self.family not in functions.FAMILIES:
@@ -67,7 +59,7 @@ class Config:
             raise ValueError("window must not exceed episode_len")
         if self.lr <= 0 or self.lr_final <= 0 or not self.bp_lrs or min(self.bp_lrs) <= 0:
             raise ValueError("learning rates must be > 0 and bp_lrs non-empty")
-        check_device(self.device)
+        super().validate()
 
 
 def examples_to_fit(err: np.ndarray, level: float, window: int) -> int | None:
@@ -85,8 +77,7 @@ def examples_to_fit(err: np.ndarray, level: float, window: int) -> int | None:
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    device = pick_device(cfg.device)
-    set_threads(cfg.threads)
+    device = cfg.place()
     model = seeded(lambda: MetaLSTM(2, 1, cfg.hidden), ctx.seed).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, eta_min=cfg.lr_final)

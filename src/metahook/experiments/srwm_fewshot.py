@@ -32,21 +32,14 @@ from metahook.envs import digits_fewshot as dfs
 from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.fast_weights import DeltaNet
 from metahook.neural.srwm import ModernSRWM
-from metahook.neural.training import (
-    Training,
-    check_device,
-    n_params,
-    pick_device,
-    seeded,
-    set_threads,
-)
+from metahook.neural.training import Placement, Training, n_params, seeded
 from metahook.references import refs
 
 MODELS = ("srwm", "deltanet", "lstm")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(Placement):
     models: tuple[str, ...] = MODELS
     n_way: int = 5
     shots: int = 8
@@ -60,8 +53,6 @@ class Config:
     project: bool = False  # GPICL-style random orthogonal projection of meta-training images
     eval_every: int = 250
     test_episodes: int = 1000
-    device: str = "auto"
-    threads: int = 1
 
     def validate(self) -> None:
         bad = [m for m in self.models if m not in MODELS]
@@ -77,7 +68,7 @@ class Config:
             raise ValueError("shots must be >= 2 (the first presentation is a guess)")
         if self.d_model % self.n_heads:
             raise ValueError("d_model must be a multiple of n_heads")
-        check_device(self.device)
+        super().validate()
 
 
 class Block(nn.Module):
@@ -122,8 +113,7 @@ def _evaluate(model: nn.Module, X: Tensor, Y: Tensor, P: Tensor, shots: int) -> 
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    device = pick_device(cfg.device)
-    set_threads(cfg.threads)
+    device = cfg.place()
     test = dfs.episodes(cfg.test_episodes, cfg.n_way, cfg.shots, "test",
                         np.random.default_rng([ctx.seed, 5]))
     Xt, Yt, Pt = (torch.from_numpy(a).to(device) for a in test[:3])
@@ -171,11 +161,10 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     for kind, d in done.items():
         ax.plot(np.arange(1, cfg.shots + 1), d["acc_by_presentation"], "o-", label=kind)
     ax.axhline(1.0 / cfg.n_way, color="gray", ls=":", label="chance")
-    ax.set_xlabel("presentation of the class within the episode")
-    ax.set_ylabel("test accuracy (unseen classes 5-9)")
-    ax.set_title(f"{cfg.n_way}-way digits, label one step late")
-    ax.legend(fontsize=8)
-    plots.save(fig, ctx.plot_path("accuracy_by_presentation"))
+    plots.finish(fig, ax, ctx.plot_path("accuracy_by_presentation"),
+                 xlabel="presentation of the class within the episode",
+                 ylabel="test accuracy (unseen classes 5-9)",
+                 title=f"{cfg.n_way}-way digits, label one step late")
     return Result(metrics=metrics)
 
 

@@ -23,3 +23,15 @@ def save(fig: Any, path: Path) -> Path:
     fig.savefig(path, format="png")
     plt.close(fig)
     return path
+
+
+def finish(fig: Any, ax: Any, path: Path, *, xlabel: str, ylabel: str, title: str = "",
+           legend_size: float | None = 8) -> Path:
+    """Label ``ax`` (and give it a legend unless ``legend_size`` is None), then :func:`save`."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if legend_size is not None:
+        ax.legend(fontsize=legend_size)
+    return save(fig, path)

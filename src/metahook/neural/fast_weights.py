@@ -129,14 +129,7 @@ def sum_rule_recurrent(
 ) -> tuple[Tensor, Tensor]:
     """Sum rule (linear attention), one step at a time: ``S_t = a_t S_{t-1} + k_t v_t^T``."""
     _check(q, k, v, None, log_alpha)
-    S = _initial(initial_state, k, v)
-    outs = []
-    for t in range(q.shape[2]):
-        if log_alpha is not None:
-            S = S * log_alpha[:, :, t, None, None].exp()
-        S = S + k[:, :, t, :, None] * v[:, :, t, None, :]
-        outs.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t], S))
-    return torch.stack(outs, dim=2), S
+    return _recurrent(q, k, v, None, initial_state, log_alpha)
 
 
 def delta_rule_recurrent(
@@ -148,15 +141,24 @@ def delta_rule_recurrent(
     ``S <- a_t S``; ``v_old = S^T k_t``; ``S <- S + beta_t k_t (v_t - v_old)^T``; ``o_t = S^T q_t``.
     """
     _check(q, k, v, beta, log_alpha)
+    return _recurrent(q, k, v, beta, initial_state, log_alpha)
+
+
+def _recurrent(q: Tensor, k: Tensor, v: Tensor, beta: Tensor | None,
+               initial_state: Tensor | None, log_alpha: Tensor | None) -> tuple[Tensor, Tensor]:
+    """The step-by-step loop of both rules: the sum rule when ``beta`` is None."""
     S = _initial(initial_state, k, v)
     outs = []
     for t in range(q.shape[2]):
         if log_alpha is not None:
             S = S * log_alpha[:, :, t, None, None].exp()
         k_t = k[:, :, t]
-        v_old = torch.einsum("bhk,bhkv->bhv", k_t, S)
-        delta = beta[:, :, t, None] * (v[:, :, t] - v_old)
-        S = S + k_t[..., :, None] * delta[..., None, :]
+        if beta is None:
+            S = S + k_t[..., :, None] * v[:, :, t, None, :]
+        else:
+            v_old = torch.einsum("bhk,bhkv->bhv", k_t, S)
+            delta = beta[:, :, t, None] * (v[:, :, t] - v_old)
+            S = S + k_t[..., :, None] * delta[..., None, :]
         outs.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t], S))
     return torch.stack(outs, dim=2), S
 
@@ -358,6 +360,15 @@ class FastWeightProgrammer1992(nn.Module):
         return o[:, 0], S[:, 0].transpose(1, 2).reshape(B, self.d_out, self.d_in)
 
 
+def _hidden_and_fast_weights(x: Tensor, d_hidden: int, state: tuple[Tensor, Tensor] | None
+                             ) -> tuple[Tensor, Tensor]:
+    """``state`` = (hidden state (B, H), fast weights (B, H, H)), zeros when None."""
+    if state is not None:
+        return state
+    B = x.shape[0]
+    return x.new_zeros(B, d_hidden), x.new_zeros(B, d_hidden, d_hidden)
+
+
 class OuterProductRNN1993(nn.Module):
     """Schmidhuber 1993: a recurrent net whose O(H) outputs program its O(H^2) recurrent weights.
 
@@ -376,12 +387,8 @@ class OuterProductRNN1993(nn.Module):
     def forward(
         self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        B, T, _ = x.shape
-        Hd = self.d_hidden
-        if state is None:
-            h, Fw = x.new_zeros(B, Hd), x.new_zeros(B, Hd, Hd)
-        else:
-            h, Fw = state
+        T = x.shape[1]
+        h, Fw = _hidden_and_fast_weights(x, self.d_hidden, state)
         ux = self.inp(x)
         hs = []
         for t in range(T):
@@ -425,12 +432,8 @@ class BaFastWeights(nn.Module):
             return self._forward_attention(x, state)
         if form != "matrix":
             raise ValueError(f"unknown form {form!r}; valid: auto, matrix, attention")
-        B, T, _ = x.shape
-        Hd = self.d_hidden
-        if state is None:
-            h, A = x.new_zeros(B, Hd), x.new_zeros(B, Hd, Hd)
-        else:
-            h, A = state
+        T = x.shape[1]
+        h, A = _hidden_and_fast_weights(x, self.d_hidden, state)
         cx = self.C(x)
         hs = []
         for t in range(T):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
@@ -46,6 +47,28 @@ def set_threads(n: int) -> None:
 def check_device(name: str) -> None:
     """For a config's ``validate``: ValueError unless ``name`` is usable here."""
     pick_device(name)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a neural experiment runs; its config extends this.
+
+    ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``; ``threads``: torch intra-op
+    threads (0: torch's default; 1 by default, see :func:`set_threads`).
+    """
+
+    device: str = "auto"
+    threads: int = 1
+
+    def validate(self) -> None:
+        check_device(self.device)
+        if self.threads < 0:
+            raise ValueError("threads must be >= 0 (0: torch's default)")
+
+    def place(self) -> torch.device:
+        """Set the thread count and return the device to run on."""
+        set_threads(self.threads)
+        return pick_device(self.device)
 
 
 def optimizer_state(opt: torch.optim.Optimizer) -> dict[str, Any]:
