@@ -14,12 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from metahook.envs.oops_tasks import GOAL_1N2N, check_1n2n
-from metahook.experiments.oops_common import (
-    PAPER,
-    SearchBudget,
-    drive,
-    timeline_plot,
-)
+from metahook.experiments.oops_common import PAPER, SearchBudget, drive, timeline_plot
 from metahook.harness.api import Experiment, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
 from metahook.references import refs

@@ -11,12 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from metahook.experiments.oops_common import (
-    PAPER,
-    SearchBudget,
-    drive,
-    timeline_plot,
-)
+from metahook.experiments.oops_common import PAPER, SearchBudget, drive, timeline_plot
 from metahook.harness.api import Experiment, Result, RunContext, register
 from metahook.references import refs
 from metahook.search.oops import OOPS

@@ -18,6 +18,7 @@ import json
 import math
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from metahook.harness.errors import UsageError, choices
@@ -57,6 +58,19 @@ def _finite(value: float, allow_nonfinite: bool) -> float:
     return value
 
 
+def _first_member(convert: Callable[[Any, Any, bool], Any], value: Any, union: Any,
+                  allow_nonfinite: bool, shown: str) -> Any:
+    """``value`` as the first non-None member type of ``union`` that ``convert`` accepts."""
+    for arg in get_args(union):
+        if arg is type(None):
+            continue
+        try:
+            return convert(value, arg, allow_nonfinite)
+        except ValueError:
+            continue
+    raise ValueError(shown)
+
+
 def parse_value(text: str, tp: Any, allow_nonfinite: bool = False) -> Any:
     """Parse ``text`` as a value of type ``tp``; raise ``ValueError`` if it is not one.
 
@@ -64,17 +78,9 @@ def parse_value(text: str, tp: Any, allow_nonfinite: bool = False) -> Any:
     """
     origin = get_origin(tp)
     if origin in (types.UnionType, typing.Union):
-        args = get_args(tp)
-        if type(None) in args and text.lower() in ("none", "null", ""):
+        if type(None) in get_args(tp) and text.lower() in ("none", "null", ""):
             return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return parse_value(text, arg, allow_nonfinite)
-            except ValueError:
-                continue
-        raise ValueError(text)
+        return _first_member(parse_value, text, tp, allow_nonfinite, text)
     if origin is Literal:
         for option in get_args(tp):
             if str(option) == text:
@@ -116,17 +122,9 @@ def check_json_value(value: Any, tp: Any, allow_nonfinite: bool = False) -> Any:
     """
     origin = get_origin(tp)
     if origin in (types.UnionType, typing.Union):
-        args = get_args(tp)
-        if value is None and type(None) in args:
+        if value is None and type(None) in get_args(tp):
             return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return check_json_value(value, arg, allow_nonfinite)
-            except ValueError:
-                continue
-        raise ValueError(repr(value))
+        return _first_member(check_json_value, value, tp, allow_nonfinite, repr(value))
     if origin is Literal:
         for option in get_args(tp):
             if type(option) is type(value) and option == value:

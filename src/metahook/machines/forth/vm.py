@@ -255,11 +255,10 @@ def push(M, x):
 @njit(cache=True, forceinline=True)
 def pop(M):
     d = get_dp(M)
-    if d == 0:
-        stop(M, H_UNDERFLOW)
-        return 0
-    wr(M, ADP, d - 1)
-    return M[M[R_ROW] - (ADP + d)]
+    v = top(M)  # halts on an empty stack
+    if d > 0:
+        wr(M, ADP, d - 1)
+    return v
 
 
 @njit(cache=True, forceinline=True)
@@ -483,19 +482,32 @@ def move_disk(M, a, b):
     M[R_MOVES] += 1
 
 
-@njit(cache=True)
-def xmn_core(M):
-    m = pop(M)
-    n = pop(M)
-    d = get_dp(M)
-    m = d - m + 1
-    n = d - n + 1
+@njit(cache=True, forceinline=True)
+def copy_top_to(M, n):
+    """Copy the top of the data stack into cell ``n`` (1-based); halt if ``n`` is out of range."""
+    if n < 1 or n > MAXDP:
+        stop(M, H_INDEX)
+        return
+    wr(M, ADP + n, top(M))
+
+
+@njit(cache=True, forceinline=True)
+def swap_ds(M, m, n):
+    """Exchange data-stack cells ``m`` and ``n`` (1-based); halt if either is out of range."""
     if m < 1 or m > MAXDP or n < 1 or n > MAXDP:
         stop(M, H_INDEX)
         return
     x = ds(M, m)
     wr(M, ADP + m, ds(M, n))
     wr(M, ADP + n, x)
+
+
+@njit(cache=True)
+def xmn_core(M):
+    m = pop(M)
+    n = pop(M)
+    d = get_dp(M)
+    swap_ds(M, d - m + 1, d - n + 1)
 
 
 @njit(cache=True, forceinline=True)
@@ -506,6 +518,17 @@ def ctrunc_div(a, b):
 
 
 # ---------------------------------------------------------------- one token
+@njit(cache=True, forceinline=True)
+def push_top_function_field(M, back):
+    """Push a field of the newest function-table entry (3 cells each; ``back`` cells from its
+    end: 2 = number of inputs, 1 = number of outputs); halt if the table is empty."""
+    n = rd(M, AFNP)
+    if n < 1:
+        stop(M, H_FUNCTION)
+        return
+    push(M, rd(M, AFNP + 3 * n - back))
+
+
 @njit(cache=True, forceinline=True)
 def exec_token(M, F, tok):
     """Run token ``tok`` (1..nQs) on the current task's tape (not in quote mode)."""
@@ -572,11 +595,7 @@ def exec_token(M, F, tok):
             push(M, ds(M, get_dp(M) - n + 1))
         elif tok == 43:  # inn
             n = pop(M)
-            n = get_dp(M) - n + 1
-            if n < 1 or n > MAXDP:
-                stop(M, H_INDEX)
-                return
-            wr(M, ADP + n, top(M))
+            copy_top_to(M, get_dp(M) - n + 1)
         elif tok == 44:  # cpn
             n = pop(M)
             if n < 0:
@@ -604,11 +623,7 @@ def exec_token(M, F, tok):
             push(M, ds(M, frame(M, 2) + n))
         elif tok == 47:  # innb
             n = pop(M)
-            n = frame(M, 2) + n
-            if n < 1 or n > MAXDP:
-                stop(M, H_INDEX)
-                return
-            wr(M, ADP + n, top(M))
+            copy_top_to(M, frame(M, 2) + n)
         elif tok == 48:  # cpnb
             n = pop(M)
             cpabn(M, F, ADP + frame(M, 2) + 1,
@@ -618,14 +633,7 @@ def exec_token(M, F, tok):
             m = pop(M)
             n = pop(M)
             b = frame(M, 2)
-            m = b + m
-            n = b + n
-            if m < 1 or m > MAXDP or n < 1 or n > MAXDP:
-                stop(M, H_INDEX)
-                return
-            x = ds(M, m)
-            wr(M, ADP + m, ds(M, n))
-            wr(M, ADP + n, x)
+            swap_ds(M, b + m, b + n)
         elif tok == 50:  # ip2ds
             push(M, frame(M, 1))
         elif tok == 51:  # pip
@@ -761,11 +769,7 @@ def exec_token(M, F, tok):
                   AENDSTACK)
             wr(M, ADP, get_dp(M) - n)
         elif tok == 26:  # intpf
-            n = rd(M, AFNP)
-            if n < 1:
-                stop(M, H_FUNCTION)
-                return
-            push(M, rd(M, AFNP + 3 * n - 2))
+            push_top_function_field(M, 2)
         elif tok == 27:  # def
             i = 1 + rd(M, AFNP)
             if i > MAXFN:
@@ -886,11 +890,7 @@ def exec_extension(M, F, tok):
     elif tok == 78:  # base
         push(M, frame(M, 2))
     elif tok == 79:  # outopf
-        n = rd(M, AFNP)
-        if n < 1:
-            stop(M, H_FUNCTION)
-            return
-        push(M, rd(M, AFNP + 3 * n - 1))
+        push_top_function_field(M, 1)
     elif tok == 80:  # popf
         i = rd(M, AFNP)
         if i == 0:
