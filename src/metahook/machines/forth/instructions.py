@@ -214,7 +214,6 @@ def name(num: int) -> str:
 
 
 # Token numbers the interpreter switches on (kept in one place).
-T_1TOD, T_2TOD, T_MVDSK, T_XAD, T_XSA = 1, 2, 3, 4, 5
 T_QOT = number("qot")
 T_EXEC = number("exec")
 FIRST_DECLARED = DECLARED[0].number

@@ -65,6 +65,79 @@ from metahook.machines.forth.layout import (
     NSQ,
     ROW,
 )
+from metahook.machines.forth.tokens import (
+    T_2TOD,
+    T_ADD,
+    T_AND,
+    T_BASE,
+    T_BASEF,
+    T_BOOSTQ,
+    T_BSF,
+    T_C0,
+    T_C5,
+    T_CLEAR,
+    T_CPN,
+    T_CPNB,
+    T_DEC,
+    T_DECQ,
+    T_DEF,
+    T_DEL,
+    T_DELD,
+    T_DELN,
+    T_DIV,
+    T_DOF,
+    T_EQ,
+    T_EX,
+    T_FIND,
+    T_FINDB,
+    T_FROMD,
+    T_GEQ,
+    T_GETQ,
+    T_GRT,
+    T_HALF,
+    T_INC,
+    T_INCQ,
+    T_INN,
+    T_INNB,
+    T_INSN,
+    T_INSQ,
+    T_INTPF,
+    T_IP2DS,
+    T_JMP1,
+    T_MUL,
+    T_MVDSK,
+    T_MVN,
+    T_NEG,
+    T_NOP,
+    T_NOT,
+    T_OLDQ,
+    T_OR,
+    T_OUTB,
+    T_OUTN,
+    T_OUTOPF,
+    T_PIP,
+    T_POPF,
+    T_POPPAT,
+    T_POWR,
+    T_PUSHDP,
+    T_PUSHPAT,
+    T_QOT,
+    T_REM,
+    T_RET,
+    T_RT0,
+    T_RT1,
+    T_SETDP,
+    T_SETPAT,
+    T_STF,
+    T_SUB,
+    T_TOD,
+    T_TOPF,
+    T_UP,
+    T_XAD,
+    T_XMN,
+    T_XMNB,
+    T_XSA,
+)
 
 # ---------------------------------------------------------------- registers (M[0:NREG])
 R_T = 0  # time limit T of the current search round
@@ -538,12 +611,12 @@ def exec_token(M, F, tok):
             stop(M, H_TOKEN)
             return
         tok = k
-    if tok >= 58:
-        if tok <= 63:  # c0..c5
+    if tok >= T_C0:
+        if tok <= T_C5:  # c0..c5
             push(M, tok - 58)
-        elif tok == 65:  # qot
+        elif tok == T_QOT:
             wr(M, AQUOTEFLAG, 1)
-        elif tok == 66:  # nop
+        elif tok == T_NOP:
             pass
         elif tok < FIRST_DECL + 7:  # declared programs
             k = tok - FIRST_DECL
@@ -551,34 +624,34 @@ def exec_token(M, F, tok):
         else:
             exec_extension(M, F, tok)
         return
-    if tok >= 32:
-        if tok == 32:  # ret
+    if tok >= T_RET:
+        if tok == T_RET:
             ret(M, F)
-        elif tok == 33:  # rt0
+        elif tok == T_RT0:
             if pop(M) <= 0:
                 ret(M, F)
-        elif tok == 34:  # neg
+        elif tok == T_NEG:
             x = pop(M)
             push(M, 1 if x == 0 else -x)
-        elif tok == 35:  # eq
+        elif tok == T_EQ:
             a = pop(M)
             b = pop(M)
             push(M, 1 if a == b else 0)
-        elif tok == 36:  # grt: top > second
+        elif tok == T_GRT:  # top > second
             a = pop(M)
             b = pop(M)
             push(M, 1 if a > b else 0)
-        elif tok == 37:  # clear
+        elif tok == T_CLEAR:
             wr(M, ADP, 0)
-        elif tok == 38:  # del
+        elif tok == T_DEL:
             d = get_dp(M)
             if d == 0:
                 stop(M, H_UNDERFLOW)
                 return
             wr(M, ADP, d - 1)
-        elif tok == 39:  # up
+        elif tok == T_UP:
             push(M, top(M))
-        elif tok == 40:  # ex
+        elif tok == T_EX:
             m = get_dp(M)
             if m < 2:
                 stop(M, H_UNDERFLOW)
@@ -586,17 +659,17 @@ def exec_token(M, F, tok):
             x = ds(M, m)
             wr(M, ADP + m, ds(M, m - 1))
             wr(M, ADP + m - 1, x)
-        elif tok == 41:  # jmp1
+        elif tok == T_JMP1:
             if pop(M) > 0:
                 set_frame(M, 1, pop(M))
                 M[R_JUMPED] = 1
-        elif tok == 42:  # outn
+        elif tok == T_OUTN:
             n = pop(M)
             push(M, ds(M, get_dp(M) - n + 1))
-        elif tok == 43:  # inn
+        elif tok == T_INN:
             n = pop(M)
             copy_top_to(M, get_dp(M) - n + 1)
-        elif tok == 44:  # cpn
+        elif tok == T_CPN:
             n = pop(M)
             if n < 0:
                 stop(M, H_INDEX)
@@ -616,41 +689,41 @@ def exec_token(M, F, tok):
                 n -= 1
                 i -= 1
                 j -= 1
-        elif tok == 45:  # xmn
+        elif tok == T_XMN:
             xmn_core(M)
-        elif tok == 46:  # outb
+        elif tok == T_OUTB:
             n = pop(M)
             push(M, ds(M, frame(M, 2) + n))
-        elif tok == 47:  # innb
+        elif tok == T_INNB:
             n = pop(M)
             copy_top_to(M, frame(M, 2) + n)
-        elif tok == 48:  # cpnb
+        elif tok == T_CPNB:
             n = pop(M)
             cpabn(M, F, ADP + frame(M, 2) + 1,
                   ADP + get_dp(M) + 1, n, ADP + 1, AENDSTACK)
             wr(M, ADP, get_dp(M) + n)
-        elif tok == 49:  # xmnb
+        elif tok == T_XMNB:
             m = pop(M)
             n = pop(M)
             b = frame(M, 2)
             swap_ds(M, b + m, b + n)
-        elif tok == 50:  # ip2ds
+        elif tok == T_IP2DS:
             push(M, frame(M, 1))
-        elif tok == 51:  # pip
+        elif tok == T_PIP:
             set_frame(M, 1, pop(M))
-        elif tok == 52:  # pushdp
+        elif tok == T_PUSHDP:
             push(M, get_dp(M) + 1)
-        elif tok == 53:  # setdp
+        elif tok == T_SETDP:
             a = pop(M)
             if a < 0 or a > MAXDP:
                 stop(M, H_INDEX)
                 return
             wr(M, ADP, a)
-        elif tok == 54:  # toD
+        elif tok == T_TOD:
             push_D(M, pop(M))
-        elif tok == 55:  # fromD
+        elif tok == T_FROMD:
             push(M, top_D(M))
-        elif tok == 56:  # delD
+        elif tok == T_DELD:
             d = M[M[R_ROW] - ADDP]
             if d == 0:
                 stop(M, H_UNDERFLOW)
@@ -659,8 +732,8 @@ def exec_token(M, F, tok):
         else:  # 57 tsk
             push(M, rd(M, ATASK))
         return
-    if tok >= 16:
-        if tok == 16:  # getq
+    if tok >= T_GETQ:
+        if tok == T_GETQ:
             a = pop(M)
             if a < 0 or a > M[R_OLDP]:
                 stop(M, H_OLD)
@@ -669,7 +742,7 @@ def exec_token(M, F, tok):
             cpabn(M, F, M[OLD0 + 2 * a], ADP + 1 + get_dp(M), n, ADP + 1,
                   AENDSTACK)
             wr(M, ADP, get_dp(M) + n)
-        elif tok == 17:  # insq
+        elif tok == T_INSQ:
             b = pop(M)
             a = pop(M)
             m = get_dp(M) - frame(M, 2) - b
@@ -681,7 +754,7 @@ def exec_token(M, F, tok):
             cpabn(M, F, b, b + n, m, ADP + 1, AENDSTACK)
             cpabn(M, F, M[OLD0 + 2 * a], b, n, ADP + 1, AENDSTACK)
             wr(M, ADP, get_dp(M) + n)
-        elif tok == 18:  # findb
+        elif tok == T_FINDB:
             k = pop(M)
             i = frame(M, 2) + 1
             row = M[R_ROW]
@@ -701,9 +774,9 @@ def exec_token(M, F, tok):
                 M[R_TIME] += 1
                 M[R_TOTALT] += 1
             push(M, i)
-        elif tok == 19:  # incQ
+        elif tok == T_INCQ:
             add_to_sq(M, top(M), 1)
-        elif tok == 20:  # decQ
+        elif tok == T_DECQ:
             i = top(M)
             if i > M[R_NSQS] or i < 1:
                 return
@@ -720,7 +793,7 @@ def exec_token(M, F, tok):
             o = poff(M)
             wr(M, o + 2 + i, x - 1)
             wr(M, o + 1, y - 1)
-        elif tok == 21:  # pushpat: the program reads the pointer's address, not its value
+        elif tok == T_PUSHPAT:  # the program reads the pointer's address, not its value
             i = APATP
             if i > MAXPAT:
                 stop(M, H_PATTERN)
@@ -729,13 +802,13 @@ def exec_token(M, F, tok):
             wr(M, APATP, i)
             cpabn(M, F, poff(M) + 1, ACURP + 1 + i * (2 + NSQ), 2 + NSQ,
                   ACURP + 1, AENDPATS)
-        elif tok == 22:  # setpat
+        elif tok == T_SETPAT:
             i = pop(M)
             if i < 0 or i > rd(M, APATP):
                 stop(M, H_PATTERN)
                 return
             wr(M, ACURP, i)
-        elif tok == 23:  # insn
+        elif tok == T_INSN:
             b = pop(M)
             n = pop(M)
             a = pop(M)
@@ -748,7 +821,7 @@ def exec_token(M, F, tok):
             cpabn(M, F, b, b + n, m, ADP + 1, AENDSTACK)
             cpabn(M, F, a, b, n, ADP + 1, AENDSTACK)
             wr(M, ADP, get_dp(M) + n)
-        elif tok == 24:  # mvn
+        elif tok == T_MVN:
             b = pop(M)
             n = pop(M)
             a = pop(M)
@@ -757,7 +830,7 @@ def exec_token(M, F, tok):
             a = b + n - 1
             if a > get_dp(M):
                 wr(M, ADP, a)
-        elif tok == 25:  # deln
+        elif tok == T_DELN:
             n = pop(M)
             m = pop(M)
             if m < 0 or n < 0:
@@ -768,9 +841,9 @@ def exec_token(M, F, tok):
             cpabn(M, F, m + n + 1, m + 1, get_dp(M) - b - n, ADP + 1,
                   AENDSTACK)
             wr(M, ADP, get_dp(M) - n)
-        elif tok == 26:  # intpf
+        elif tok == T_INTPF:
             push_top_function_field(M, 2)
-        elif tok == 27:  # def
+        elif tok == T_DEF:
             i = 1 + rd(M, AFNP)
             if i > MAXFN:
                 stop(M, H_FUNCTION)
@@ -780,9 +853,9 @@ def exec_token(M, F, tok):
             wr(M, i, frame(M, 1) + 1)
             wr(M, i - 1, pop(M))
             wr(M, i - 2, pop(M))
-        elif tok == 28:  # topf
+        elif tok == T_TOPF:
             push(M, rd(M, AFNP))
-        elif tok == 29:  # dof
+        elif tok == T_DOF:
             n = pop(M)
             if n < 1 or n > rd(M, AFNP):
                 stop(M, H_FUNCTION)
@@ -790,7 +863,7 @@ def exec_token(M, F, tok):
             n = AFNP + 3 * n
             pushblock(M, rd(M, n - 2), rd(M, n - 1))
             set_frame(M, 1, rd(M, n))
-        elif tok == 30:  # oldq
+        elif tok == T_OLDQ:
             a = pop(M)
             if a < 0 or a > M[R_OLDP]:
                 stop(M, H_OLD)
@@ -802,9 +875,9 @@ def exec_token(M, F, tok):
             v += pop(M)
             set_frame(M, 1, v)
         return
-    if tok <= 2:  # 1toD, 2toD
+    if tok <= T_2TOD:  # 1toD, 2toD
         push_D(M, tok)
-    elif tok == 3:  # mvdsk
+    elif tok == T_MVDSK:
         b = frame(M, 2)
         a = ds(M, b + 1)
         c = ds(M, b + 3)
@@ -812,19 +885,19 @@ def exec_token(M, F, tok):
             stop(M, H_PEG)
             return
         move_disk(M, a, c)
-    elif tok == 4:  # xAD
+    elif tok == T_XAD:
         push(M, 2)
         push(M, 3)
         xmn_core(M)
-    elif tok == 5:  # xSA
+    elif tok == T_XSA:
         push(M, 3)
         push(M, 4)
         xmn_core(M)
-    elif tok == 6:  # bsf
+    elif tok == T_BSF:
         v = frame(M, 2) + ADP
         v += pop(M) + 1
         calla(M, -1, -1, v)
-    elif tok == 7:  # boostq
+    elif tok == T_BOOSTQ:
         a = pop(M) + M[R_NDECL]
         if a < 0 or a > M[R_OLDP]:
             stop(M, H_OLD)
@@ -836,15 +909,15 @@ def exec_token(M, F, tok):
         up = M[R_UPSQ]
         for i in range(a, a + n):
             add_to_sq(M, M[Q0 + i], up)
-    elif tok == 8:  # add
+    elif tok == T_ADD:
         a = pop(M)
         b = pop(M)
         push(M, a + b)
-    elif tok == 9:  # mul
+    elif tok == T_MUL:
         a = pop(M)
         b = pop(M)
         push(M, a * b)
-    elif tok == 10:  # powr
+    elif tok == T_POWR:
         n = pop(M)
         m = pop(M)
         if m <= 1:
@@ -855,18 +928,18 @@ def exec_token(M, F, tok):
             i *= m
             n -= 1
         push(M, i)
-    elif tok == 11:  # sub
+    elif tok == T_SUB:
         x = pop(M)
         push(M, pop(M) - x)
-    elif tok == 12:  # div
+    elif tok == T_DIV:
         x = pop(M)
         if x == 0:
             stop(M, H_DIVZERO)
             return
         push(M, ctrunc_div(pop(M), x))
-    elif tok == 13:  # inc
+    elif tok == T_INC:
         push(M, pop(M) + 1)
-    elif tok == 14:  # dec
+    elif tok == T_DEC:
         push(M, pop(M) - 1)
     else:  # 15 by2
         push(M, pop(M) * 2)
@@ -875,30 +948,30 @@ def exec_token(M, F, tok):
 @njit(cache=True)
 def exec_extension(M, F, tok):
     """Tokens 74..87: appendix instructions the original program did not register."""
-    if tok == 74 or tok == 75 or tok == 76:  # geq, and, or
+    if T_GEQ <= tok <= T_OR:  # geq, and, or
         a = pop(M)
         b = pop(M)
-        if tok == 74:
+        if tok == T_GEQ:
             r = a >= b
-        elif tok == 75:
+        elif tok == T_AND:
             r = a > 0 and b > 0
         else:
             r = a > 0 or b > 0
         push(M, 1 if r else 0)
-    elif tok == 77:  # not
+    elif tok == T_NOT:
         push(M, 1 if pop(M) <= 0 else 0)
-    elif tok == 78:  # base
+    elif tok == T_BASE:
         push(M, frame(M, 2))
-    elif tok == 79:  # outopf
+    elif tok == T_OUTOPF:
         push_top_function_field(M, 1)
-    elif tok == 80:  # popf
+    elif tok == T_POPF:
         i = rd(M, AFNP)
         if i == 0:
             stop(M, H_FUNCTION)
             return
         push(M, i)
         wr(M, AFNP, i - 1)
-    elif tok == 81:  # find
+    elif tok == T_FIND:
         k = pop(M)
         i = get_dp(M)
         while i > 0 and rd(M, i + ADP) != k and float(M[R_TIME]) < F[F_TP]:
@@ -906,23 +979,23 @@ def exec_extension(M, F, tok):
             M[R_TIME] += 1
             M[R_TOTALT] += 1
         push(M, i)
-    elif tok == 82:  # rt1
+    elif tok == T_RT1:
         if pop(M) > 0:
             ret(M, F)
-    elif tok == 83:  # half
+    elif tok == T_HALF:
         push(M, ctrunc_div(pop(M), 2))
-    elif tok == 84:  # rem
+    elif tok == T_REM:
         x = pop(M)
         if x == 0:
             stop(M, H_DIVZERO)
             return
         a = pop(M)
         push(M, a - ctrunc_div(a, x) * x)
-    elif tok == 85:  # stf
+    elif tok == T_STF:
         set_frame(M, 1, pop(M) + ADP)
-    elif tok == 86:  # basef
+    elif tok == T_BASEF:
         set_frame(M, 1, frame(M, 2) + ADP)
-    elif tok == 87:  # poppat
+    elif tok == T_POPPAT:
         i = rd(M, APATP)
         if i == 0:
             stop(M, H_PATTERN)
