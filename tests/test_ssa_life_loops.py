@@ -14,19 +14,20 @@ _LIVES = """
 import json, numpy as np
 from metahook.experiments.ssa_doors_keys import Config
 from metahook.rsi.doors_keys_life import DoorsKeysLife
-from metahook.experiments.is_function_approx import Config as FConfig, Life as FLife
+from metahook.experiments.is_function_approx import Config as FConfig
+from metahook.rsi.function_life import FunctionCurriculumLife
 out = {}
 for learner, ssa in (("smp", True), ("q", True)):
     lf = DoorsKeysLife(Config(eval_max_steps=20_000).life_params(), learner, ssa, seed=5)
     lf.advance(60_000, 10**9)
     st = lf.state_dict()
     out[learner] = {k: np.asarray(v).round(12).tolist() for k, v in st.items()
-                    if k in ("fstate", "istate", "dr", "trials", "Q", "qf")}
+                    if k in ("fstate", "istate", "loop_regs", "trials", "Q", "q_rewards")}
     if learner == "smp":
         g = st["group"]
         out[learner].update(P=np.asarray(g["P"]).round(12).tolist(), iregs=g["iregs"].tolist(),
                             counts=g["counts"].tolist())
-f = FLife(FConfig(), True, seed=3)
+f = FunctionCurriculumLife(FConfig().params(True), seed=3)
 f.advance(300_000)
 out["f"] = {"P": f.smp.P.round(12).tolist(), "trials": f.trials.tolist(),
             "iregs": f.smp.iregs.tolist()}

@@ -22,16 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from metahook.envs import functions_curriculum as fc
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
-from metahook.machines.smp import InstructionSet, SMPParams, SMPState
+from metahook.machines.smp import SMPParams
 from metahook.machines.smp.machine import N_MODS
 from metahook.references import refs
-from metahook.rsi import function_life as fl
+from metahook.rsi.function_life import INSTRUCTIONS, FunctionCurriculumLife
 from metahook.rsi.lives import run_lives
-
-INSTRUCTIONS = InstructionSet(("Add", "Sub", "Mul", "Mov", "IncProb", "EndSelfMod", "JumpHome"))
-_U_BLOCK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -65,84 +61,32 @@ class Config:
                          eval_max_steps=self.eval_max_steps, ssa=ssa)
 
 
-class Life:
-    """One SMP's life through the curriculum."""
-
-    def __init__(self, cfg: Config, ssa: bool, seed: int) -> None:
-        self.smp = SMPState(INSTRUCTIONS, cfg.params(ssa))
-        self.rng = np.random.default_rng(seed)
-        self.u = self.rng.random(_U_BLOCK)
-        self.upos = np.zeros(1, dtype=np.int64)
-        self.fr = np.zeros(fl.N_FR, dtype=np.int64)
-        self.fr[fl.FR_PTR] = 1
-        self.fr[fl.FR_C] = fc.CURRICULUM_C
-        self.xyz = np.zeros(3)
-        self.trials = np.zeros((0, 5))
-        self._buf = np.zeros((1 << 16, 5))
-        self._out = np.zeros(4, dtype=np.int64)
-
-    @property
-    def time(self) -> int:
-        return self.smp.time
-
-    def advance(self, target: int) -> None:
-        s = self.smp
-        while s.time < target:
-            self.fr[fl.FR_N_OUT] = 0
-            st = fl.function_cycles(
-                s.P, s.c, s.iregs, s.fregs, s.kind, s.arity, s.env_id, s.iparams, s.fparams,
-                s.ssa.tags, s.ssa.entries, s.ssa.mark, s.ssa.counts, self.u, self.upos, self.fr,
-                self.xyz, self._buf, target, self._out)
-            n = int(self.fr[fl.FR_N_OUT])
-            if n:
-                self.trials = np.concatenate([self.trials, self._buf[:n]])
-            if st == fl.NEED_RANDOM:
-                self.u = self.rng.random(_U_BLOCK)
-                self.upos[0] = 0
-            elif st == fl.STACK_FULL:
-                s.ssa.grow(tags=64, rows=256)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"smp": self.smp.state_dict(), "rng": self.rng.bit_generator.state, "u": self.u,
-                "upos": self.upos, "fr": self.fr, "xyz": self.xyz, "trials": self.trials}
-
-    def load_state_dict(self, st: dict[str, Any]) -> None:
-        self.smp.load_state_dict(st["smp"])
-        state = dict(st["rng"])
-        state["state"] = {k: int(v) for k, v in state["state"].items()}
-        state["has_uint32"], state["uinteger"] = int(state["has_uint32"]), int(state["uinteger"])
-        self.rng.bit_generator.state = state
-        self.u = np.asarray(st["u"], dtype=np.float64)
-        self.upos = np.asarray(st["upos"], dtype=np.int64)
-        self.fr = np.asarray(st["fr"], dtype=np.int64)
-        self.xyz = np.asarray(st["xyz"], dtype=np.float64)
-        self.trials = np.asarray(st["trials"], dtype=np.float64).reshape(-1, 5)
-
-
 def run(ctx: RunContext, cfg: Config) -> Result:
     phases = [("ssa", True, r) for r in range(cfg.runs)]
     if cfg.baseline_time_steps > 0:
         phases.append(("no_ssa", False, 0))
 
-    def step(index: int, life: Life) -> bool:
+    def step(index: int, life: FunctionCurriculumLife) -> bool:
         name, ssa, r = phases[index]
         budget = cfg.time_steps if ssa else cfg.baseline_time_steps
         if life.time >= budget:
             return False
-        life.advance(min(budget, life.time + cfg.chunk_steps))
+        life.advance(min(cfg.chunk_steps, budget - life.time))
         ctx.progress(index + life.time / budget, len(phases),
-                     f"{name} run {r}: f{int(life.fr[fl.FR_PTR])}, {len(life.trials)} trials")
+                     f"{name} run {r}: f{life.curriculum_pointer}, {len(life.trials)} trials")
         return True
 
     done = run_lives(
         ctx, [f"{name}/{r}" for name, _, r in phases],
-        make=lambda index, seed: Life(cfg, phases[index][1], seed), step=step,
+        make=lambda index, seed: FunctionCurriculumLife(cfg.params(phases[index][1]), seed),
+        step=step,
         summarise=lambda index, life: _summarise(ctx, cfg, phases[index][0], phases[index][2],
                                                  life))
     return Result(metrics=_metrics(ctx, cfg, done))
 
 
-def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: Life) -> dict[str, Any]:
+def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: FunctionCurriculumLife
+               ) -> dict[str, Any]:
     tr = lf.trials
     lengths = tr[:, 0]
     ptr = tr[:, 3].astype(int) if len(tr) else np.zeros(0, dtype=int)
@@ -161,7 +105,7 @@ def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: Life) -> dic
     return {
         "f1_speedup": float(f1[: cfg.head_trials].mean() / f1[-cfg.tail_trials :].mean())
         if len(f1) > cfg.head_trials else None,
-        "trials": len(tr), "time_steps": s.time, "ptr": int(lf.fr[fl.FR_PTR]),
+        "trials": len(tr), "time_steps": s.time, "ptr": lf.curriculum_pointer,
         "first": float(lengths[: cfg.head_trials].mean()) if len(tr) else None,
         "last": float(lengths[-cfg.tail_trials :].mean()) if len(tr) else None,
         "time_to_ptr": reached, "last_length_per_function": per_f,

@@ -100,7 +100,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         max_trials = cfg.trials if is_main else 2**62
         if lf.cycles >= budget or lf.n_trials >= max_trials:
             return False
-        lf.advance(min(budget, lf.cycles + cfg.chunk_cycles), max_trials)
+        lf.advance(min(cfg.chunk_cycles, budget - lf.cycles), max_trials)
         tl = lf.trials[:, 0]
         recent = float(tl[-cfg.curve_bin:].mean()) if len(tl) else float("nan")
         ctx.progress(index + lf.cycles / budget, len(phases),

@@ -24,9 +24,9 @@ inside; ``scratch_i`` (int64, >= 9) and ``scratch_f`` (float64, >= 4) are their 
 which makes them an order of magnitude faster than with numba's default array bookkeeping.
 
 The loops return to Python when it has run ``max_cycles`` cycles or filled ``trial_out``, or when
-Python must refill the random stream or grow an SSA stack; ``dr`` keeps the loop's own registers
-(cycle count, the agent whose turn it is, the cycle the current trial began), so that it resumes
-exactly where it stopped.
+Python must refill the random stream or grow an SSA stack; ``loop_regs`` keeps the loop's own
+registers (cycle count, the agent whose turn it is, the cycle the current trial began), so that it
+resumes exactly where it stopped.
 
 :class:`DoorsKeysLife` is one life of either pair of learners, driven from Python: it calls the
 loops, refills the random stream, grows the SSA stacks and checkpoints; its constants are a
@@ -73,9 +73,9 @@ from metahook.machines.smp import EnvInstruction, InstructionSet, SMPGroup, SMPP
 from metahook.machines.smp.machine import EV_ENV, IP, P_SSA_ON, P_WIDTH, smp_reward, smp_step
 from metahook.rsi.q_lambda import q_lambda_update, q_select
 
-# dr: the loop's registers
-DR_CYCLE, DR_AGENT, DR_TRIAL_START, DR_N_OUT, DR_STARTED = range(5)
-N_DR = 5
+# loop_regs: the loop's registers
+LOOP_CYCLE, LOOP_AGENT, LOOP_TRIAL_START, LOOP_N_OUT, LOOP_STARTED = range(5)
+N_LOOP_REGS = 5
 # return codes
 DONE, NEED_RANDOM, STACK_FULL, OUT_FULL = range(4)
 # uniforms one agent step may need: an instruction with 3 arguments, and a trial restart
@@ -84,14 +84,14 @@ _U_PER_STEP = 4 + 6
 
 @njit(cache=True, **NO_REFCOUNT)
 def _first_trial_started(fstate: np.ndarray, istate: np.ndarray, u: np.ndarray,
-                         upos: np.ndarray, dr: np.ndarray) -> bool:
+                         upos: np.ndarray, loop_regs: np.ndarray) -> bool:
     """Start the life's first trial unless it is running; False if more uniforms are needed."""
-    if dr[DR_STARTED] == 0:
+    if loop_regs[LOOP_STARTED] == 0:
         if upos[0] + 6 > u.shape[0]:
             return False
         dk_reset(fstate, istate, u, upos)
-        dr[DR_STARTED] = 1
-        dr[DR_TRIAL_START] = dr[DR_CYCLE]
+        loop_regs[LOOP_STARTED] = 1
+        loop_regs[LOOP_TRIAL_START] = loop_regs[LOOP_CYCLE]
     return True
 
 
@@ -104,10 +104,10 @@ def doors_keys_cycles(
     u: np.ndarray, upos: np.ndarray,
     fstate: np.ndarray, istate: np.ndarray, step_px: float,
     walls: np.ndarray, doors: np.ndarray, keys: np.ndarray, goal: np.ndarray,
-    dr: np.ndarray, trial_out: np.ndarray, max_cycles: int, penalty_events: bool,
+    loop_regs: np.ndarray, trial_out: np.ndarray, max_cycles: int, penalty_events: bool,
     scratch_i: np.ndarray, scratch_f: np.ndarray,
 ) -> int:
-    """Run basic cycles until ``dr[DR_CYCLE] == max_cycles`` (see the module docstring).
+    """Run basic cycles until ``loop_regs[LOOP_CYCLE] == max_cycles`` (see the module docstring).
 
     ``penalty_events``: the move/turn penalties count as reward events too (else only the goal
     rewards do).
@@ -119,15 +119,15 @@ def doors_keys_cycles(
     res = scratch_f[0:4]
     w = iparams[P_WIDTH]
     m = P.shape[1]
-    if not _first_trial_started(fstate, istate, u, upos, dr):
+    if not _first_trial_started(fstate, istate, u, upos, loop_regs):
         return NEED_RANDOM
-    while dr[DR_CYCLE] < max_cycles:
-        a = dr[DR_AGENT]
+    while loop_regs[LOOP_CYCLE] < max_cycles:
+        a = loop_regs[LOOP_AGENT]
         if upos[0] + _U_PER_STEP > u.shape[0]:
             return NEED_RANDOM
         if iparams[P_SSA_ON] != 0 and not ssa_free(tags[a], entries[a], counts[a], w):
             return STACK_FULL
-        if dr[DR_N_OUT] >= trial_out.shape[0]:
+        if loop_regs[LOOP_N_OUT] >= trial_out.shape[0]:
             return OUT_FULL
         ev = smp_step(P[a], c[a], iregs[a], fregs[a], kind, arity, env_id, iparams, fparams,
                       tags[a], entries[a], mark[a], counts[a], u, upos, out)
@@ -144,22 +144,22 @@ def doors_keys_cycles(
                                res[0], True)
                     smp_reward(P[1], iregs[1], fregs[1], iparams, tags[1], entries[1], counts[1],
                                res[1], True)
-                    k = dr[DR_N_OUT]
-                    trial_out[k, 0] = dr[DR_CYCLE] + 1 - dr[DR_TRIAL_START]
-                    trial_out[k, 1] = dr[DR_CYCLE] + 1
+                    k = loop_regs[LOOP_N_OUT]
+                    trial_out[k, 0] = loop_regs[LOOP_CYCLE] + 1 - loop_regs[LOOP_TRIAL_START]
+                    trial_out[k, 1] = loop_regs[LOOP_CYCLE] + 1
                     trial_out[k, 2] = a
                     for b in range(2):
                         trial_out[k, 3 + b] = counts[b, 0] + counts[b, 1]
                         trial_out[k, 5 + b] = iregs[b, 1]
                         trial_out[k, 7 + b] = fregs[b, 0]
-                    dr[DR_N_OUT] = k + 1
+                    loop_regs[LOOP_N_OUT] = k + 1
                     dk_reset(fstate, istate, u, upos)
-                    dr[DR_TRIAL_START] = dr[DR_CYCLE] + 1
+                    loop_regs[LOOP_TRIAL_START] = loop_regs[LOOP_CYCLE] + 1
                 else:
                     smp_reward(P[a], iregs[a], fregs[a], iparams, tags[a], entries[a], counts[a],
                                res[a], penalty_events and res[a] != 0.0)
-        dr[DR_CYCLE] += 1
-        dr[DR_AGENT] = 1 - a
+        loop_regs[LOOP_CYCLE] += 1
+        loop_regs[LOOP_AGENT] = 1 - a
     return DONE
 
 
@@ -168,79 +168,81 @@ Q_ACTIONS = np.array(
     [[MOVE, 0], [TURN, 1], [TURN, 7], [TURN, 4], [TURN_KEY, 0], [TURN_DOOR, 0], [TURN_GOAL, 0]],
     dtype=np.int64,
 )
-# qr: the Q-learners' registers, per agent
-QR_S, QR_A, QR_PENDING, QR_TIME, QR_BLOCK_OPEN = range(5)
-N_QR = 5
+# q_regs: the Q-learners' registers, per agent
+Q_REG_STATE, Q_REG_ACTION, Q_REG_PENDING, Q_REG_TIME, Q_REG_BLOCK_OPEN = range(5)
+N_Q_REGS = 5
 
 
 @njit(cache=True, **NO_REFCOUNT)
 def q_doors_keys_cycles(
-    Q: np.ndarray, E: np.ndarray, qr: np.ndarray, qf: np.ndarray, qparams: np.ndarray,
+    Q: np.ndarray, E: np.ndarray, q_regs: np.ndarray, q_rewards: np.ndarray, qparams: np.ndarray,
     ssa_on: bool, tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray,
     u: np.ndarray, upos: np.ndarray,
     fstate: np.ndarray, istate: np.ndarray, step_px: float,
     walls: np.ndarray, doors: np.ndarray, keys: np.ndarray, goal: np.ndarray,
-    dr: np.ndarray, trial_out: np.ndarray, max_cycles: int,
+    loop_regs: np.ndarray, trial_out: np.ndarray, max_cycles: int,
     scratch_i: np.ndarray, scratch_f: np.ndarray,
 ) -> int:
-    """Two Q(λ) agents (see the module docstring). ``qf[a] = (R, reward pending for the next
+    """Two Q(λ) agents (see the module docstring). ``q_rewards[a] = (R, reward pending for the next
     update)``; ``qparams = (α, γ, λ, ε)``; ``trial_out`` as in :func:`doors_keys_cycles`."""
     res = scratch_f[0:4]
     obs = scratch_i[4:9]
     alpha, gamma, lam, eps = qparams[0], qparams[1], qparams[2], qparams[3]
-    if not _first_trial_started(fstate, istate, u, upos, dr):
+    if not _first_trial_started(fstate, istate, u, upos, loop_regs):
         return NEED_RANDOM
-    while dr[DR_CYCLE] < max_cycles:
-        a = dr[DR_AGENT]
+    while loop_regs[LOOP_CYCLE] < max_cycles:
+        a = loop_regs[LOOP_AGENT]
         if upos[0] + 8 > u.shape[0]:
             return NEED_RANDOM
         if ssa_on and not ssa_free(tags[a], entries[a], counts[a], Q.shape[1]):
             return STACK_FULL
-        if dr[DR_N_OUT] >= trial_out.shape[0]:
+        if loop_regs[LOOP_N_OUT] >= trial_out.shape[0]:
             return OUT_FULL
         dk_observe(fstate, istate, a, walls, doors, keys, goal, res, obs)
         s2 = obs[0] + 2 * obs[1] + 4 * obs[2] + 8 * obs[3] + 16 * obs[4]
         a2 = q_select(Q[a], s2, eps, u[upos[0]], u[upos[0] + 1])
         upos[0] += 2
-        if qr[a, QR_PENDING] != 0:
-            if ssa_on and qr[a, QR_BLOCK_OPEN] == 0:
-                ssa_begin_block(tags[a], counts[a], float(qr[a, QR_TIME]), qf[a, 0])
-                qr[a, QR_BLOCK_OPEN] = 1
-            pushed = q_lambda_update(Q[a], E[a], qr[a, QR_S], qr[a, QR_A], qf[a, 1], s2, a2,
+        if q_regs[a, Q_REG_PENDING] != 0:
+            if ssa_on and q_regs[a, Q_REG_BLOCK_OPEN] == 0:
+                ssa_begin_block(tags[a], counts[a], float(q_regs[a, Q_REG_TIME]), q_rewards[a, 0])
+                q_regs[a, Q_REG_BLOCK_OPEN] = 1
+            pushed = q_lambda_update(Q[a], E[a], q_regs[a, Q_REG_STATE],
+                                     q_regs[a, Q_REG_ACTION], q_rewards[a, 1], s2, a2,
                                      alpha, gamma, lam, ssa_on, tags[a], entries[a], mark[a],
                                      counts[a])
             if pushed < 0:
                 return STACK_FULL
-            qr[a, QR_TIME] += pushed
-        qf[a, 1] = 0.0
-        qr[a, QR_S] = s2
-        qr[a, QR_A] = a2
-        qr[a, QR_PENDING] = 1
-        qr[a, QR_TIME] += 1
+            q_regs[a, Q_REG_TIME] += pushed
+        q_rewards[a, 1] = 0.0
+        q_regs[a, Q_REG_STATE] = s2
+        q_regs[a, Q_REG_ACTION] = a2
+        q_regs[a, Q_REG_PENDING] = 1
+        q_regs[a, Q_REG_TIME] += 1
         dk_act(fstate, istate, a, Q_ACTIONS[a2, 0], Q_ACTIONS[a2, 1], step_px, walls, doors,
                keys, goal, res)
         for b in range(2):
-            qf[b, 0] += res[b]
-            qf[b, 1] += res[b]
+            q_rewards[b, 0] += res[b]
+            q_rewards[b, 1] += res[b]
         if res[RES_END] != 0.0:
-            k = dr[DR_N_OUT]
-            trial_out[k, 0] = dr[DR_CYCLE] + 1 - dr[DR_TRIAL_START]
-            trial_out[k, 1] = dr[DR_CYCLE] + 1
+            k = loop_regs[LOOP_N_OUT]
+            trial_out[k, 0] = loop_regs[LOOP_CYCLE] + 1 - loop_regs[LOOP_TRIAL_START]
+            trial_out[k, 1] = loop_regs[LOOP_CYCLE] + 1
             trial_out[k, 2] = a
             for b in range(2):
                 if ssa_on:
-                    if counts[b, N_TAGS] > 0 and qr[b, QR_TIME] > tags[b, counts[b, N_TAGS] - 1, 0]:
-                        qr[b, QR_TIME] += ssa_call(tags[b], entries[b], counts[b], Q[b],
-                                                   float(qr[b, QR_TIME]), qf[b, 0])
-                    qr[b, QR_BLOCK_OPEN] = 0
+                    newest = counts[b, N_TAGS] - 1
+                    if newest >= 0 and q_regs[b, Q_REG_TIME] > tags[b, newest, 0]:
+                        q_regs[b, Q_REG_TIME] += ssa_call(tags[b], entries[b], counts[b], Q[b],
+                                                   float(q_regs[b, Q_REG_TIME]), q_rewards[b, 0])
+                    q_regs[b, Q_REG_BLOCK_OPEN] = 0
                 trial_out[k, 3 + b] = counts[b, 0] + counts[b, 1]
-                trial_out[k, 5 + b] = qr[b, QR_TIME]
-                trial_out[k, 7 + b] = qf[b, 0]
-            dr[DR_N_OUT] = k + 1
+                trial_out[k, 5 + b] = q_regs[b, Q_REG_TIME]
+                trial_out[k, 7 + b] = q_rewards[b, 0]
+            loop_regs[LOOP_N_OUT] = k + 1
             dk_reset(fstate, istate, u, upos)
-            dr[DR_TRIAL_START] = dr[DR_CYCLE] + 1
-        dr[DR_CYCLE] += 1
-        dr[DR_AGENT] = 1 - a
+            loop_regs[LOOP_TRIAL_START] = loop_regs[LOOP_CYCLE] + 1
+        loop_regs[LOOP_CYCLE] += 1
+        loop_regs[LOOP_AGENT] = 1 - a
     return DONE
 
 
@@ -303,7 +305,7 @@ class DoorsKeysLife:
         self.upos = np.zeros(1, dtype=np.int64)
         self.fstate = np.zeros(dk.N_FSTATE)
         self.istate = np.zeros(dk.N_ISTATE, dtype=np.int64)
-        self.dr = np.zeros(N_DR, dtype=np.int64)
+        self.loop_regs = np.zeros(N_LOOP_REGS, dtype=np.int64)
         self.trials = np.zeros((0, len(TRIAL_COLUMNS)))
         self._buf = np.zeros((4096, len(TRIAL_COLUMNS)))
         self._si = np.zeros(16, dtype=np.int64)
@@ -314,8 +316,8 @@ class DoorsKeysLife:
             n_s, n_a = 32, Q_ACTIONS.shape[0]
             self.Q = np.zeros((2, n_s, n_a))
             self.E = np.zeros((2, n_s, n_a))
-            self.qr = np.zeros((2, N_QR), dtype=np.int64)
-            self.qf = np.zeros((2, 2))
+            self.q_regs = np.zeros((2, N_Q_REGS), dtype=np.int64)
+            self.q_rewards = np.zeros((2, 2))
             self.qparams = np.array([params.q_alpha, params.q_gamma, params.q_lambda, params.q_eps])
             self.tags = np.zeros((2, AGENT_TAG_CAPACITY, TAG_WIDTH))
             self.entries = np.zeros((2, AGENT_ENTRY_CAPACITY, 1 + n_a))
@@ -325,21 +327,23 @@ class DoorsKeysLife:
     @property
     def cycles(self) -> int:
         """Basic cycles run so far."""
-        return int(self.dr[DR_CYCLE])
+        return int(self.loop_regs[LOOP_CYCLE])
 
     @property
     def n_trials(self) -> int:
         """Trials finished so far."""
         return int(self.trials.shape[0])
 
-    def advance(self, target_cycles: int, max_trials: int) -> None:
-        """Run until ``target_cycles`` basic cycles or ``max_trials`` trials in all."""
+    def advance(self, cycles: int, max_trials: int) -> None:
+        """Run ``cycles`` more basic cycles, or less if the life reaches ``max_trials`` trials in
+        all."""
+        target_cycles = self.cycles + cycles
         while self.cycles < target_cycles and self.n_trials < max_trials:
             room = max_trials - self.n_trials
             out = self._buf[: min(room, self._buf.shape[0])]
-            self.dr[DR_N_OUT] = 0
+            self.loop_regs[LOOP_N_OUT] = 0
             status = self._run(out, target_cycles)
-            n = int(self.dr[DR_N_OUT])
+            n = int(self.loop_regs[LOOP_N_OUT])
             if n:
                 self.trials = np.concatenate([self.trials, out[:n]])
             if status == NEED_RANDOM:
@@ -355,12 +359,13 @@ class DoorsKeysLife:
             return int(doors_keys_cycles(
                 g.P, g.c, g.iregs, g.fregs, g.kind, g.arity, g.env_id, g.iparams, g.fparams,
                 g.tags, g.entries, g.mark, g.counts, self.u, self.upos, self.fstate, self.istate,
-                c.step_px, dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target,
+                c.step_px, dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.loop_regs, out, target,
                 c.penalty_events, self._si, self._sf))
         return int(q_doors_keys_cycles(
-            self.Q, self.E, self.qr, self.qf, self.qparams, self.ssa, self.tags, self.entries,
-            self.mark, self.counts, self.u, self.upos, self.fstate, self.istate, c.step_px,
-            dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.dr, out, target, self._si, self._sf))
+            self.Q, self.E, self.q_regs, self.q_rewards, self.qparams, self.ssa, self.tags,
+            self.entries, self.mark, self.counts, self.u, self.upos, self.fstate, self.istate,
+            c.step_px, dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.loop_regs, out, target, self._si,
+            self._sf))
 
     def _grow(self) -> None:
         if self.learner == "smp":
@@ -383,19 +388,20 @@ class DoorsKeysLife:
         """(time, R) of agent ``a``."""
         if self.learner == "smp":
             return float(self.group.iregs[a, 1]), float(self.group.fregs[a, 0])
-        return float(self.qr[a, QR_TIME]), float(self.qf[a, 0])
+        return float(self.q_regs[a, Q_REG_TIME]), float(self.q_rewards[a, 0])
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
         """The whole life as checkpoint data."""
         s: dict[str, Any] = {
             "rng": self.rng.bit_generator.state, "u": self.u, "upos": self.upos,
-            "fstate": self.fstate, "istate": self.istate, "dr": self.dr, "trials": self.trials,
+            "fstate": self.fstate, "istate": self.istate, "loop_regs": self.loop_regs,
+            "trials": self.trials,
         }
         if self.learner == "smp":
             s["group"] = self.group.state_dict()
         else:
-            s.update(Q=self.Q, E=self.E, qr=self.qr, qf=self.qf,
+            s.update(Q=self.Q, E=self.E, q_regs=self.q_regs, q_rewards=self.q_rewards,
                      **agent_stacks_state(self.tags, self.entries, self.mark, self.counts))
         return s
 
@@ -406,14 +412,14 @@ class DoorsKeysLife:
         self.upos = np.asarray(s["upos"], dtype=np.int64)
         self.fstate = np.asarray(s["fstate"], dtype=np.float64)
         self.istate = np.asarray(s["istate"], dtype=np.int64)
-        self.dr = np.asarray(s["dr"], dtype=np.int64)
+        self.loop_regs = np.asarray(s["loop_regs"], dtype=np.int64)
         self.trials = np.asarray(s["trials"], dtype=np.float64).reshape(-1, len(TRIAL_COLUMNS))
         if self.learner == "smp":
             self.group.load_state_dict(s["group"])
             return
         self.Q = np.asarray(s["Q"], dtype=np.float64)
         self.E = np.asarray(s["E"], dtype=np.float64)
-        self.qr = np.asarray(s["qr"], dtype=np.int64)
-        self.qf = np.asarray(s["qf"], dtype=np.float64)
+        self.q_regs = np.asarray(s["q_regs"], dtype=np.int64)
+        self.q_rewards = np.asarray(s["q_rewards"], dtype=np.float64)
         self.tags, self.entries, self.mark, self.counts = restore_agent_stacks(
             s, self.entries.shape[2])
