@@ -22,6 +22,14 @@ When nothing but pulls can happen any more (σ = 0, or every technique has run) 
 are drawn in one vectorised batch (``fast=True``); ``fast=False`` steps them one by one, the
 reference the tests compare the batch with. With ``rng=None`` the hardware runs in *expected*
 mode: it draws nothing and only counts pulls per arm (used for exact counterfactual audits).
+
+The hardware follows the stepping contract: :meth:`Hardware.advance` runs a budget of machine
+cycles and returns what happened in them (target theorems proven, ``check()`` refusals, switches,
+the end of the life); :meth:`Hardware.state_dict` / :meth:`Hardware.load_state_dict` give the whole
+state s, the searcher's process state, the bookkeeping and the random stream as checkpoint data
+(the proof store as the kernel's derivation steps, which the kernel replays on load; the prover
+keeps no state between calls). However a life is sliced and checkpointed, it ends in the same
+state as a life run in one go.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from metahook.core.seeding import restore_generator
 from metahook.rsi.godel import isa
 from metahook.rsi.godel.axioms import AxiomSystem
 from metahook.rsi.godel.biops import Biops, Technique, make_techniques
@@ -50,6 +59,8 @@ from metahook.rsi.godel.logic import (
     target_goal,
 )
 from metahook.rsi.godel.prover import ProverStats, find_certificate
+
+Event = dict[str, Any]
 
 Prover = Callable[[Sequence[LinCon], LinCon, int, ProverStats], "list[Fraction] | None"]
 VALUE_LIMIT = 1 << 62
@@ -79,6 +90,50 @@ class Stats:
     kernel_rejections: int = 0
     attempts: list[dict[str, Any]] = field(default_factory=list)
     prover: ProverStats = field(default_factory=ProverStats)
+
+    _COUNTERS = ("techniques_run", "search_cycles", "idle_cycles", "switch_cycles",
+                 "targets_proven", "kernel_rejections")
+
+    def state_dict(self, n_arms: int) -> dict[str, Any]:
+        """Checkpoint data: rationals of the switch records as strings, the attempts as columns."""
+        switches = [{"fractions": {k: str(v) for k, v in rec.items() if isinstance(v, Fraction)},
+                     "values": {k: v for k, v in rec.items() if not isinstance(v, Fraction)}}
+                    for rec in self.switches]
+        a = self.attempts
+        counts = (np.stack([x["counts"] for x in a]) if a
+                  else np.zeros((0, n_arms), dtype=np.int64))
+        return {
+            "switches": switches,
+            "halts": dict(self.halts),
+            "check_failures": dict(self.check_failures),
+            **{k: getattr(self, k) for k in self._COUNTERS},
+            "attempts": {"technique": [x["technique"] for x in a], "t1": [x["t1"] for x in a],
+                         "time": [x["time"] for x in a], "proven": [x["proven"] for x in a],
+                         "counts": counts},
+            "prover": {"calls": self.prover.calls, "found": self.prover.found,
+                       "rlimit": self.prover.rlimit},
+        }
+
+    @classmethod
+    def from_state_dict(cls, st: dict[str, Any]) -> Stats:
+        out = cls()
+        for rec in st["switches"]:
+            out.switches.append({**rec["values"],
+                                 **{k: Fraction(v) for k, v in rec["fractions"].items()}})
+        out.halts = Counter({str(k): int(v) for k, v in st["halts"].items()})
+        out.check_failures = Counter({str(k): int(v) for k, v in st["check_failures"].items()})
+        for k in cls._COUNTERS:
+            setattr(out, k, int(st[k]))
+        a = st["attempts"]
+        counts = np.asarray(a["counts"], dtype=np.int64)
+        out.attempts = [{"technique": str(name), "t1": int(t1), "time": int(t), "proven": bool(pr),
+                         "counts": counts[i].copy()}
+                        for i, (name, t1, t, pr) in enumerate(zip(a["technique"], a["t1"],
+                                                                  a["time"], a["proven"],
+                                                                  strict=True))]
+        p = st["prover"]
+        out.prover = ProverStats(int(p["calls"]), int(p["found"]), int(p["rlimit"]))
+        return out
 
 
 def target_time(th: Theorem) -> int | None:
@@ -150,6 +205,7 @@ class Hardware:
         self.stats = Stats()
         self.audit: Callable[[Hardware, int], dict[str, Any]] | None = None
         self.allow_switch = True
+        self._events: list[Event] = []
 
     # ------------------------------------------------------------------ helpers
     def _new_searcher(self) -> Biops:
@@ -184,6 +240,7 @@ class Hardware:
         other.log_t, other.log_arm, other.log_r, other._buf = [], [], [], []
         other.stats = Stats()
         other.audit = None
+        other._events = []
         return other
 
     def expected_reward(self, counts: np.ndarray | None = None) -> Fraction:
@@ -208,21 +265,49 @@ class Hardware:
             self._buf = []
 
     # ------------------------------------------------------------------ the executive
+    def advance(self, cycles: int) -> list[Event]:
+        """Run the executive for ``cycles`` more machine cycles (or to T); return the events.
+
+        The hardware stops at the first instruction boundary at which the cycle counter has
+        reached ``time + cycles``, so the last instruction may overrun the budget (a pull, one
+        technique instruction, or ``check()`` waiting until t1 and the switch that follows).
+        Slicing a life never changes it. The events are dicts with ``event`` one of ``proof`` (a
+        target theorem entered the proof store), ``refused`` (``check()`` found no licence to
+        switch), ``switch`` and ``end`` (the life reached T), each with the cycle it happened at.
+        """
+        if cycles < 0:
+            raise ValueError("cycles must be >= 0")
+        self._events = []
+        running = self.time < self.T
+        self._run(min(self.T, self.time + cycles))
+        if running and self.time >= self.T:
+            self._events.append({"event": "end", "time": self.time})
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def finished(self) -> bool:
+        """The life has reached T."""
+        return self.time >= self.T
+
     def run(self, until: int | None = None) -> None:
         """Run the life to T (or until the cycle counter reaches ``until``)."""
-        stop = self.T if until is None else min(until, self.T)
+        self._run(self.T if until is None else min(until, self.T))
+        self._events = []
+
+    def _run(self, stop: int) -> None:
         while self.time < stop:
             if self.in_slice:
-                self._continue_slice()
+                self._continue_slice(stop)
                 continue
             idle_search = self.p.sigma <= 0 or (self.biops.exhausted and self.cur is None)
             if idle_search:
                 if not self.p.policy:
                     self.time = stop
                     break
-                if self.fast and until is None:
-                    self._fast_forward()
-                    break
+                if self.fast:
+                    self._fast_forward(stop)
+                    continue
             self._round()
 
     def _pull(self, arm: int) -> None:
@@ -248,10 +333,12 @@ class Hardware:
             self.in_slice = True
             self.slice_used = 0
 
-    def _fast_forward(self) -> None:
-        """Every remaining cycle is a pull: draw them in one batch (reference: ``fast=False``)."""
+    def _fast_forward(self, stop: int) -> None:
+        """Every remaining cycle is a pull: draw the pulls until ``stop`` in one batch (reference:
+        ``fast=False``; the stream gives the same numbers drawn in one batch or in several)."""
         policy = self.p.policy
-        n = (self.T - self.time) // self.costs.pull
+        left = (self.T - self.time) // self.costs.pull
+        n = min(left, -(-(stop - self.time) // self.costs.pull))
         if n > 0:
             idx = (self.ip + np.arange(n)) % len(policy)
             arms = np.asarray(policy, dtype=np.int64)[idx]
@@ -268,10 +355,12 @@ class Hardware:
             self.reward += int(rewards.sum())
             self.ip = int((self.ip + n) % len(policy))
             self.y, self.x = int(arms[-1]), int(rewards[-1])
-        self.time = self.T
+        self.time = self.T if n == left else self.time + n * self.costs.pull
 
-    def _continue_slice(self) -> None:
+    def _continue_slice(self, stop: int) -> None:
         while self.in_slice and self.slice_used < self.p.sigma and self.time < self.T:
+            if self.time >= stop:
+                return  # the slice goes on in the next advance
             if self.cur is None:
                 nxt = self.biops.next()
                 if nxt is None:
@@ -453,6 +542,8 @@ class Hardware:
                 raise _Halt("no proof found")
             self._append(self.kernel.lin(a, b, goal, cert))
             self.stats.targets_proven += 1
+            self._events.append({"event": "proof", "time": self.time, "t1": param,
+                                 "technique": self.techniques[self.cur].name})
 
     # ------------------------------------------------------------------ check() and the switch
     def check_failure(self, t_c: int) -> tuple[str | None, int]:
@@ -481,11 +572,12 @@ class Hardware:
 
     def _check(self) -> None:
         reason, t1 = self.check_failure(self.time)
+        if reason is None and not self.allow_switch:
+            reason = "switching disabled"
         if reason is not None:
             self.stats.check_failures[reason] += 1
-            return
-        if not self.allow_switch:
-            self.stats.check_failures["switching disabled"] += 1
+            self._events.append({"event": "refused", "time": self.time, "t1": t1,
+                                 "reason": reason})
             return
         self.switchbit = 1
         idle = min(t1, self.T) - self.time
@@ -510,6 +602,8 @@ class Hardware:
         if self.audit is not None:
             record.update(self.audit(self, t1))
         self.stats.switches.append(record)
+        self._events.append({"event": "switch", "time": t1, "t1": t1,
+                             "technique": technique.name, "switchprog": record["switchprog"]})
         code = isa.decode_switchprog(self.switchprog)
         assert code is not None
         new, c_x = isa.apply_switchprog(code, self.p, self.ax.n_arms, self.costs)
@@ -529,3 +623,81 @@ class Hardware:
         self.proof, self.stack = [], []
         self.sp = [0] * self.costs.sp_size
         self.in_slice = False
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """The whole life so far as checkpoint data (numbers, strings, lists, dicts, arrays).
+
+        The technique set is not saved: it is a function of ``p.searcher`` (:mod:`.biops`), rebuilt
+        on load; the proof store is saved as the kernel's derivation steps.
+        """
+        times, arms, rewards = self.pulls()
+        self.log_t, self.log_arm, self.log_r = ([times], [arms], [rewards]) if times.size \
+            else ([], [], [])
+        return {
+            "T": self.T,
+            "time": self.time,
+            "software": {"policy": list(self.p.policy), "sigma": self.p.sigma,
+                         "searcher": list(self.p.searcher)},
+            "ip": self.ip,
+            "switchprog": list(self.switchprog),
+            "switchbit": self.switchbit,
+            "last_write": dict(self.last_write),
+            "scratch": list(self.sp),
+            "proof": Kernel.export_theorems(self.proof),
+            "stack": list(self.stack),
+            "x": self.x,
+            "y": self.y,
+            "searcher": {"phase": self.biops.phase, "cursor": self.biops.cursor,
+                         "done": list(self.biops.done), "technique": self.cur, "pc": self.pc,
+                         "budget_left": self.budget_left, "in_slice": self.in_slice,
+                         "slice_used": self.slice_used},
+            "pull_counts": self.pull_counts.copy(),
+            "reward": self.reward,
+            "pulls": {"time": times, "arm": arms, "reward": rewards},
+            "stats": self.stats.state_dict(self.ax.n_arms),
+            "allow_switch": self.allow_switch,
+            "rng": None if self.rng is None else self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        """Continue the life saved by :meth:`state_dict` (on hardware built with the same axioms
+        and configuration; its random stream, if any, is set to the saved one)."""
+        if int(st["T"]) != self.T:
+            raise ValueError(f"checkpoint of a life of T={st['T']} cycles, hardware has T={self.T}")
+        if (st["rng"] is None) != (self.rng is None):
+            raise ValueError("checkpoint and hardware disagree on expected mode (rng=None)")
+        sw = st["software"]
+        self.time = int(st["time"])
+        self.p = Software(tuple(int(a) for a in sw["policy"]), int(sw["sigma"]),
+                          tuple(int(v) for v in sw["searcher"]))
+        self.ip = int(st["ip"])
+        self.switchprog = tuple(int(w) for w in st["switchprog"])
+        self.switchbit = int(st["switchbit"])
+        self.last_write = {c: int(st["last_write"][c]) for c in COMPONENTS}
+        self.sp = [int(v) for v in st["scratch"]]
+        self.proof = self.kernel.import_theorems(st["proof"])
+        self.stack = [int(v) for v in st["stack"]]
+        self.x, self.y = int(st["x"]), int(st["y"])
+        se = st["searcher"]
+        self.biops = self._new_searcher()
+        if len(se["done"]) != len(self.biops.techniques):
+            raise ValueError("checkpoint's searcher does not match the technique set")
+        self.biops.phase, self.biops.cursor = int(se["phase"]), int(se["cursor"])
+        self.biops.done = [bool(d) for d in se["done"]]
+        self.cur = None if se["technique"] is None else int(se["technique"])
+        self.pc, self.budget_left = int(se["pc"]), int(se["budget_left"])
+        self.in_slice, self.slice_used = bool(se["in_slice"]), int(se["slice_used"])
+        self.pull_counts = np.asarray(st["pull_counts"], dtype=np.int64).copy()
+        self.reward = int(st["reward"])
+        pulls = st["pulls"]
+        times = np.asarray(pulls["time"], dtype=np.int64)
+        self.log_t, self.log_arm, self.log_r = ([], [], []) if not times.size else (
+            [times.copy()], [np.asarray(pulls["arm"], dtype=np.int64).copy()],
+            [np.asarray(pulls["reward"], dtype=np.int64).copy()])
+        self._buf = []
+        self.stats = Stats.from_state_dict(st["stats"])
+        self.allow_switch = bool(st["allow_switch"])
+        if self.rng is not None:
+            restore_generator(self.rng, st["rng"])
+        self._events = []

@@ -16,12 +16,19 @@ and (b) the rules below are sound. The rules are small enough to read:
   (strictly, or with a strict premise of positive weight, when g is strict). The certificate comes
   from z3 (:mod:`.prover`); this module re-checks it in exact rational arithmetic and trusts
   nothing z3 says.
+
+Every theorem remembers how the kernel made it (its *derivation*: the rule, the rule's data and the
+premise theorems). :meth:`Kernel.export_theorems` writes a proof store as checkpoint data (a list
+of derivation steps, each naming its premises by number) and :meth:`Kernel.import_theorems`
+rebuilds it by applying the same rules again, re-checking every Farkas certificate, so a checkpoint
+can hold a proof store without pickling theorems or bypassing the kernel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any
 
 from metahook.rsi.godel.logic import (
     Formula,
@@ -41,16 +48,23 @@ class KernelError(Exception):
     """A rule was not applicable (the caller's technique halts with this reason)."""
 
 
+#: how a theorem was made: rule name, the rule's data (checkpoint data), premise theorems
+Derivation = tuple[str, dict[str, Any], tuple["Theorem", ...]]
+
+
 class Theorem:
     """A proven sequent ``hyps ⊢ concl``. Only this module can construct one."""
 
-    __slots__ = ("concl", "hyps")
+    __slots__ = ("concl", "derivation", "hyps")
 
-    def __init__(self, hyps: frozenset[Hyp], concl: Formula, _token: object = None) -> None:
+    def __init__(self, hyps: frozenset[Hyp], concl: Formula, _token: object = None,
+                 derivation: Derivation | None = None) -> None:
         if _token is not _TOKEN:
             raise TypeError("theorems are created by the kernel only")
         self.hyps = hyps
         self.concl = concl
+        # (rule, the rule's data, premise theorems)
+        self.derivation: Derivation = derivation or ("", {}, ())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Theorem) and (self.hyps, self.concl) == (other.hyps, other.concl)
@@ -64,8 +78,23 @@ class Theorem:
         return f"{show_hyps(self.hyps)} ⊢ {self.concl}"
 
 
-def _mk(hyps: frozenset[Hyp], concl: Formula) -> Theorem:
-    return Theorem(hyps, concl, _TOKEN)
+def _mk(hyps: frozenset[Hyp], concl: Formula, rule: str, data: dict[str, Any],
+        premises: tuple[Theorem, ...] = ()) -> Theorem:
+    return Theorem(hyps, concl, _TOKEN, (rule, data, premises))
+
+
+# ---------------------------------------------------------------------------- checkpoint data
+def _frac(x: str) -> Fraction:
+    return Fraction(x)
+
+
+def lincon_data(con: LinCon) -> dict[str, Any]:
+    """A linear constraint as checkpoint data (rationals as strings ``"n/d"``)."""
+    return {"coeffs": [[a, str(c)] for a, c in con.coeffs], "op": con.op, "rhs": str(con.rhs)}
+
+
+def lincon_from_data(d: dict[str, Any]) -> LinCon:
+    return LinCon(tuple((str(a), _frac(c)) for a, c in d["coeffs"]), d["op"], _frac(d["rhs"]))
 
 
 # ---------------------------------------------------------------------------- Farkas certificates
@@ -124,15 +153,17 @@ class Kernel:
         if found is None:
             raise KernelError(f"no axiom number {n}")
         hyps, formula = found
-        return _mk(hyps, formula)
+        return _mk(hyps, formula, "axiom", {"n": int(n)})
 
     def state_fact(self, facts: Sequence[StateEq]) -> Theorem:
         """``state2theorem``: the hardware passes what it read from s at the current time."""
         if not facts:
             raise KernelError("state2theorem of an empty range")
+        data = {"facts": [[f.comp, f.t, list(f.value)] for f in facts]}
         if len(facts) == 1:
-            return _mk(frozenset(), facts[0])
-        return _mk(frozenset(), StateConj(tuple(sorted(facts, key=lambda f: f.comp))))
+            return _mk(frozenset(), facts[0], "state", data)
+        return _mk(frozenset(), StateConj(tuple(sorted(facts, key=lambda f: f.comp))), "state",
+                   data)
 
     # ------------------------------------------------------------------ rules
     def mp(self, a: Theorem, b: Theorem) -> Theorem:
@@ -151,12 +182,12 @@ class Kernel:
         if missing:
             raise KernelError(f"mp: antecedent needs {missing} at t={schema.t1}")
         concl = self._instantiate(schema, {c: values[c] for c in schema.needs})
-        return _mk(a.hyps | b.hyps, concl)
+        return _mk(a.hyps | b.hyps, concl, "mp", {}, (a, b))
 
     def conj(self, a: Theorem, b: Theorem) -> Theorem:
         ca, cb = a.concl, b.concl
         if isinstance(ca, Lin) and isinstance(cb, Lin):
-            return _mk(a.hyps | b.hyps, Lin(ca.cons + cb.cons))
+            return _mk(a.hyps | b.hyps, Lin(ca.cons + cb.cons), "conj", {}, (a, b))
         state_a = ca.items if isinstance(ca, StateConj) else (ca,)
         state_b = cb.items if isinstance(cb, StateConj) else (cb,)
         items = [i for i in state_a + state_b if isinstance(i, StateEq)]
@@ -165,7 +196,7 @@ class Kernel:
             if len(keyed) != len(items):
                 raise KernelError("conj: a component appears twice")
             ordered = tuple(sorted(keyed.values(), key=lambda f: (f.t, f.comp)))
-            return _mk(a.hyps | b.hyps, StateConj(ordered))
+            return _mk(a.hyps | b.hyps, StateConj(ordered), "conj", {}, (a, b))
         raise KernelError("conj: needs two linear facts or two state facts")
 
     def frame(self, a: Theorem, t1: int) -> Theorem:
@@ -182,7 +213,7 @@ class Kernel:
             hyps.add(Quiet(item.comp, item.t, t1))
             moved.append(StateEq(item.comp, t1, item.value))
         concl: Formula = moved[0] if len(moved) == 1 else StateConj(tuple(moved))
-        return _mk(frozenset(hyps), concl)
+        return _mk(frozenset(hyps), concl, "frame", {"t1": int(t1)}, (a,))
 
     def lin(self, a: Theorem, b: Theorem, goal: LinCon, certificate: Sequence[Fraction]) -> Theorem:
         if not (isinstance(a.concl, Lin) and isinstance(b.concl, Lin)):
@@ -190,4 +221,55 @@ class Kernel:
         premises = a.concl.cons + b.concl.cons
         if not check_farkas(premises, goal, certificate):
             raise KernelError("lin: certificate rejected by the kernel")
-        return _mk(a.hyps | b.hyps, Lin((goal,)))
+        data = {"goal": lincon_data(goal), "certificate": [str(Fraction(x)) for x in certificate]}
+        return _mk(a.hyps | b.hyps, Lin((goal,)), "lin", data, (a, b))
+
+    # ------------------------------------------------------------------ checkpoints
+    @staticmethod
+    def export_theorems(theorems: Sequence[Theorem]) -> dict[str, Any]:
+        """A proof store as checkpoint data: ``steps`` (every theorem it was derived from, in an
+        order where premises come first: rule, data, premise numbers) and ``store`` (the step
+        number of each theorem of ``theorems``)."""
+        steps: list[dict[str, Any]] = []
+        number: dict[int, int] = {}
+        keep: list[Theorem] = []  # holds the theorems so that their ids stay unique
+
+        def visit(th: Theorem) -> int:
+            if id(th) not in number:
+                rule, data, premises = th.derivation
+                if not rule:
+                    raise KernelError("export: a theorem without derivation")
+                of = [visit(p) for p in premises]
+                steps.append({"rule": rule, "data": data, "of": of})
+                number[id(th)] = len(steps) - 1
+                keep.append(th)
+            return number[id(th)]
+
+        return {"steps": steps, "store": [visit(th) for th in theorems]}
+
+    def import_theorems(self, data: dict[str, Any]) -> list[Theorem]:
+        """Rebuild a proof store written by :meth:`export_theorems` by applying its rules again
+        (state facts are taken as the checkpointed hardware read them; every certificate is
+        checked again). Raises :class:`KernelError` if a step does not go through."""
+        made: list[Theorem] = []
+        for step in data["steps"]:
+            rule, d = str(step["rule"]), step["data"]
+            of = [made[int(i)] for i in step["of"]]
+            if rule == "axiom":
+                th = self.get_axiom(int(d["n"]))
+            elif rule == "state":
+                th = self.state_fact([StateEq(str(c), int(t), tuple(int(v) for v in vals))
+                                      for c, t, vals in d["facts"]])
+            elif rule == "mp":
+                th = self.mp(*of)
+            elif rule == "conj":
+                th = self.conj(*of)
+            elif rule == "frame":
+                th = self.frame(of[0], int(d["t1"]))
+            elif rule == "lin":
+                th = self.lin(of[0], of[1], lincon_from_data(d["goal"]),
+                              [_frac(x) for x in d["certificate"]])
+            else:
+                raise KernelError(f"import: unknown rule {rule!r}")
+            made.append(th)
+        return [made[int(i)] for i in data["store"]]

@@ -1,6 +1,8 @@
 """One life of a Gödel machine on a bandit, with an exact audit of every self-rewrite.
 
-:func:`live` builds the axioms and hardware, runs the life to T, and returns what happened. Every
+:class:`Machine` is one life under the stepping contract: ``advance(cycles)`` runs a budget of
+machine cycles and returns the events, ``state_dict()`` / ``load_state_dict()`` checkpoint it, and
+``life()`` gives the outcome once T is reached. :func:`live` runs a life to T in one go. Every
 switch is audited outside the machine (the machine never sees the audit): at the switch time t1 the
 hardware is cloned into the counterfactual state ``s(t1) ⊕ (switchbit = 0)`` and run to T in
 expected mode, which gives the exact ``u[s(t1) ⊕ 0]``; the real life gives the exact
@@ -79,21 +81,69 @@ def _audit(hw: Hardware, t1: int) -> dict[str, Any]:
             "cf_switches": len(cf.stats.switches), **bounds}
 
 
+class Machine:
+    """One life of the machine of ``setup``, advanced in machine cycles and checkpointable.
+
+    ``rng`` draws the rewards (``None``: expected mode); ``audit`` audits every switch exactly
+    (outside the machine); ``allow_switch=False`` gives the unmodified machine, whose ``check()``
+    never switches. A fresh ``Machine`` built with the same arguments continues a saved life
+    after ``load_state_dict`` exactly as the saved one would have gone on.
+    """
+
+    def __init__(self, setup: Setup, rng: np.random.Generator | None, *, audit: bool = True,
+                 allow_switch: bool = True, prover: Prover = default_prover,
+                 fast: bool = True) -> None:
+        self.setup = setup
+        self.hardware = Hardware(setup.axioms(), setup.software(), rng=rng, c0=setup.c0,
+                                 prover=prover, fast=fast, start_time=setup.start_time)
+        self.hardware.allow_switch = allow_switch
+        if audit:
+            self.hardware.audit = _audit
+
+    @property
+    def time(self) -> int:
+        """The cycle counter."""
+        return self.hardware.time
+
+    @property
+    def finished(self) -> bool:
+        """The life has reached T."""
+        return self.hardware.finished
+
+    def advance(self, cycles: int) -> list[dict[str, Any]]:
+        """Run at most ``cycles`` more machine cycles (the last instruction may overrun; see
+        :meth:`Hardware.advance`) and return the events: proofs, refusals, switches, the end."""
+        return self.hardware.advance(cycles)
+
+    def run(self) -> Life:
+        """Run the rest of the life and return its outcome."""
+        self.hardware.run()
+        return self.life()
+
+    def life(self) -> Life:
+        """The outcome of the finished life (every audited switch gets its exact u1)."""
+        hw = self.hardware
+        if not hw.finished:
+            raise RuntimeError(f"the life is at cycle {hw.time} of {hw.T}")
+        total = hw.expected_reward()
+        for s in hw.stats.switches:
+            if "u0_exact" in s:
+                s["u1_exact"] = total - hw.expected_reward(s["counts_at_t1"])
+        return Life(hw, hw.stats.switches, total, hw.reward)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"hardware": self.hardware.state_dict()}
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        self.hardware.load_state_dict(st["hardware"])
+
+
 def live(setup: Setup, rng: np.random.Generator | None, *, audit: bool = True,
          allow_switch: bool = True, prover: Prover = default_prover,
          fast: bool = True) -> Life:
     """Run one life from ``setup.start_time`` to T."""
-    hw = Hardware(setup.axioms(), setup.software(), rng=rng, c0=setup.c0, prover=prover,
-                  fast=fast, start_time=setup.start_time)
-    hw.allow_switch = allow_switch
-    if audit:
-        hw.audit = _audit
-    hw.run()
-    total = hw.expected_reward()
-    for s in hw.stats.switches:
-        if "u0_exact" in s:
-            s["u1_exact"] = total - hw.expected_reward(s["counts_at_t1"])
-    return Life(hw, hw.stats.switches, total, hw.reward)
+    return Machine(setup, rng, audit=audit, allow_switch=allow_switch, prover=prover,
+                   fast=fast).run()
 
 
 def fixed_policy_reward(setup: Setup, policy: tuple[int, ...]) -> Fraction:

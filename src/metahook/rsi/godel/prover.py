@@ -32,7 +32,10 @@ def _as_fraction(v: z3.ExprRef) -> Fraction:
 
 @dataclass
 class ProverStats:
-    """What z3 was asked and how much work it did (z3's deterministic resource counter)."""
+    """What z3 was asked and how much work it did: ``rlimit`` sums what each call added to z3's
+    resource counter. That counter is deterministic for a fresh z3 context but shifts by a few
+    units with what the process's context did before, so ``rlimit`` is a measurement (like a
+    clock), not part of a life's outcome; ``calls`` and ``found`` are exact."""
 
     calls: int = 0
     found: int = 0
@@ -40,6 +43,8 @@ class ProverStats:
 
 
 def _rlimit_used(solver: z3.Solver) -> int:
+    """z3's resource counter; it counts for the whole z3 context, so a call's work is the
+    difference of two readings."""
     stats = solver.statistics()
     for key in stats.keys():  # noqa: SIM118 (z3's Statistics is not a dict)
         if key == "rlimit count":
@@ -57,6 +62,7 @@ def find_certificate(
     for contradiction in (False, True):
         solver = z3.Solver()
         solver.set("rlimit", rlimit)
+        start = _rlimit_used(solver)
         lam = [z3.Real(f"lam{i}") for i in range(len(premises))]
         for i, con in enumerate(premises):
             if con.op != "=":
@@ -80,7 +86,7 @@ def find_certificate(
         result = solver.check()
         if stats is not None:
             stats.calls += 1
-            stats.rlimit += _rlimit_used(solver)
+            stats.rlimit += _rlimit_used(solver) - start
         if result == z3.sat:
             model = solver.model()
             cert = [_as_fraction(model.eval(v, model_completion=True)) for v in lam]
