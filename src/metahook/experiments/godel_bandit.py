@@ -21,21 +21,30 @@ Two parts:
    up the time), the proof-less switch loses and the Gödel machine declines.
 
 Cost measure: machine cycles (the paper's time steps); wall-clock time beside it.
+
+Both parts are sweeps of :func:`run_jobs`; a job is a pair of lives in one world (the Gödel machine
+and the unmodified machine), advanced ``CHUNK_CYCLES`` cycles at a time and checkpointed inside.
+The second sweep's worlds depend on the first life's switch time, so the two sweeps run one after
+the other, each keeping its ``run_jobs`` state under its own key of the run's checkpoint
+(:class:`_Stage`), beside the lives' seeds drawn once at the start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from metahook.harness.api import Experiment, Result, RunContext, plots, register
+from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.references import refs
 from metahook.rsi.godel import isa
 from metahook.rsi.godel.isa import Costs
-from metahook.rsi.godel.machine import Life, Setup, fixed_policy_reward, live
+from metahook.rsi.godel.machine import Life, Machine, Setup, fixed_policy_reward, live
+
+CHUNK_CYCLES = 20_000  # machine cycles a life advances between two checkpoints
 
 
 @dataclass(frozen=True)
@@ -120,49 +129,110 @@ def _forced_gain(unmod: Life, setup: Setup, rewrite: tuple[int, ...]) -> tuple[i
     return t1, float(before + after - unmod.expected_reward)
 
 
+class _Pair:
+    """A job: the Gödel machine's life in one world and the unmodified machine's (expected mode,
+    switching disabled), one after the other, ``CHUNK_CYCLES`` cycles per step."""
+
+    def __init__(self, setup: Setup, seed: int) -> None:
+        self.gm = Machine(setup, np.random.default_rng(seed))
+        self.unmod = Machine(setup, None, audit=False, allow_switch=False)
+        self.span = setup.T - setup.start_time
+
+    def step(self) -> bool:
+        """Advance one chunk; False once both lives have reached T."""
+        for m in (self.gm, self.unmod):
+            if not m.finished:
+                m.advance(CHUNK_CYCLES)
+                break
+        return not self.unmod.finished
+
+    @property
+    def done_fraction(self) -> float:
+        start = self.gm.setup.start_time
+        return (self.gm.time + self.unmod.time - 2 * start) / (2 * max(self.span, 1))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"gm": self.gm.state_dict(), "unmod": self.unmod.state_dict()}
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        self.gm.load_state_dict(st["gm"])
+        self.unmod.load_state_dict(st["unmod"])
+
+
+class _Stage:
+    """The checkpoints of one of several consecutive sweeps of a run (a checkpointer for
+    ``run_jobs``): the sweep's state under its own key of the run's checkpoint ``saved``, beside
+    the last state of the other sweeps and whatever else ``saved`` holds."""
+
+    def __init__(self, ctx: RunContext, saved: dict[str, Any], key: str) -> None:
+        self.ctx, self.saved, self.key = ctx, saved, key
+        self.rng = ctx.rng
+
+    def restore(self) -> dict[str, Any] | None:
+        return self.saved.get(self.key)
+
+    def checkpoint(self, make_state: Callable[[], dict[str, Any]], force: bool = False) -> None:
+        def merged() -> dict[str, Any]:
+            self.saved[self.key] = make_state()
+            return dict(self.saved)
+
+        self.ctx.checkpoint(merged, force)
+
+
 def run(ctx: RunContext, cfg: Config) -> Result:
-    state = ctx.restore() or {"seeds": [int(s) for s in ctx.rng.integers(0, 2**31, cfg.seeds
-                                                                          + cfg.sweep_lives)],
-                              "lives": [], "sweep": []}
+    saved = ctx.restore() or {"seeds": [int(s) for s in ctx.rng.integers(
+        0, 2**31, cfg.seeds + cfg.sweep_lives)]}
+    seeds = saved["seeds"]
     setup = cfg.setup()
     rewrite = _best_rewrite(setup)
     total = cfg.seeds + cfg.sweep_lives
     curve: dict[str, Any] = {}
 
-    while len(state["lives"]) < cfg.seeds:
-        i = len(state["lives"])
-        rng = np.random.default_rng(state["seeds"][i])
-        life = live(setup, rng)
-        unmod = live(setup, None, audit=False, allow_switch=False)
-        summary = _summary(life, unmod, setup)
-        state["lives"].append(summary)
-        ctx.log(i, **{k: v for k, v in summary.items() if not isinstance(v, list)})
-        ctx.progress(i + 1, total, "lives")
-        if i == 0:
-            curve = {"gm": life.hardware.pulls(), "unmod": unmod.hardware.pulls()}
-        ctx.checkpoint(lambda: state)
+    def step_life(i: int, pair: _Pair) -> bool:
+        going = pair.step()
+        ctx.progress(i + pair.done_fraction, total, "lives")
+        return going
 
-    first = state["lives"][0]
+    def summarise_life(i: int, pair: _Pair) -> dict[str, Any]:
+        life, unmod = pair.gm.life(), pair.unmod.life()
+        summary = _summary(life, unmod, setup)
+        ctx.log(i, **{k: v for k, v in summary.items() if not isinstance(v, list)})
+        if i == 0:
+            curve.update(gm=life.hardware.pulls(), unmod=unmod.hardware.pulls())
+        return summary
+
+    lives = list(run_jobs(_Stage(ctx, saved, "lives"), [f"life {i}" for i in range(cfg.seeds)],
+                          lambda i, _: _Pair(setup, seeds[i]), step_life,
+                          summarise_life).values())
+
+    first = lives[0]
     t1_star = first["switch_times"][0] if first["switch_times"] else None
-    while t1_star is not None and len(state["sweep"]) < cfg.sweep_lives:
-        j = len(state["sweep"])
-        rest = int(cfg.sweep_span * (j + 0.5) / cfg.sweep_lives)
-        T = t1_star + rest
-        s = cfg.setup(T)
-        life = live(s, np.random.default_rng(state["seeds"][cfg.seeds + j]))
-        unmod = live(s, None, audit=False, allow_switch=False)
+    sweep_setups = [] if t1_star is None else [
+        cfg.setup(t1_star + int(cfg.sweep_span * (j + 0.5) / cfg.sweep_lives))
+        for j in range(cfg.sweep_lives)]
+
+    def step_late(j: int, pair: _Pair) -> bool:
+        going = pair.step()
+        ctx.progress(cfg.seeds + j + pair.done_fraction, total, "late-life sweep")
+        return going
+
+    def summarise_late(j: int, pair: _Pair) -> dict[str, Any]:
+        s = sweep_setups[j]
+        life, unmod = pair.gm.life(), pair.unmod.life()
         t1, forced = _forced_gain(unmod, s, rewrite)
-        row = {"T": T, "rest": rest, "t1": t1, "switched": len(life.switches) > 0,
+        assert t1_star is not None
+        row = {"T": s.T, "rest": s.T - t1_star, "t1": t1, "switched": len(life.switches) > 0,
                "false_switches": life.false_switches,
                "gain_gm": float(life.expected_reward - unmod.expected_reward),
                "gain_forced": forced}
-        state["sweep"].append(row)
         ctx.log(cfg.seeds + j, **{f"sweep_{k}": v for k, v in row.items()})
-        ctx.progress(cfg.seeds + j + 1, total, "late-life sweep")
-        ctx.checkpoint(lambda: state)
+        return row
 
-    lives = state["lives"]
-    sweep = state["sweep"]
+    sweep = list(run_jobs(_Stage(ctx, saved, "sweep"),
+                          [f"late {j}" for j in range(len(sweep_setups))],
+                          lambda j, _: _Pair(sweep_setups[j], seeds[cfg.seeds + j]), step_late,
+                          summarise_late).values())
+
     oracle = float(fixed_policy_reward(setup, (max(range(len(setup.means)),
                                                    key=lambda k: setup.means[k]),)))
     initial = float(fixed_policy_reward(setup, setup.policy))
@@ -207,7 +277,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
             "min_gain_over_unmodified": min(r["gain_gm"] for r in sweep),
         })
     if not curve:  # resumed after the first life: replay it (deterministic) for the plot
-        curve = {"gm": live(setup, np.random.default_rng(state["seeds"][0]),
+        curve = {"gm": live(setup, np.random.default_rng(seeds[0]),
                             audit=False).hardware.pulls(),
                  "unmod": live(setup, None, audit=False, allow_switch=False).hardware.pulls()}
     _plot_life(ctx, cfg, setup, curve, lives[0], oracle)
