@@ -2,7 +2,7 @@
 
 Layers, bottom up (as in the docstrings of :mod:`metahook` and :mod:`metahook.core`)::
 
-    cli -> experiments -> {search, rsi, neural, evolution} -> {machines, envs} -> core
+    cli -> experiments -> rsi -> {search, rl, neural, evolution} -> {machines, envs} -> core
                  |
                  +-> harness (the surface experiments use; algorithms never import it)
 
@@ -24,7 +24,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = "metahook"
 
-ALGORITHMS = frozenset({"core", "machines", "envs", "search", "rsi", "neural", "evolution"})
+ALGORITHMS = frozenset({"core", "machines", "envs", "search", "rsi", "rl", "neural", "evolution"})
 
 # package -> the packages it may import from (besides itself). "" is the root package
 # ``metahook`` itself (only ``__version__``), which any module may import.
@@ -35,8 +35,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # a task set for a machine is written over that machine's layout (envs/oops_tasks.py)
     "envs": frozenset({"core", "machines"}),
     "search": frozenset({"core", "machines", "envs"}),
-    # the frameworks that keep useful self-modifications may drive a program search
-    "rsi": frozenset({"core", "machines", "envs", "search"}),
+    # agents (Q(lambda), later curiosity agents) over the environments
+    "rl": frozenset({"core", "machines", "envs"}),
+    # the frameworks that keep useful self-modifications may drive a program search or an agent
+    "rsi": frozenset({"core", "machines", "envs", "search", "rl"}),
     "neural": frozenset({"core", "machines", "envs"}),
     # evolution may evolve neural networks
     "evolution": frozenset({"core", "machines", "envs", "neural"}),

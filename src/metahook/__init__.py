@@ -6,7 +6,7 @@ paper, with the paper's figures printed beside ours.
 
 Layers (arrows point down only; ``tests/test_layers.py`` holds the rule)::
 
-    cli -> experiments -> {search, rsi, neural, evolution} -> {machines, envs} -> core
+    cli -> experiments -> rsi -> {search, rl, neural, evolution} -> {machines, envs} -> core
                  |
                  +-> harness (the surface experiments use; algorithms never import it)
 """

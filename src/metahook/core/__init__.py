@@ -14,7 +14,7 @@
 Layers (bottom up; a module imports only from its own layer or the ones below, see
 ``tests/test_layers.py``)::
 
-    cli -> experiments -> {search, rsi, neural, evolution} -> {machines, envs} -> core
+    cli -> experiments -> rsi -> {search, rl, neural, evolution} -> {machines, envs} -> core
                  |
                  +-> harness (the surface experiments use; algorithms never import it)
 

@@ -25,6 +25,11 @@ Specification ([paper] = stated; the rest is ours, see docs/ssa.md, Deviations):
   the start-goal distance (949 + 3 = 952 free fields). S is the north-west field; G lies on the
   route, 127 steps away (:func:`maze_exp1`). Many fields look alike to the agent (corridors,
   junctions to side branches), which is what defeats reactive learners.
+- The primitive agent of the Q(λ) baseline (ours; the papers' TD/Q baselines are not specified
+  further): it senses three bits (front, left, right field free: 8 observations) and acts with
+  forward (a step, if the field ahead is free), turn left, turn right; reaching the goal gives
+  reward 1 and restarts the agent at S facing east (:func:`senses`, :func:`primitive_move`,
+  :class:`POMazeEnv`).
 - The maze of experiment 2 is 23 x 23 [paper]: an 11 x 11 lattice carved the same way, with
   seven goals on the route, numbered by increasing distance from the start [paper]
   (:func:`maze_exp2`).
@@ -33,7 +38,9 @@ Specification ([paper] = stated; the rest is ours, see docs/ssa.md, Deviations):
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from numba import njit
 
@@ -98,6 +105,34 @@ def run_repeat(grid: np.ndarray, pos: np.ndarray, code: int, goal_r: int, goal_c
         d = (d + 1) % 4
     pos[0], pos[1], pos[2] = r, c, d
     return steps
+
+
+# ---- the primitive agent of the Q(λ) baseline: sees three bits, moves one field or turns
+FORWARD, TURN_LEFT, TURN_RIGHT = 0, 1, 2
+N_SENSES = 8  # observations: front free + 2 left free + 4 right free
+N_PRIMITIVES = 3
+
+
+@njit(cache=True, **NO_REFCOUNT)
+def senses(grid: np.ndarray, r: int, c: int, d: int) -> int:
+    """The agent's observation: bit 0 front free, bit 1 left free, bit 2 right free."""
+    fb = 1 if free(grid, r + DR[d], c + DC[d]) else 0
+    lb = 1 if free(grid, r + DR[(d + 3) % 4], c + DC[(d + 3) % 4]) else 0
+    rb = 1 if free(grid, r + DR[(d + 1) % 4], c + DC[(d + 1) % 4]) else 0
+    return fb + 2 * lb + 4 * rb
+
+
+@njit(cache=True, **NO_REFCOUNT)
+def primitive_move(grid: np.ndarray, r: int, c: int, d: int, action: int
+                   ) -> tuple[int, int, int]:
+    """One primitive action: step forward (if the field ahead is free), turn left or right."""
+    if action == FORWARD:
+        if free(grid, r + DR[d], c + DC[d]):
+            return r + DR[d], c + DC[d], d
+        return r, c, d
+    if action == TURN_LEFT:
+        return r, c, (d + 3) % 4
+    return r, c, (d + 1) % 4
 
 
 _MOVES = {"N": (-1, 0), "E": (0, 1), "S": (1, 0), "W": (0, -1)}
@@ -234,3 +269,49 @@ def maze_exp2() -> tuple[np.ndarray, tuple[int, int], list[tuple[int, int]]]:
     start = (1, 1)
     goals = [_on_route(route, d) for d in (12, 26, 44, 62, 80, 98, 116)]
     return grid, start, goals
+
+
+class POMazeEnv(gym.Env[np.int64, np.int64]):
+    """Gymnasium interface to a partially observable maze with primitive actions.
+
+    The agent starts at ``start`` facing east and observes :func:`senses` (``Discrete(8)``);
+    actions (``Discrete(3)``): forward, turn left, turn right (:func:`primitive_move`). Reaching
+    ``goal`` gives reward 1 and ends the episode; every other step gives 0. ``max_steps``
+    truncates (None: never). Defaults: the maze of experiment 1 (:func:`maze_exp1`).
+    """
+
+    def __init__(self, grid: np.ndarray | None = None, start: tuple[int, int] | None = None,
+                 goal: tuple[int, int] | None = None, max_steps: int | None = None) -> None:
+        if grid is None:
+            grid, s, g = maze_exp1()
+            start = s if start is None else start
+            goal = g if goal is None else goal
+        if start is None or goal is None:
+            raise ValueError("a maze given as a grid needs its start and goal")
+        self.grid = np.asarray(grid, dtype=np.int8)
+        for name, (r, c) in (("start", start), ("goal", goal)):
+            if not free(self.grid, r, c):
+                raise ValueError(f"{name} {(r, c)} is not a free field of the maze")
+        self.start, self.goal, self.max_steps = start, goal, max_steps
+        self.observation_space = gym.spaces.Discrete(N_SENSES)
+        self.action_space = gym.spaces.Discrete(N_PRIMITIVES)
+        self.pos = (start[0], start[1], 1)
+        self.steps = 0
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.int64, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.pos = (self.start[0], self.start[1], 1)
+        self.steps = 0
+        return np.int64(senses(self.grid, *self.pos)), {}
+
+    def step(self, action: Any) -> tuple[np.int64, float, bool, bool, dict[str, Any]]:
+        a = int(action)
+        if not 0 <= a < N_PRIMITIVES:
+            raise ValueError(f"action must be in 0..{N_PRIMITIVES - 1}, got {action}")
+        self.pos = primitive_move(self.grid, *self.pos, a)
+        self.steps += 1
+        at_goal = (self.pos[0], self.pos[1]) == self.goal
+        truncated = not at_goal and self.max_steps is not None and self.steps >= self.max_steps
+        return (np.int64(senses(self.grid, *self.pos)), 1.0 if at_goal else 0.0, at_goal,
+                truncated, {"position": self.pos})

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
-from metahook.core.jit import NO_REFCOUNT
-from metahook.envs.pomaze import DC, DR, NAMES, distances, free, maze_exp1
+from metahook.envs.pomaze import NAMES, distances, maze_exp1
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.references import refs
-from metahook.rsi.q_lambda import q_lambda_update, q_select
+from metahook.rl.pomaze_q import EPISODES, new_walk, q_lambda_maze_steps
 from metahook.search.als import LevinSearch, uniform_policy
 
 
@@ -43,49 +41,6 @@ class Config:
             raise ValueError("l_max >= 2, maxr >= 1, 1 <= max_phase <= 62 required")
         if self.q_steps < 0:
             raise ValueError("q_steps must be >= 0")
-
-
-@njit(cache=True, **NO_REFCOUNT)
-def _q_maze(grid: np.ndarray, sr: int, sc: int, gr: int, gc: int, Q: np.ndarray,
-            E: np.ndarray, u: np.ndarray, qp: np.ndarray, st: np.ndarray, out: np.ndarray,
-            tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray) -> None:
-    """``len(u) // 2`` steps of Q(λ) in the maze: state = (front, left, right free) bits, actions
-    forward / turn left / turn right. ``st`` = (row, col, dir, s, a, pending, episodes, episode
-    start, step) carries the walk between calls; ``out[k]`` = steps of the k-th episode."""
-    r, c, d, s, a, have, k, start, i0 = (st[0], st[1], st[2], st[3], st[4], st[5], st[6],
-                                        st[7], st[8])
-    for j in range(u.shape[0] // 2):
-        i = i0 + j
-        fb = 1 if free(grid, r + DR[d], c + DC[d]) else 0
-        lb = 1 if free(grid, r + DR[(d + 3) % 4], c + DC[(d + 3) % 4]) else 0
-        rb = 1 if free(grid, r + DR[(d + 1) % 4], c + DC[(d + 1) % 4]) else 0
-        s2 = fb + 2 * lb + 4 * rb
-        a2 = q_select(Q, s2, qp[3], u[2 * j], u[2 * j + 1])
-        if have != 0:
-            q_lambda_update(Q, E, s, a, 0.0, s2, a2, qp[0], qp[1], qp[2], False, tags, entries,
-                            mark, counts)
-        s, a, have = s2, a2, 1
-        if a2 == 0:
-            if fb == 1:
-                r, c = r + DR[d], c + DC[d]
-        elif a2 == 1:
-            d = (d + 3) % 4
-        else:
-            d = (d + 1) % 4
-        if r == gr and c == gc:
-            # reward 1 for reaching the goal: a terminal update, then back to the start
-            Q[s, a] += qp[0] * (1.0 - Q[s, a])
-            for x in range(E.shape[0]):
-                for b in range(E.shape[1]):
-                    E[x, b] = 0.0
-            if k < out.shape[0]:
-                out[k] = i + 1 - start
-            k += 1
-            start = i + 1
-            r, c, d = sr, sc, 1
-            have = 0
-    st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7] = r, c, d, s, a, have, k, start
-    st[8] = i0 + u.shape[0] // 2
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
@@ -109,18 +64,18 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         Q = np.zeros((8, 3))
         E = np.zeros((8, 3))
         out = np.zeros(1 << 20, dtype=np.int64)
-        st = np.array([s[0], s[1], 1, 0, 0, 0, 0, 0, 0], dtype=np.int64)
+        walk = new_walk(s)
         qp = np.array([cfg.q_alpha, cfg.q_gamma, cfg.q_lambda, cfg.q_eps])
         no_t, no_e = np.zeros((1, 4)), np.zeros((1, 4))  # SSA off: no stack
         no_m, no_c = np.zeros(8, dtype=np.int64), np.zeros(7, dtype=np.int64)
         done = 0
         while done < cfg.q_steps:
             n = min(1 << 20, cfg.q_steps - done)
-            _q_maze(grid, s[0], s[1], g[0], g[1], Q, E, rng.random(2 * n), qp, st, out, no_t,
-                    no_e, no_m, no_c)
+            q_lambda_maze_steps(grid, s[0], s[1], g[0], g[1], Q, E, rng.random(2 * n), qp, walk,
+                                out, no_t, no_e, no_m, no_c)
             done += n
             ctx.progress(done, cfg.q_steps, "Q(lambda) baseline")
-        episodes = int(st[6])
+        episodes = int(walk[EPISODES])
         ep = out[: min(episodes, out.shape[0])]
         fig, ax = plots.figure()
         if len(ep):

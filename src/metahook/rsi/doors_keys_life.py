@@ -13,7 +13,7 @@ Reaching the goal is a reward event for both agents (5.0 and 3.0); the move and 
 are plain rewards.
 
 :func:`q_doors_keys_cycles` runs the same task with two tabular Q(λ) learners
-(:mod:`metahook.rsi.q_lambda`), again taking turns (one action per basic cycle), on the agents'
+(:mod:`metahook.rl.q_lambda`), again taking turns (one action per basic cycle), on the agents'
 sensor bits (:func:`dk_observe`: obstacle, own key,
 own door, goal within 50 px ahead, own key carried: 32 observations) and 7 primitive actions (move,
 turn right / left / around, face own key / own door / goal). With SSA on, each agent's Q-updates
@@ -71,7 +71,7 @@ from metahook.envs.doors_keys import (
 )
 from metahook.machines.smp import EnvInstruction, InstructionSet, SMPGroup, SMPParams
 from metahook.machines.smp.machine import EV_ENV, IP, P_SSA_ON, P_WIDTH, smp_reward, smp_step
-from metahook.rsi.q_lambda import q_lambda_update, q_select
+from metahook.rl.q_lambda import q_lambda_update, q_select
 
 # loop_regs: the loop's registers
 LOOP_CYCLE, LOOP_AGENT, LOOP_TRIAL_START, LOOP_N_OUT, LOOP_STARTED = range(5)
