@@ -113,13 +113,13 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     for name, n in (("train", cfg.n_train), ("val", cfg.n_val), ("test", cfg.n_test)):
         tok, tgt = ar.make_retrieval(n, cfg.n_pairs, data_rng)
         splits[name] = (torch.from_numpy(tok).to(device), torch.from_numpy(tgt).to(device))
-    jobs = [(m, R) for R in cfg.hidden_sizes for m in cfg.models]
+    jobs = [(m, n_hidden) for n_hidden in cfg.hidden_sizes for m in cfg.models]
     total_steps = len(jobs) * cfg.steps
     tok_tr, tgt_tr = splits["train"]
 
     def make(j: int, _shared: dict[str, Any]) -> Training:
-        kind, R = jobs[j]
-        model = seeded(functools.partial(Classifier, kind, R, cfg), ctx.seed * 1000 + j)
+        kind, n_hidden = jobs[j]
+        model = seeded(functools.partial(Classifier, kind, n_hidden, cfg), ctx.seed * 1000 + j)
         model.to(device)
         return Training(model, torch.optim.Adam(model.parameters(), lr=cfg.lr),
                         best_err=2.0, best_step=0, best_params={})
@@ -127,7 +127,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     def step(j: int, t: Training) -> bool:
         if t.step >= cfg.steps:
             return False
-        kind, R = jobs[j]
+        kind, n_hidden = jobs[j]
         idx = torch.from_numpy(ctx.rng.integers(0, cfg.n_train, size=cfg.batch)).to(device)
         loss = F.cross_entropy(t.model(tok_tr[idx]), tgt_tr[idx])
         t.update(loss, cfg.grad_clip)
@@ -136,25 +136,26 @@ def run(ctx: RunContext, cfg: Config) -> Result:
             val = _error(t.model, *splits["val"])
             t.model.train()
             t.curve.append([t.step, val])
-            ctx.log(j * cfg.steps + t.step, model=kind, R=R, model_step=t.step,
+            ctx.log(j * cfg.steps + t.step, model=kind, R=n_hidden, model_step=t.step,
                     loss=loss.item(), val_error=val)
             if val < float(t.extra["best_err"]):
                 t.extra.update(best_err=val, best_step=t.step,
                                best_params=copy.deepcopy(t.model.state_dict()))
-        ctx.progress(j * cfg.steps + t.step, total_steps, f"{kind}_R{R} step {t.step}")
+        ctx.progress(j * cfg.steps + t.step, total_steps, f"{kind}_R{n_hidden} step {t.step}")
         return True
 
     def summarise(j: int, t: Training) -> dict[str, Any]:
-        kind, R = jobs[j]
+        kind, n_hidden = jobs[j]
         if t.extra["best_params"]:
             t.model.load_state_dict(t.extra["best_params"])
         t.model.eval()
-        return {"model": kind, "R": R, "test_error_pct": 100 * _error(t.model, *splits["test"]),
+        test_error = _error(t.model, *splits["test"])
+        return {"model": kind, "R": n_hidden, "test_error_pct": 100 * test_error,
                 "best_val_error_pct": 100 * float(t.extra["best_err"]),
                 "best_step": int(t.extra["best_step"]), "sequences_seen": cfg.steps * cfg.batch,
                 "params": n_params(t.model), "wall_s": t.wall_s, "curve": t.curve}
 
-    done = run_jobs(ctx, [f"{kind}_R{R}" for kind, R in jobs], make, step, summarise)
+    done = run_jobs(ctx, [f"{kind}_R{n_hidden}" for kind, n_hidden in jobs], make, step, summarise)
     metrics: dict[str, Any] = {}
     for key, d in done.items():
         metrics[f"test_error_pct_{key}"] = round(d["test_error_pct"], 2)
