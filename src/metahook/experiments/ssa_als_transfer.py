@@ -91,21 +91,7 @@ class _Learner:
 def _capped_search(ls: LevinSearch, P: np.ndarray, start: tuple[int, int, int],
                    goal: tuple[int, int], cap: int) -> tuple[bool, int, int, np.ndarray]:
     """LS phase by phase until a solution or ``cap`` steps (the last phase may overshoot it)."""
-    from metahook.search.als import FOUND, ls_phase
-
-    st = np.array(start, dtype=np.int64)
-    total = 0
-    for i in range(1, 63):
-        ls.cost[:] = 0
-        status = ls_phase(ls.grid, st, goal[0], goal[1], P, ls.l_max, ls.maxr, float(2.0**i),
-                          ls.prog, ls.snap, ls.snap_cnt, ls.choice, ls.prob, ls.cost)
-        total += int(ls.cost[0])
-        if status == FOUND:
-            n = int(ls.cost[1])
-            return True, total, int(ls.cost[3]), ls.prog[:n].copy()
-        if total >= cap:
-            break
-    return False, total, 0, np.zeros((0, 3), dtype=np.int64)
+    return ls.search(P, start, goal, max_phase=62, max_steps=cap)
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
