@@ -18,14 +18,33 @@ afresh when the Hanoi phase starts (undoing all 1^n2^n boosts): uniform, then
 
 Both tasks are set up without recording changes on the undo stack: they are the tapes' initial
 state, to which every search returns.
+
+**Task sets as data.** Each family is an :class:`OOPSTaskSet` (the search layer's
+:class:`metahook.search.protocols.TaskSet`): its name, its input and bias set-up (plain Python,
+run once per phase), an independent plain-Python verifier, and its goal test as a *compiled
+kernel* ``goal(M, row, task) -> bool`` (``M`` the machine's memory, address ``a`` of the task's
+tape at ``M[row - a]``). Registered sets are selected by a compile-time key (:func:`call_goal`):
+the search kernel is specialised for, and inlines, the kernel of the set it runs, so a new family
+(PowerPlay's invented tasks, say) is a :func:`goal_kernel` and one :func:`register_task_set` call,
+with no if-chain in a compiled function to edit and no cost per step. The key is a hash of the
+set's name and its kernel's source, so numba's on-disk cache never serves a stale kernel. The
+integer codes ``GOAL_*`` remain as the registered sets' numbers (the machine's register
+``R_GOAL`` holds the code of the current set, so a checkpoint stays numbers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from metahook.machines.forth import instructions as ins
 from metahook.machines.forth.layout import (
@@ -43,87 +62,161 @@ from metahook.machines.forth.layout import (
     peg_address,
 )
 
-GOAL_NONE = 0
-GOAL_1N2N = 1
-GOAL_HANOI = 2
-TASKS = {"1n2n": GOAL_1N2N, "hanoi": GOAL_HANOI}
-TASK_NAMES = {v: k for k, v in TASKS.items()}
-
-BOOSTS = {
-    GOAL_1N2N: ("c1", "c2", "dec", "by2", "boostq"),
-    GOAL_HANOI: ("c3", "c4", "c5", "dec", "by2", "boostq"),
-    GOAL_NONE: (),
-}
 UPSQ = NSQ  # a boost adds n_Q to a numerator
 
 
+def goal_kernel(fn: Callable[..., bool]) -> Any:
+    """Compile ``fn(M, row, task) -> bool`` as a goal kernel (inlined into the search loop)."""
+    return njit(cache=True, forceinline=True)(fn)
+
+
+# ---------------------------------------------------------------- the goals, compiled
+@goal_kernel
+def goal_none(M, row, task):
+    """No goal: a program runs until it halts or runs out of time."""
+    return False
+
+
+@goal_kernel
+def goal_1n2n(M, row, task):
+    """Ds ends with ``task`` ones then ``task`` twos, with a cell below them."""
+    i = ADDP + M[row - ADDP]
+    j = i - task - task
+    if j <= ADDP:
+        return False
+    j += task
+    while i > j and M[row - i] == 2:
+        i -= 1
+    if i != j:
+        return False
+    j -= task
+    while i > j and M[row - i] == 1:
+        i -= 1
+    return i == j
+
+
+@goal_kernel
+def goal_hanoi(M, row, task):
+    """Pegs 1 and 2 are empty."""
+    return M[row - AENV] == 0 and M[row - (AENV + DSIZE)] == 0
+
+
+# ---------------------------------------------------------------- set-up (plain Python)
 def _cell(tape: np.ndarray, task: int, address: int, value: int) -> None:
     tape[task * ROW - address] = value
 
 
-def init_distribution(tape: np.ndarray, task: int, goal: int) -> None:
-    """Pattern 0 := uniform over the n_Q tokens, then the phase's boosts (+n_Q each)."""
-    _cell(tape, task, APATP, 0)
-    _cell(tape, task, ACURP, 0)
-    p = np.ones(NSQ + 1, dtype=np.int64)
-    p[0] = 0
-    for nm in BOOSTS[goal]:
-        p[ins.number(nm)] += UPSQ
-    _cell(tape, task, ACURP + 1, int(p.sum()))
-    _cell(tape, task, ACURP + 2, int(p.max()))
-    for i in range(1, NSQ + 1):
-        _cell(tape, task, ACURP + 2 + i, int(p[i]))
+def _inputs_none(tape: np.ndarray, n: int) -> Sequence[int]:
+    return ()
 
 
-def init_task(tape: np.ndarray, task: int, goal: int) -> None:
-    """Write task ``task``'s inputs onto its tape (on top of whatever the tape holds)."""
-    n = task
-    _cell(tape, task, ATASK, n)
-    if goal == GOAL_1N2N:
-        inputs: Sequence[int] = (n,)
-    elif goal == GOAL_HANOI:
-        _cell(tape, task, peg_address(1), n)
-        _cell(tape, task, peg_address(2), 0)
-        _cell(tape, task, peg_address(3), 0)
-        for i in range(1, n + 1):
-            _cell(tape, task, peg_address(1) + i, n + 1 - i)
-            _cell(tape, task, peg_address(2) + i, 0)
-            _cell(tape, task, peg_address(3) + i, 0)
-        inputs = (1, 2, 3, n)
-    else:
-        inputs = ()
-    _cell(tape, task, ADP, len(inputs))
-    for k, v in enumerate(inputs, start=1):
-        _cell(tape, task, ADP + k, v)
+def _inputs_1n2n(tape: np.ndarray, n: int) -> Sequence[int]:
+    return (n,)
 
 
-def init_all(tape: np.ndarray, goal: int) -> None:
-    """Set up all 30 task tapes for a phase (inputs, then the initial distribution)."""
-    for task in range(1, MAXTASK + 1):
-        init_task(tape, task, goal)
-        init_distribution(tape, task, goal)
+def _inputs_hanoi(tape: np.ndarray, n: int) -> Sequence[int]:
+    _cell(tape, n, peg_address(1), n)
+    _cell(tape, n, peg_address(2), 0)
+    _cell(tape, n, peg_address(3), 0)
+    for i in range(1, n + 1):
+        _cell(tape, n, peg_address(1) + i, n + 1 - i)
+        _cell(tape, n, peg_address(2) + i, 0)
+        _cell(tape, n, peg_address(3) + i, 0)
+    return (1, 2, 3, n)
 
 
-@njit(cache=True, forceinline=True)
-def goal_reached(goal, M, row, task):
-    """The success test of task ``task`` (its tape's address a is ``M[row - a]``)."""
-    if goal == 1:
-        i = ADDP + M[row - ADDP]
-        j = i - task - task
-        if j <= ADDP:
-            return False
-        j += task
-        while i > j and M[row - i] == 2:
-            i -= 1
-        if i != j:
-            return False
-        j -= task
-        while i > j and M[row - i] == 1:
-            i -= 1
-        return i == j
-    if goal == 2:
-        return M[row - AENV] == 0 and M[row - (AENV + DSIZE)] == 0
-    return False
+@dataclass(frozen=True)
+class OOPSTaskSet:
+    """A family of tasks n = 1..max_tasks for the OOPS machine (see the module docstring).
+
+    ``inputs(tape, n)`` writes what task n needs beyond its data stack onto its tape and returns
+    the data stack's initial contents; ``boosts`` are the tokens whose numerators get +n_Q in the
+    phase's initial distribution; ``goal`` is the compiled goal kernel; ``verify(tape, n)`` is an
+    independent plain-Python check of a final tape. ``max_tasks`` is the most tasks (tapes) the
+    set may pose: the original's 30 by default, at most the machine's :data:`MAXTASK`.
+    """
+
+    name: str
+    code: int
+    goal: Any
+    inputs: Callable[[np.ndarray, int], Sequence[int]]
+    boosts: tuple[str, ...] = ()
+    verify: Callable[[np.ndarray, int], bool] = field(default=lambda tape, n: False)
+    max_tasks: int = MAXTASK
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_tasks <= MAXTASK:
+            raise ValueError(f"max_tasks must be in 1..{MAXTASK} (the machine's tapes), "
+                             f"got {self.max_tasks}")
+        for nm in self.boosts:
+            ins.number(nm)  # raises on an unknown token
+
+    def __len__(self) -> int:
+        return self.max_tasks
+
+    @cached_property
+    def key(self) -> int:
+        """The compile-time key of the goal kernel: a hash of the name and the kernel's source."""
+        fn = getattr(self.goal, "py_func", self.goal)
+        try:
+            src = inspect.getsource(fn)
+        except (OSError, TypeError):
+            src = f"{fn.__module__}.{fn.__qualname__}"
+        digest = hashlib.sha256(f"{self.name}\0{src}".encode()).digest()
+        return int.from_bytes(digest[:7], "little")  # 56 bits: a positive int64
+
+    def initial_state(self, tape: np.ndarray, task: int) -> None:
+        """Task ``task``'s inputs, then the phase's initial distribution (unrecorded)."""
+        init_task(tape, task, self)
+        init_distribution(tape, task, self)
+
+
+TASK_SETS: dict[str, OOPSTaskSet] = {}
+_BY_CODE: dict[int, OOPSTaskSet] = {}
+_KERNELS: dict[int, Any] = {}  # key -> goal kernel
+
+
+def register_task_set(ts: OOPSTaskSet) -> OOPSTaskSet:
+    """Make ``ts`` known by name and code (both must be new); returns it."""
+    if ts.name in TASK_SETS or ts.code in _BY_CODE:
+        raise ValueError(f"task set {ts.name!r} / code {ts.code} is already registered")
+    TASK_SETS[ts.name] = ts
+    _BY_CODE[ts.code] = ts
+    _KERNELS[ts.key] = ts.goal
+    return ts
+
+
+def call_goal(key, M, row, task):
+    """The goal test of the registered set whose :attr:`OOPSTaskSet.key` is ``key``.
+
+    Compiled, ``key`` must be a compile-time constant (callers apply ``numba.literally``): the
+    call then resolves, while typing, to that set's kernel, which is inlined.
+    """
+    return _KERNELS[key](M, row, task)
+
+
+@overload(call_goal, jit_options={"forceinline": True})
+def _call_goal(key, M, row, task):
+    if not isinstance(key, types.IntegerLiteral):
+        raise numba.errors.TypingError("call_goal: the key must be a compile-time constant")
+    kernel = _KERNELS.get(key.literal_value)
+    if kernel is None:
+        raise numba.errors.TypingError(f"call_goal: no task set has the key {key.literal_value}")
+
+    def impl(key, M, row, task):
+        return kernel(M, row, task)
+
+    return impl
+
+
+def task_set(which: int | str | OOPSTaskSet) -> OOPSTaskSet:
+    """The task set with this code or name (or ``which`` itself)."""
+    if isinstance(which, OOPSTaskSet):
+        return which
+    found = _BY_CODE.get(which) if isinstance(which, int) else TASK_SETS.get(which)
+    if found is None:
+        raise ValueError(f"unknown task set {which!r}; valid: {', '.join(TASK_SETS)}")
+    return found
 
 
 # ---------------------------------------------------------------- checkers (plain Python)
@@ -162,7 +255,72 @@ def check_hanoi(pegs: Sequence[Sequence[int]], n: int) -> bool:
     return not pegs[0] and not pegs[1] and list(pegs[2]) == list(range(n, 0, -1))
 
 
+NONE = register_task_set(OOPSTaskSet("none", 0, goal_none, _inputs_none))
+ONE_N_TWO_N = register_task_set(OOPSTaskSet(
+    "1n2n", 1, goal_1n2n, _inputs_1n2n, ("c1", "c2", "dec", "by2", "boostq"),
+    lambda tape, n: check_1n2n(Ds_of(tape, n), n)))
+HANOI = register_task_set(OOPSTaskSet(
+    "hanoi", 2, goal_hanoi, _inputs_hanoi, ("c3", "c4", "c5", "dec", "by2", "boostq"),
+    lambda tape, n: check_hanoi(pegs_of(tape, n), n)))
+
+GOAL_NONE, GOAL_1N2N, GOAL_HANOI = NONE.code, ONE_N_TWO_N.code, HANOI.code
+TASKS = {"1n2n": GOAL_1N2N, "hanoi": GOAL_HANOI}  # the experiment's two families, by name
+TASK_NAMES = {v: k for k, v in TASKS.items()}
+BOOSTS = {ts.code: ts.boosts for ts in (NONE, ONE_N_TWO_N, HANOI)}
+
+
+def init_distribution(tape: np.ndarray, task: int, goal: int | str | OOPSTaskSet) -> None:
+    """Pattern 0 := uniform over the n_Q tokens, then the phase's boosts (+n_Q each)."""
+    ts = task_set(goal)
+    _cell(tape, task, APATP, 0)
+    _cell(tape, task, ACURP, 0)
+    p = np.ones(NSQ + 1, dtype=np.int64)
+    p[0] = 0
+    for nm in ts.boosts:
+        p[ins.number(nm)] += UPSQ
+    _cell(tape, task, ACURP + 1, int(p.sum()))
+    _cell(tape, task, ACURP + 2, int(p.max()))
+    for i in range(1, NSQ + 1):
+        _cell(tape, task, ACURP + 2 + i, int(p[i]))
+
+
+def init_task(tape: np.ndarray, task: int, goal: int | str | OOPSTaskSet) -> None:
+    """Write task ``task``'s inputs onto its tape (on top of whatever the tape holds)."""
+    ts = task_set(goal)
+    _cell(tape, task, ATASK, task)
+    inputs = ts.inputs(tape, task)
+    _cell(tape, task, ADP, len(inputs))
+    for k, v in enumerate(inputs, start=1):
+        _cell(tape, task, ADP + k, v)
+
+
+def init_all(tape: np.ndarray, goal: int | str | OOPSTaskSet) -> None:
+    """Set up all the machine's task tapes for a phase (inputs, then the initial distribution)."""
+    for task in range(1, MAXTASK + 1):
+        task_set(goal).initial_state(tape, task)
+
+
 __all__ = [
-    "GOAL_1N2N", "GOAL_HANOI", "GOAL_NONE", "NQ", "TASKS", "check_1n2n", "check_hanoi",
-    "goal_reached", "init_all", "init_distribution", "init_task",
+    "GOAL_1N2N",
+    "GOAL_HANOI",
+    "GOAL_NONE",
+    "HANOI",
+    "NONE",
+    "NQ",
+    "ONE_N_TWO_N",
+    "TASKS",
+    "TASK_SETS",
+    "OOPSTaskSet",
+    "call_goal",
+    "check_1n2n",
+    "check_hanoi",
+    "goal_1n2n",
+    "goal_hanoi",
+    "goal_kernel",
+    "goal_none",
+    "init_all",
+    "init_distribution",
+    "init_task",
+    "register_task_set",
+    "task_set",
 ]

@@ -35,10 +35,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 from numba import njit
 
-from metahook.envs.oops_tasks import goal_reached
+from metahook.envs.oops_tasks import call_goal, task_set
 from metahook.machines.forth import vm
 from metahook.machines.forth.cachecheck import ensure_fresh
 from metahook.machines.forth.layout import ACP, AMAX, MAXTASK, ROW, STACKSIZE
@@ -145,9 +146,9 @@ def reset_all(M):
 
 # ---------------------------------------------------------------- one search
 @njit(cache=True, forceinline=True)
-def onestep(M, F):
+def onestep(M, F, goal):
     vm.step(M, F)
-    if goal_reached(M[R_GOAL], M, M[R_ROW], M[R_TASK]):
+    if call_goal(goal, M, M[R_ROW], M[R_TASK]):
         remove_task(M)
     set_task(M, M[LNEXT0 + M[R_TASK]])
 
@@ -211,14 +212,9 @@ def backtrack(M, F):
 
 
 @njit(cache=True)
-def search_slice(M_arr, F_arr, budget):
-    """Continue the current search in ``M_arr``/``F_arr``; see :func:`search_core`."""
-    return search_core(i64_ptr(M_arr), f64_ptr(F_arr), budget)
-
-
-@njit(cache=True)
-def search_core(M, F, budget):
-    """Continue the current search for about ``budget`` tokens.
+def search_core(M, F, budget, goal):
+    """Continue the current search for about ``budget`` tokens; ``goal`` is the key of the task
+    set whose goal kernel is compiled in (:func:`metahook.envs.oops_tasks.call_goal`).
 
     Returns RUNNING (budget used up; call again), SOLVED (every task of the ring solved; the
     program is q[start..qp]) or EXHAUSTED (no prefix left within T).
@@ -231,7 +227,7 @@ def search_core(M, F, budget):
                and float(M[R_TIME] + M[R_UNSOLVED]) <= F[F_TP]):
             if done >= budget:
                 return RUNNING
-            onestep(M, F)
+            onestep(M, F, goal)
             done += 1
         if M[R_TIME] > M[vm.R_MAXT]:  # t and Sp only grow during a run: their maxima
             M[vm.R_MAXT] = M[R_TIME]
@@ -244,6 +240,44 @@ def search_core(M, F, budget):
         backtrack(M, F)
         if M[R_QP] == M[R_AFROZEN]:
             return EXHAUSTED
+
+
+@njit(cache=True)
+def search_kernel(M_arr, F_arr, budget, goal):
+    """:func:`search_core` on the arrays, specialised for the constant ``goal`` key."""
+    numba.literally(goal)
+    return search_core(i64_ptr(M_arr), f64_ptr(F_arr), budget, goal)
+
+
+_SPECIALISED: dict[tuple[int, int], Any] = {}
+
+
+def specialised(dispatcher: Any, key: int) -> Any:
+    """``dispatcher``'s compiled specialisation for the constant last argument ``key``.
+
+    A call through the dispatcher with a plain int retypes the function each time before it
+    finds the literal specialisation (~15 ms); the specialisation's entry point is called
+    directly instead, once it exists. Under ``NUMBA_DISABLE_JIT`` the function itself.
+    """
+    fn = _SPECIALISED.get((id(dispatcher), key))
+    if fn is not None:
+        return fn
+    overloads = getattr(dispatcher, "overloads", None)
+    if overloads is None:
+        return dispatcher
+    for sig, cres in list(overloads.items()):
+        last = sig[-1]
+        if isinstance(last, numba.types.IntegerLiteral) and last.literal_value == key:
+            _SPECIALISED[(id(dispatcher), key)] = cres.entry_point
+            return cres.entry_point
+    return dispatcher  # the first call compiles it (or loads it from the cache)
+
+
+def search_slice(M_arr: np.ndarray, F_arr: np.ndarray, budget: int) -> int:
+    """Continue the current search in ``M_arr``/``F_arr`` for about ``budget`` tokens, under the
+    task set whose code is in the ``R_GOAL`` register; see :func:`search_core`."""
+    key = task_set(int(M_arr[R_GOAL])).key
+    return int(specialised(search_kernel, key)(M_arr, F_arr, budget, key))
 
 
 # ---------------------------------------------------------------- the state, in Python
@@ -285,7 +319,8 @@ class SearchState:
         return self.M[LPREV0: LPREV0 + MAXTASK + 2]
 
     def slice(self, budget: int) -> int:
-        return int(search_slice(self.M, self.F, budget))
+        """Continue the search for about ``budget`` tokens under the task set in ``R_GOAL``."""
+        return search_slice(self.M, self.F, budget)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything but the unused part of the undo stack."""
@@ -355,4 +390,4 @@ def lsearch(st: SearchState, lo: int, hi: int, start: int, T_max: int,
     return False, T // 2
 
 
-ensure_fresh([search_slice, search_core])
+ensure_fresh([search_kernel, search_core])

@@ -21,24 +21,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 from numba import njit
 
 from metahook.envs.oops_tasks import (
     GOAL_NONE,
     Ds_of,
+    OOPSTaskSet,
+    call_goal,
     ds_of,
-    goal_reached,
     init_distribution,
     init_task,
     pegs_of,
+    task_set,
 )
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import disassemble
 from metahook.machines.forth.cachecheck import ensure_fresh
 from metahook.machines.forth.layout import ACP, ADP, MAXTASK, ROW
 from metahook.machines.forth.pointers import f64_ptr, i64_ptr
-from metahook.search.levin import SearchState, set_task
+from metahook.search.levin import SearchState, set_task, specialised
 
 STOP_SOLVED, STOP_HALTED, STOP_END, STOP_BADIP, STOP_TIME, STOP_BUDGET = 1, 2, 3, 4, 5, 6
 STOP_NAMES = {STOP_SOLVED: "solved", STOP_HALTED: "halted", STOP_END: "end",
@@ -46,8 +49,11 @@ STOP_NAMES = {STOP_SOLVED: "solved", STOP_HALTED: "halted", STOP_END: "end",
 
 
 @njit(cache=True)
-def run_core(M, F, budget):
-    """Run the current task until it stops or ``budget`` tokens ran; returns a STOP_* code."""
+def run_core(M, F, budget, goal):
+    """Run the current task until it stops or ``budget`` tokens ran; returns a STOP_* code.
+
+    ``goal`` is the key of the task set whose goal kernel is compiled in (see
+    :func:`metahook.envs.oops_tasks.call_goal`)."""
     done = 0
     M[vm.R_HALT] = 0
     M[vm.R_WHY] = 0
@@ -62,18 +68,26 @@ def run_core(M, F, budget):
             return STOP_BUDGET
         vm.step(M, F)
         done += 1
-        if goal_reached(M[vm.R_GOAL], M, M[vm.R_ROW], M[vm.R_TASK]):
+        if call_goal(goal, M, M[vm.R_ROW], M[vm.R_TASK]):
             return STOP_SOLVED
         if M[vm.R_HALT] != 0:
             return STOP_HALTED
 
 
 @njit(cache=True)
-def run_slice(M_arr, F_arr, budget):
-    return run_core(i64_ptr(M_arr), f64_ptr(F_arr), budget)
+def run_kernel(M_arr, F_arr, budget, goal):
+    numba.literally(goal)
+    return run_core(i64_ptr(M_arr), f64_ptr(F_arr), budget, goal)
 
 
-ensure_fresh([run_core, run_slice])
+def run_slice(M_arr: np.ndarray, F_arr: np.ndarray, budget: int) -> int:
+    """Run the machine in ``M_arr``/``F_arr`` under the task set in its ``R_GOAL`` register
+    until it stops or ``budget`` tokens ran; a STOP_* code (see :func:`run_core`)."""
+    key = task_set(int(M_arr[vm.R_GOAL])).key
+    return int(specialised(run_kernel, key)(M_arr, F_arr, budget, key))
+
+
+ensure_fresh([run_core, run_kernel])
 
 
 @dataclass
@@ -103,7 +117,7 @@ class RunResult:
 class ProgramRunner:
     """A machine with ``program`` at q[77..] and task ``n`` of kind ``goal`` on its tape."""
 
-    def __init__(self, program: list[int], goal: int = GOAL_NONE, n: int = 1,
+    def __init__(self, program: list[int], goal: int | str | OOPSTaskSet = GOAL_NONE, n: int = 1,
                  max_steps: int = 10**12, extended: bool = False,
                  frozen: Sequence[Sequence[int]] = (), stack_capacity: int = 1 << 20) -> None:
         from metahook.search.oops import prewired_state
@@ -125,11 +139,12 @@ class ProgramRunner:
             st.qQ[a] = tok
         R[vm.R_QP] = a
         R[vm.R_AFROZEN] = a
-        self.goal, self.n = goal, n
-        init_task(st.tape, n, goal)
-        init_distribution(st.tape, n, goal)
+        ts = task_set(goal)
+        self.goal, self.n = ts.code, n
+        init_task(st.tape, n, ts)
+        init_distribution(st.tape, n, ts)
         st.tape[n * ROW - (ACP + 1)] = self.start
-        R[vm.R_GOAL] = goal
+        R[vm.R_GOAL] = ts.code
         R[vm.R_T] = max_steps
         st.F[vm.F_P] = 1.0
         st.F[vm.F_TP] = float(max_steps)
@@ -192,14 +207,14 @@ class ProgramRunner:
         return int(self.st.tape[self.n * ROW - ADP])
 
 
-def run_program(program: list[int], goal: int = GOAL_NONE, n: int = 1,
+def run_program(program: list[int], goal: int | str | OOPSTaskSet = GOAL_NONE, n: int = 1,
                 max_steps: int = 10**12, trace: bool = False,
                 frozen: Sequence[Sequence[int]] = ()) -> RunResult:
     """Run ``program`` (token numbers) on task n of kind ``goal``; see the module docstring."""
     return ProgramRunner(program, goal, n, max_steps, frozen=frozen).run(trace=trace)
 
 
-def token_probabilities(program: Sequence[int], goal: int, n: int = 1,
+def token_probabilities(program: Sequence[int], goal: int | str | OOPSTaskSet, n: int = 1,
                         frozen: Sequence[Sequence[int]] = ()) -> list[float]:
     """Probability of each token of ``program`` when the search would request it on task n.
 
