@@ -357,32 +357,105 @@ def test_words(seed: int = 7, n: int = 24) -> np.ndarray:
     return np.array(fixed + list(rng.integers(0, MASK + 1, n - len(fixed))), dtype=np.int64)
 
 
+class ProofSearch:
+    """Process A as a resumable search: programs of 1..``max_length`` instructions, in order.
+
+    Each length is enumerated (numba; candidates refuted on :func:`test_words`), then every
+    survivor goes to z3, one proof attempt at a time. ``advance(proofs)`` makes up to that many
+    proof attempts (enumerating the next length when needed) and returns the pairs proven
+    meanwhile; :attr:`trace` holds all of them and A's costs. A
+    :class:`metahook.search.protocols.ProgramSearch` (HSEARCH's program search is its proof
+    search: Hutter 2002, sec. 4).
+    """
+
+    def __init__(self, max_length: int) -> None:
+        self.max_length = max_length
+        self.tests = test_words()
+        self.want = np.array([spec_word_reference(int(x)) for x in self.tests], dtype=np.int64)
+        self.trace = ProofTrace()
+        self.length = 0  # the length being proven (0: none yet)
+        self.offset = 0  # A-steps of the lengths done
+        self.pending: list[tuple[int, int]] = []  # survivors of this length: (index, A-step)
+        self.enum_total = 0  # this length's enumeration steps
+        self.z3_before = 0  # this length's z3 steps so far
+
+    @property
+    def finished(self) -> bool:
+        return self.length >= self.max_length and not self.pending
+
+    def _next_length(self) -> None:
+        self.length += 1
+        idx, steps_at, total = _enumerate(self.length, self.tests, self.want, OP_COST, N_UNARY,
+                                          N_BINARY)
+        self.pending = [(int(i), int(a)) for i, a in zip(idx, steps_at, strict=True)]
+        self.enum_total, self.z3_before = int(total), 0
+        if not self.pending:
+            self._end_length()
+
+    def _end_length(self) -> None:
+        n_cand = 1
+        for i in range(self.length):
+            n_cand *= choices(i)
+        tr = self.trace
+        tr.candidates += n_cand
+        tr.enum_steps += self.enum_total
+        tr.z3_steps += self.z3_before
+        self.offset += self.enum_total + self.z3_before
+
+    def advance(self, proofs: int) -> list[Found]:
+        """Up to ``proofs`` z3 proof attempts; the pairs (p, t_p) proven meanwhile."""
+        events: list[Found] = []
+        done = 0
+        while done < proofs and not self.finished:
+            if not self.pending:
+                self._next_length()
+                continue
+            index, at = self.pending.pop(0)
+            p = decode(self.length, index)
+            ok, used = prove_equivalent(p)
+            done += 1
+            self.z3_before += used
+            self.trace.survivors += 1
+            if ok:
+                f = Found(p, self.offset + at + self.z3_before)
+                self.trace.found.append(f)
+                events.append(f)
+            else:
+                self.trace.refuted_by_z3 += 1
+            if not self.pending:
+                self._end_length()
+        return events
+
+    def state_dict(self) -> dict[str, Any]:
+        tr = self.trace
+        return {"max_length": self.max_length, "length": self.length, "offset": self.offset,
+                "pending": [list(x) for x in self.pending], "enum_total": self.enum_total,
+                "z3_before": self.z3_before,
+                "found": [{"ops": list(f.program.ops), "a": list(f.program.a),
+                           "b": list(f.program.b), "a_steps": f.a_steps} for f in tr.found],
+                "candidates": tr.candidates, "survivors": tr.survivors,
+                "refuted_by_z3": tr.refuted_by_z3, "enum_steps": tr.enum_steps,
+                "z3_steps": tr.z3_steps}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        self.max_length, self.length = int(d["max_length"]), int(d["length"])
+        self.offset = int(d["offset"])
+        self.pending = [(int(i), int(a)) for i, a in d["pending"]]
+        self.enum_total, self.z3_before = int(d["enum_total"]), int(d["z3_before"])
+        self.trace = ProofTrace(
+            [Found(Program(tuple(int(x) for x in f["ops"]), tuple(int(x) for x in f["a"]),
+                           tuple(int(x) for x in f["b"])), int(f["a_steps"]))
+             for f in d["found"]],
+            int(d["candidates"]), int(d["survivors"]), int(d["refuted_by_z3"]),
+            int(d["enum_steps"]), int(d["z3_steps"]))
+
+
 def proof_search(max_length: int) -> ProofTrace:
     """Run A over all programs up to ``max_length`` instructions."""
-    tests = test_words()
-    want = np.array([spec_word_reference(int(x)) for x in tests], dtype=np.int64)
-    trace = ProofTrace()
-    offset = 0
-    for length in range(1, max_length + 1):
-        idx, steps_at, total = _enumerate(length, tests, want, OP_COST, N_UNARY, N_BINARY)
-        z3_before = 0
-        for index, at in zip(idx, steps_at, strict=True):
-            p = decode(length, int(index))
-            ok, used = prove_equivalent(p)
-            z3_before += used
-            trace.survivors += 1
-            if ok:
-                trace.found.append(Found(p, offset + int(at) + z3_before))
-            else:
-                trace.refuted_by_z3 += 1
-        n_cand = 1
-        for i in range(length):
-            n_cand *= choices(i)
-        trace.candidates += n_cand
-        trace.enum_steps += int(total)
-        trace.z3_steps += z3_before
-        offset += int(total) + z3_before
-    return trace
+    search = ProofSearch(max_length)
+    while not search.finished:
+        search.advance(1 << 30)
+    return search.trace
 
 
 # --------------------------------------------------------------------------- M_p*: A, B, C

@@ -19,7 +19,10 @@ frozen code carries over.
 
 :class:`OOPS` holds the whole state in numpy arrays and a few integers; :meth:`OOPS.advance`
 runs it for a budget of tokens and returns the tasks solved meanwhile, so a caller can
-checkpoint (``state_dict``/``load_state_dict``) between calls with no effect on the result.
+checkpoint (``state_dict``/``load_state_dict``) between calls with no effect on the result: it
+is a :class:`metahook.search.protocols.ProgramSearch`. A phase names a registered task set
+(:class:`metahook.envs.oops_tasks.OOPSTaskSet`), whose goal kernel the search compiles in; a
+phase may pose as many tasks as its set allows (``max_tasks``, the original's 30 by default).
 
 Glossary: ``a_last`` start of the last solver, ``a_frozen`` end of frozen code, ``old`` list of
 frozen programs, ``T`` time limit of a round, ``prefs``/``insts``/``totalt``/``topt``/``topSp``
@@ -33,7 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from metahook.envs.oops_tasks import GOAL_1N2N, GOAL_HANOI, TASK_NAMES, TASKS, init_all
+from metahook.envs.oops_tasks import (
+    GOAL_1N2N,
+    GOAL_HANOI,
+    TASK_NAMES,
+    TASK_SETS,
+    init_all,
+    task_set,
+)
 from metahook.machines.forth import instructions as ins
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import disassemble
@@ -127,10 +137,11 @@ class OOPS:
     def __init__(self, phases: tuple[tuple[str, int], ...] = (("1n2n", 30), ("hanoi", 30)),
                  stack_capacity: int = STACKSIZE) -> None:
         for task, n_max in phases:
-            if task not in TASKS:
-                raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASKS)}")
-            if not 1 <= n_max <= MAXTASK:
-                raise ValueError(f"n must be in 1..{MAXTASK}, got {n_max}")
+            if task not in TASK_SETS:
+                raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASK_SETS)}")
+            limit = task_set(task).max_tasks
+            if not 1 <= n_max <= limit:
+                raise ValueError(f"n must be in 1..{limit}, got {n_max}")
         if not phases:
             raise ValueError("at least one phase is needed")
         self.phases = tuple((str(t), int(n)) for t, n in phases)
@@ -172,7 +183,8 @@ class OOPS:
     # ------------------------------------------------------------ phases
     @property
     def goal(self) -> int:
-        return TASKS[self.phases[self.phase][0]]
+        """The code of the current phase's task set (the machine's ``R_GOAL``)."""
+        return task_set(self.phases[self.phase][0]).code
 
     def _start_phase(self) -> None:
         st = self.st
@@ -183,13 +195,13 @@ class OOPS:
         st.R[vm.R_PUSHEN] = 1
 
     # ------------------------------------------------------------ the loop
-    def advance(self, budget: int) -> list[Solved]:
-        """Run for about ``budget`` tokens (or until finished); return the tasks solved."""
+    def advance(self, tokens: int) -> list[Solved]:
+        """Run for about ``tokens`` executed tokens (or until finished); return the tasks solved."""
         st, R = self.st, self.st.R
         events: list[Solved] = []
         start_insts = int(R[vm.R_INSTS])
         while not self.finished:
-            left = budget - (int(R[vm.R_INSTS]) - start_insts)
+            left = tokens - (int(R[vm.R_INSTS]) - start_insts)
             if left <= 0:
                 break
             if not self.active:
@@ -277,19 +289,22 @@ class OOPS:
             "machine": self.st.state_dict(),
         }
 
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        """Continue from ``d`` (the phases are the checkpoint's)."""
+        self.phases = tuple((str(t), int(n)) for t, n in d["phases"])
+        self.st = SearchState.from_state_dict(d["machine"])
+        self.phase = int(d["phase"])
+        self.n = int(d["n"])
+        self.stage = int(d["stage"])
+        self.active = bool(d["active"])
+        self.finished = bool(d["finished"])
+        self.solved = [Solved(**{**s, "program": [int(x) for x in s["program"]]})
+                       for s in d["solved"]]
+
     @classmethod
     def from_state_dict(cls, d: dict[str, Any]) -> OOPS:
-        phases = tuple((str(t), int(n)) for t, n in d["phases"])
         obj = cls.__new__(cls)
-        obj.phases = phases
-        obj.st = SearchState.from_state_dict(d["machine"])
-        obj.phase = int(d["phase"])
-        obj.n = int(d["n"])
-        obj.stage = int(d["stage"])
-        obj.active = bool(d["active"])
-        obj.finished = bool(d["finished"])
-        obj.solved = [Solved(**{**s, "program": [int(x) for x in s["program"]]})
-                      for s in d["solved"]]
+        obj.load_state_dict(d)
         return obj
 
 

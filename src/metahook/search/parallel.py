@@ -128,7 +128,6 @@ class ParallelOOPS:
                  results: list[dict[str, Any]] | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
-        self.oops = oops
         self.workers = workers
         # At most this many searches dispatched beyond the next one to merge. Each doubling of
         # T normally doubles a search's cost, which bounds speculation by itself; but searches
@@ -136,19 +135,24 @@ class ParallelOOPS:
         # while one slow search holds up the merge.
         self.lookahead = 4 * workers
         self.snapshot_s = snapshot_s
+        self._ctx = mp.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs: list[Any] = []
+        self.busy: dict[int, int | None] = {}
+        self._setup(oops, inflight, results)
+
+    def _setup(self, oops: OOPS, inflight: list[dict[str, Any]] | None,
+               results: list[dict[str, Any]] | None) -> None:
+        self.oops = oops
         self.seq = 0  # next sequence number to dispatch
         self.next_merge = 0  # sequence number of the next search to merge
         self.results: dict[int, dict[str, Any]] = {}
         self.jobs: dict[int, Job] = {}  # dispatched, not merged
         self.snapshots: dict[int, dict[str, Any]] = {}
         self.cursor: tuple[int, int] | None = (0, 0)  # (T, kind) of the next search to dispatch
-        self._ctx = mp.get_context("spawn")
         # Every search numbered below this is obsolete (merged, or speculative for a task that
         # is solved); it only grows, so a worker can never miss its cancellation.
         self.cancel = self._ctx.Value("q", 0)
-        self.conns: list[Connection] = []
-        self.procs: list[Any] = []
-        self.busy: dict[int, int | None] = {}
         self.sent_context: dict[int, int] = {}
         self.context_version = 0
         self._context: dict[str, Any] | None = None
@@ -255,11 +259,18 @@ class ParallelOOPS:
             self.busy[w] = job.seq
 
     # ------------------------------------------------------------ the loop
-    def advance(self, wait_s: float = 5.0) -> list[Solved]:
-        """Dispatch and merge for about ``wait_s`` seconds; return the tasks solved."""
+    @property
+    def finished(self) -> bool:
+        return self.oops.finished
+
+    def advance(self, seconds: float = 5.0) -> list[Solved]:
+        """Dispatch and merge for about ``seconds`` of wall-clock time; return the tasks solved.
+
+        (The budget is time, not tokens: the workers run whole searches. The result does not
+        depend on it.)"""
         self._ensure_pool()
         events: list[Solved] = []
-        deadline = time.monotonic() + wait_s
+        deadline = time.monotonic() + seconds
         while not self.oops.finished:
             self._dispatch()
             events += self._merge()
@@ -365,6 +376,13 @@ class ParallelOOPS:
         results = [self.results[s] for s in sorted(self.results) if s in self.jobs]
         return {"oops": self.oops.state_dict(), "inflight": inflight, "results": results,
                 "reruns": self.reruns}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        """Continue from ``d``; the worker processes are restarted (a fresh cancellation flag)."""
+        self.close()
+        self._setup(OOPS.from_state_dict(d["oops"]), d.get("inflight") or None,
+                    d.get("results") or None)
+        self.reruns = int(d.get("reruns", 0))
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any], workers: int = 2,
