@@ -6,8 +6,8 @@ import numpy as np
 
 from conftest import jit_and_python
 from metahook.experiments.ssa_doors_keys import Config
-from metahook.rsi.doors_keys_life import DoorsKeysParams
 from metahook.rl.q_lambda import q_lambda_update
+from metahook.rsi.doors_keys_life import DoorsKeysParams
 from metahook.rsi.ssa import SuccessStory
 
 _LIVES = """
