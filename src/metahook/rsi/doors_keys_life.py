@@ -97,10 +97,7 @@ def _first_trial_started(fstate: np.ndarray, istate: np.ndarray, u: np.ndarray,
 
 @njit(cache=True, **NO_REFCOUNT)
 def doors_keys_cycles(
-    P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
-    kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,
-    iparams: np.ndarray, fparams: np.ndarray,
-    tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray,
+    machine: tuple[np.ndarray, ...],
     u: np.ndarray, upos: np.ndarray,
     fstate: np.ndarray, istate: np.ndarray, step_px: float,
     walls: np.ndarray, doors: np.ndarray, keys: np.ndarray, goal: np.ndarray,
@@ -109,12 +106,16 @@ def doors_keys_cycles(
 ) -> int:
     """Run basic cycles until ``loop_regs[LOOP_CYCLE] == max_cycles`` (see the module docstring).
 
+    ``machine``: both agents' SMP arrays and SSA stacks (:meth:`SMPGroup.arrays`).
+
     ``penalty_events``: the move/turn penalties count as reward events too (else only the goal
     rewards do).
 
     ``trial_out[i] = (length in cycles, cycle it ended, winner, stack size A, stack size B,
     time A, time B, R A, R B)`` for each finished trial.
     """
+    P, c, iregs, fregs, kind, arity, env_id, iparams, fparams, tags, entries, mark, counts = (
+        machine)
     out = scratch_i[0:4]
     res = scratch_f[0:4]
     w = iparams[P_WIDTH]
@@ -357,10 +358,9 @@ class DoorsKeysLife:
         if self.learner == "smp":
             g = self.group
             return int(doors_keys_cycles(
-                g.P, g.c, g.iregs, g.fregs, g.kind, g.arity, g.env_id, g.iparams, g.fparams,
-                g.tags, g.entries, g.mark, g.counts, self.u, self.upos, self.fstate, self.istate,
-                c.step_px, dk.WALLS, dk.DOORS, dk.KEYS, dk.GOAL, self.loop_regs, out, target,
-                c.penalty_events, self._si, self._sf))
+                g.arrays(), self.u, self.upos, self.fstate, self.istate, c.step_px, dk.WALLS,
+                dk.DOORS, dk.KEYS, dk.GOAL, self.loop_regs, out, target, c.penalty_events,
+                self._si, self._sf))
         return int(q_doors_keys_cycles(
             self.Q, self.E, self.q_regs, self.q_rewards, self.qparams, self.ssa, self.tags,
             self.entries, self.mark, self.counts, self.u, self.upos, self.fstate, self.istate,

@@ -57,18 +57,19 @@ def _new_trial(c: np.ndarray, iregs: np.ndarray, loop_regs: np.ndarray, xyz: np.
 
 @njit(cache=True, **NO_REFCOUNT)
 def function_cycles(
-    P: np.ndarray, c: np.ndarray, iregs: np.ndarray, fregs: np.ndarray,
-    kind: np.ndarray, arity: np.ndarray, env_id: np.ndarray,
-    iparams: np.ndarray, fparams: np.ndarray,
-    tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray,
+    machine: tuple[np.ndarray, ...],
     u: np.ndarray, upos: np.ndarray, loop_regs: np.ndarray, xyz: np.ndarray, trial_out: np.ndarray,
     max_time: int, out: np.ndarray,
 ) -> int:
     """Run until the SMP's time reaches ``max_time`` (``out``: int64 scratch of length 4).
 
+    ``machine``: the SMP's arrays and SSA stack (:meth:`SMPState.arrays`).
+
     ``trial_out[i] = (length in time steps, function, time at the end, ptr, stack size)`` for each
     solved trial.
     """
+    P, c, iregs, fregs, kind, arity, env_id, iparams, fparams, tags, entries, mark, counts = (
+        machine)
     w = iparams[P_WIDTH]
     if loop_regs[LOOP_STARTED] == 0:
         if upos[0] + 1 + UNIFORMS_PER_TRIAL > u.shape[0]:
@@ -155,10 +156,8 @@ class FunctionCurriculumLife:
         target = s.time + time_steps
         while s.time < target:
             self.loop_regs[LOOP_N_OUT] = 0
-            st = function_cycles(
-                s.P, s.c, s.iregs, s.fregs, s.kind, s.arity, s.env_id, s.iparams, s.fparams,
-                s.ssa.tags, s.ssa.entries, s.ssa.mark, s.ssa.counts, self.u, self.upos,
-                self.loop_regs, self.xyz, self._buf, target, self._out)
+            st = function_cycles(s.arrays(), self.u, self.upos, self.loop_regs, self.xyz,
+                                 self._buf, target, self._out)
             n = int(self.loop_regs[LOOP_N_OUT])
             if n:
                 self.trials = np.concatenate([self.trials, self._buf[:n]])

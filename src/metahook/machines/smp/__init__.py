@@ -121,6 +121,12 @@ class SMPState:
     def time(self) -> int:
         return int(self.iregs[fast.TIME])
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The machine and its SSA stack as the compiled life loops take them (``machine``)."""
+        return (self.P, self.c, self.iregs, self.fregs, self.kind, self.arity, self.env_id,
+                self.iparams, self.fparams, self.ssa.tags, self.ssa.entries, self.ssa.mark,
+                self.ssa.counts)
+
     @property
     def R(self) -> float:
         return float(self.fregs[fast.R_CUM])
@@ -181,6 +187,11 @@ class SMPGroup:
         self.kind, self.arity, self.env_id = iset.kind, iset.arity, iset.env_id
         self.iparams = SMPState(iset, params).iparams
         self.fparams = np.array([params.lam, params.minp])
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """All agents' arrays as the compiled multi-agent loops take them (``machine``)."""
+        return (self.P, self.c, self.iregs, self.fregs, self.kind, self.arity, self.env_id,
+                self.iparams, self.fparams, self.tags, self.entries, self.mark, self.counts)
 
     def grow(self) -> None:
         """Double the SSA stack capacity of every agent (contents kept)."""
