@@ -127,15 +127,8 @@ def ssa_pop_block(
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def ssa_call(
-    tags: np.ndarray,
-    entries: np.ndarray,
-    counts: np.ndarray,
-    policy: np.ndarray,
-    t: float,
-    R: float,
-    top_only: bool = False,
-) -> int:
+def ssa_call(tags: np.ndarray, entries: np.ndarray, counts: np.ndarray, policy: np.ndarray,
+             t: float, R: float, top_only: bool = False) -> int:
     """One SSA call at time ``t`` with cumulative reward ``R``: pop until the SSC holds.
 
     ``top_only`` selects ML97's literal rule instead (pop while the top pair fails; the chain
@@ -171,14 +164,8 @@ def ssa_begin_block(tags: np.ndarray, counts: np.ndarray, t: float, R: float) ->
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def ssa_save(
-    tags: np.ndarray,
-    entries: np.ndarray,
-    mark: np.ndarray,
-    counts: np.ndarray,
-    policy: np.ndarray,
-    addr: int,
-) -> int:
+def ssa_save(tags: np.ndarray, entries: np.ndarray, mark: np.ndarray, counts: np.ndarray,
+             policy: np.ndarray, addr: int) -> int:
     """Save row ``addr`` of ``policy`` into the open block before the learner changes it.
 
     Returns 1 if the row was pushed, 0 if the block already holds it, -1 if ``entries`` is full.
