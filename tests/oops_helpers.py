@@ -12,7 +12,7 @@ from metahook.machines.forth import reference as ref
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import assemble
 from metahook.references import ProgramRow, original_run
-from metahook.search.runner import PAPER_FROZEN, STOP_NAMES, ProgramRunner, run_slice
+from metahook.search.direct import PAPER_FROZEN, STOP_NAMES, ProgramRunner, run_slice
 
 FROZEN = [assemble(p) for p in PAPER_FROZEN]
 

@@ -143,7 +143,7 @@ def test_forth_checks_for_ctrl_c_between_slices(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """In process: a SIGINT arriving at the third slice stops the run there (2 slices done)."""
-    import metahook.search.runner as runner
+    import metahook.search.direct as runner
 
     slices = []
     real = runner.run_slice

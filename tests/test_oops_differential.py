@@ -17,7 +17,7 @@ from metahook.envs.oops_tasks import GOAL_1N2N, GOAL_HANOI, GOAL_NONE
 from metahook.machines.forth import instructions as ins
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import assemble
-from metahook.search.runner import CHAIN_1N2N, SOLVER_1N2N, SOLVER_HANOI
+from metahook.search.direct import CHAIN_1N2N, SOLVER_1N2N, SOLVER_HANOI
 from oops_helpers import FROZEN, compare, run_jit
 
 SEEDS = [assemble(p) for p in (SOLVER_1N2N, SOLVER_HANOI, CHAIN_1N2N,
@@ -91,7 +91,7 @@ def test_arbitrary_sequences_agree_with_reference(program: list[int], goal: int,
 
 def test_scan_past_the_tapes_is_counted_and_agrees() -> None:
     from metahook.machines.forth import layout as mem
-    from metahook.search.runner import ProgramRunner, run_slice
+    from metahook.search.direct import ProgramRunner, run_slice
     from oops_helpers import run_ref
 
     def setup() -> ProgramRunner:

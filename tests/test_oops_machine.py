@@ -11,7 +11,7 @@ from metahook.machines.forth import instructions as ins
 from metahook.machines.forth import layout as mem
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import UnknownToken, assemble, disassemble
-from metahook.search.runner import (
+from metahook.search.direct import (
     CHAIN_1N2N,
     PAPER_FROZEN,
     SOLVER_1N2N,

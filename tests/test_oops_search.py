@@ -13,9 +13,9 @@ from metahook.harness import checkpoint as ckpt
 from metahook.machines.forth import reference as ref
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import assemble
+from metahook.search.direct import CHAIN_1N2N, SOLVER_1N2N
 from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring, lsearch
 from metahook.search.oops import OOPS, prewired_state, reset_task_list
-from metahook.search.runner import CHAIN_1N2N, SOLVER_1N2N
 from oops_helpers import ORIGINAL_RUN, original_counts, original_steps_into_hanoi
 
 # The original program's counters (totalt, prefs, insts, topt, topSp) and programs, n = 1..3.

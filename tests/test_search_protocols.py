@@ -13,10 +13,10 @@ from metahook.envs import pomaze as pm
 from metahook.harness import checkpoint as ckpt
 from metahook.machines.forth.layout import ADP, MAXTASK
 from metahook.search.als import ALS, LevinRun, LevinSearch, uniform_policy
+from metahook.search.direct import ProgramRunner
 from metahook.search.hsearch import ProofSearch, proof_search
 from metahook.search.oops import OOPS
 from metahook.search.protocols import ProgramSearch, TaskSet
-from metahook.search.runner import ProgramRunner
 
 
 def _roundtrip(tmp_path: Path, state: dict[str, Any]) -> dict[str, Any]:

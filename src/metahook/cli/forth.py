@@ -58,7 +58,7 @@ def _task(spec: str | None) -> tuple[int, int, str]:
 def cmd_forth(args: argparse.Namespace) -> int:
     from metahook.envs.oops_tasks import GOAL_HANOI, check_1n2n, check_hanoi
     from metahook.machines.forth.asm import UnknownToken, assemble
-    from metahook.search.runner import PAPER_FROZEN, STOP_BUDGET, ProgramRunner, run_slice
+    from metahook.search.direct import PAPER_FROZEN, STOP_BUDGET, ProgramRunner, run_slice
 
     try:
         program = assemble(args.program)

@@ -18,8 +18,8 @@ from metahook.experiments.oops_common import PAPER, SearchBudget, drive, timelin
 from metahook.harness.api import Experiment, Result, RunContext, register
 from metahook.machines.forth.asm import assemble
 from metahook.references import refs
+from metahook.search.direct import SOLVER_1N2N, run_program
 from metahook.search.oops import OOPS
-from metahook.search.runner import SOLVER_1N2N, run_program
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 from metahook.harness.api import RunContext, plots
 from metahook.machines.forth.asm import assemble
 from metahook.references import original_run
+from metahook.search.direct import PAPER_FROZEN
 from metahook.search.oops import OOPS, Solved
 from metahook.search.parallel import ParallelOOPS
-from metahook.search.runner import PAPER_FROZEN
 
 PAPER = ("J. Schmidhuber, Optimal Ordered Problem Solver, Machine Learning 54:211-254, 2004 "
          "(TR IDSIA-12-02, arXiv cs/0207097)")
@@ -163,31 +163,5 @@ def paper_frozen() -> list[list[int]]:
     return [assemble(p) for p in PAPER_FROZEN]
 
 
-PAPER_TIMELINE = {("1n2n", 1): "within 480,000 steps (<1 s)", ("1n2n", 2): "≈10 s",
-                  ("1n2n", 3): "≈1 min", ("1n2n", 4): "<1 h", ("1n2n", 5): "a few minutes later",
-                  ("1n2n", 6): "all 30 after ≈0.3 days (fresh solver)",
-                  ("hanoi", 3): "the published universal solver",
-                  ("hanoi", 30): "2–3 days after the 1ⁿ2ⁿ phase"}
-
-
-def timeline_markdown(rows: list[dict[str, Any]]) -> str:
-    """The timeline table of docs/oops.md from a run's metrics.jsonl rows."""
-    out = ["| task | n | program found (q from its start) | kind | T | totalt | prefs | "
-           "wall s | original program's totalt | paper |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
-    prev = None
-    for r in rows:
-        key = (r["phase"], r["n"])
-        orig = PROGRAM_TOTALT.get(key)
-        same = "" if orig is None else ("= ✓" if orig == r["totalt"] else f"{orig:,} ✗")
-        prog = r["program"] if r["program"] != prev else "〃"
-        prev = r["program"]
-        logT = int(r["T"]).bit_length() - 1
-        out.append(f"| {r['phase']} | {r['n']} | `{prog}` | {r['kind']} | 2^{logT} | "
-                   f"{r['totalt']:,} | {r['prefs']:,} | {r['wall_s']:.0f} | {same} | "
-                   f"{PAPER_TIMELINE.get(key, '')} |")
-    return "\n".join(out)
-
-
 __all__ = ["PAPER", "Solved", "drive", "metrics_of", "paper_frozen", "timeline_figure",
-           "timeline_markdown", "timeline_plot"]
+           "timeline_plot"]

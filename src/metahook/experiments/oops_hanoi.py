@@ -29,14 +29,14 @@ from metahook.experiments.oops_common import (
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.machines.forth.asm import assemble
 from metahook.references import refs
-from metahook.search.oops import OOPS
-from metahook.search.runner import (
+from metahook.search.direct import (
     CHAIN_1N2N,
     SOLVER_1N2N,
     SOLVER_HANOI,
     run_program,
     token_probabilities,
 )
+from metahook.search.oops import OOPS
 
 PHASE_OFFSET = PROGRAM_TOTALT[("1n2n", 30)]  # the original run's totalt when its Hanoi phase began
 

@@ -2,7 +2,7 @@
 
 numba's ``cache=True`` checks only the source file of the function it loads, not the functions
 it calls and inlines. The interpreter's entry points (``search_core`` in :mod:`metahook.search.
-levin`, ``run_core`` in :mod:`metahook.search.runner`) inline the whole machine, so editing
+levin`, ``run_core`` in :mod:`metahook.search.direct`) inline the whole machine, so editing
 :mod:`.vm` alone would leave them running stale machine code. :func:`ensure_fresh` fingerprints
 every source the compiled code depends on and, when the fingerprint changed since the cache was
 written, removes the cached entries of those modules (only theirs) so numba recompiles them.
@@ -19,7 +19,7 @@ from typing import Any
 _PKG = Path(__file__).resolve().parents[2]  # src/metahook
 SOURCES = (
     "machines/forth/layout.py", "machines/forth/instructions.py", "machines/forth/pointers.py",
-    "machines/forth/vm.py", "envs/oops_tasks.py", "search/levin.py", "search/runner.py",
+    "machines/forth/vm.py", "envs/oops_tasks.py", "search/levin.py", "search/direct.py",
 )
 STAMP = "metahook-oops-machine.sha256"
 _checked: set[str] = set()
