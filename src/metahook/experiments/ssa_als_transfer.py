@@ -20,13 +20,14 @@ search steps per epoch, in all, and for the hardest goal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from metahook.envs.pomaze import maze_exp2
-from metahook.harness.api import Experiment, Result, RunContext, plots, register
+from metahook.harness.api import Experiment, Result, RunContext, collect, plots, register
 from metahook.references import refs
 from metahook.rsi.ssa import SuccessStory
 from metahook.search.als import LevinSearch, adapt, uniform_policy
@@ -99,37 +100,44 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     start = (s[0], s[1], 1)  # facing east
     ls = LevinSearch(grid, cfg.l_max, cfg.maxr)
     configs = [("ls", 0.0)] + [(m, g) for m in ("als", "ssa_als") for g in cfg.rates]
-    results: dict[str, Any] = {}
+    keys = [method if method == "ls" else f"{method}@{gamma:g}" for method, gamma in configs]
     # plain LS is deterministic (its bias never changes): one search per goal says it all
     ls_cost = [_capped_search(ls, uniform_policy(cfg.l_max, cfg.maxr), start, g,
                               cfg.max_search_steps)[:2] for g in goals]
-    for n, (method, gamma) in enumerate(configs):
-        key = method if method == "ls" else f"{method}@{gamma:g}"
-        per_epoch, failures, hardest = [], 0, []
-        learner = _Learner(cfg, method, gamma)
-        for epoch in range(cfg.epochs):
-            gs = _goalset(cfg, epoch)
-            if cfg.method1 and epoch % cfg.epochs_per_goalset == 0:
-                learner.reset_bias()
-            steps_epoch = 0
-            for g in gs:
-                if method == "ls":
-                    found, steps = ls_cost[g]
-                else:
-                    found, steps = learner.solve(ls, start, goals[g])
-                steps_epoch += steps
-                failures += not found
-                if g == len(goals) - 1:
-                    hardest.append(steps)
-            per_epoch.append(steps_epoch)
-            ctx.log(epoch + 1, config=key, search_steps=steps_epoch, goals=len(gs))
-            ctx.progress(n + (epoch + 1) / cfg.epochs, len(configs), f"{key} epoch {epoch + 1}")
-        results[key] = {
-            "per_epoch": per_epoch, "total": int(np.sum(per_epoch)), "failures": failures,
-            "goal7": hardest,
-            "stack": learner.ssa.stack_size if method == "ssa_als" else 0,
-            "surviving_blocks": learner.ssa.n_tags if method == "ssa_als" else 0,
-        }
+
+    def transfer(missing: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """One configuration at a time (each checkpointed when it ends), in order."""
+        for key in missing:
+            n = keys.index(key)
+            method, gamma = configs[n]
+            per_epoch, failures, hardest = [], 0, []
+            learner = _Learner(cfg, method, gamma)
+            for epoch in range(cfg.epochs):
+                gs = _goalset(cfg, epoch)
+                if cfg.method1 and epoch % cfg.epochs_per_goalset == 0:
+                    learner.reset_bias()
+                steps_epoch = 0
+                for g in gs:
+                    if method == "ls":
+                        found, steps = ls_cost[g]
+                    else:
+                        found, steps = learner.solve(ls, start, goals[g])
+                    steps_epoch += steps
+                    failures += not found
+                    if g == len(goals) - 1:
+                        hardest.append(steps)
+                per_epoch.append(steps_epoch)
+                ctx.log(epoch + 1, config=key, search_steps=steps_epoch, goals=len(gs))
+                ctx.progress(n + (epoch + 1) / cfg.epochs, len(configs),
+                             f"{key} epoch {epoch + 1}")
+            yield key, {
+                "per_epoch": per_epoch, "total": int(np.sum(per_epoch)), "failures": failures,
+                "goal7": hardest,
+                "stack": learner.ssa.stack_size if method == "ssa_als" else 0,
+                "surviving_blocks": learner.ssa.n_tags if method == "ssa_als" else 0,
+            }
+
+    results = collect(ctx, keys, transfer)
     return Result(metrics=_metrics(ctx, cfg, results))
 
 
