@@ -8,9 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from metahook.envs.oops_tasks import (
+    TASK_SETS,
+    OOPSTaskSet,
+    ds_of,
+    goal_kernel,
+    register_task_set,
+)
 from metahook.machines.forth import reference as ref
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import assemble
+from metahook.machines.forth.layout import ADP
 from metahook.references import ProgramRow, original_run
 from metahook.search.direct import PAPER_FROZEN, STOP_NAMES, ProgramRunner, run_slice
 
@@ -52,8 +60,7 @@ def run_jit(program: Sequence[int], goal: int, n: int, frozen: Sequence[Sequence
                        stack_capacity=1 << 14)
     code = int(run_slice(pr.st.M, pr.st.F, 1 << 40))
     M = pr.st.M
-    sp = int(M[vm.R_SP])
-    S = M[vm.S0 + 2: vm.S0 + 2 * sp + 2].reshape(-1, 2)
+    S = pr.st.undo
     undo = [(int(i) - vm.TAPE0, int(v)) for i, v in S]
     cells = {i: int(M[vm.TAPE0 + i]) for i, _ in undo}
     return Outcome(STOP_NAMES[code], int(M[vm.R_WHY]) if code == 2 else 0,
@@ -108,3 +115,32 @@ def compare(program: Sequence[int], goal: int, n: int, frozen: Sequence[Sequence
     if full_tape:
         assert np.array_equal(pr_done.st.tape, np.asarray(m.mem, dtype=np.int64))
     return a
+
+
+# A toy task set with more tasks than the original's 30 tapes, its parts importable (so that
+# ParallelOOPS's fresh worker processes can register it from its spec): task n's ds = [n], the
+# goal is "the top of ds is 2n" (solved by `c2 mul`).
+DOUBLE_NAME, DOUBLE_CODE, DOUBLE_TASKS = "test-double-64", 903, 64
+
+
+@goal_kernel
+def goal_double(M, row, task):  # type: ignore[no-untyped-def]
+    """The top of ds is 2n."""
+    d = M[row - ADP]
+    return d >= 1 and M[row - (ADP + d)] == 2 * task
+
+
+def inputs_n(tape: np.ndarray, n: int) -> Sequence[int]:
+    return (n,)
+
+
+def verify_double(tape: np.ndarray, n: int) -> bool:
+    ds = ds_of(tape, n)
+    return len(ds) >= 1 and ds[-1] == 2 * n
+
+
+def double_set() -> OOPSTaskSet:
+    """The toy set, registered at run time (once per process)."""
+    return TASK_SETS.get(DOUBLE_NAME) or register_task_set(OOPSTaskSet(
+        DOUBLE_NAME, DOUBLE_CODE, goal_double, inputs_n, ("c2", "mul"), verify_double,
+        max_tasks=DOUBLE_TASKS))

@@ -120,5 +120,7 @@ def test_task_sets_are_registered_kernels_and_a_new_one_needs_no_kernel_edit() -
     with pytest.raises(ValueError, match=r"n must be in 1\.\.4"):
         OOPS(phases=((name, 5),))
     with pytest.raises(ValueError, match="max_tasks"):
-        ot.OOPSTaskSet("too-many", 902, goal_double, lambda tape, n: (n,),
-                       max_tasks=MAXTASK + 1)
+        ot.OOPSTaskSet("no-tasks", 902, goal_double, lambda tape, n: (n,), max_tasks=0)
+    # more tasks than the original's 30 tapes: the machine gets as many tapes as needed
+    assert len(ot.OOPSTaskSet("many", 902, goal_double, lambda tape, n: (n,),
+                              max_tasks=MAXTASK + 1)) == 31

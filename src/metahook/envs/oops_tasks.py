@@ -55,6 +55,8 @@ from metahook.machines.forth.layout import (
     APATP,
     ATASK,
     DSIZE,
+    HANOI_MAXDISKS,
+    MAX_TAPES,
     MAXTASK,
     NQ,
     NSQ,
@@ -132,8 +134,10 @@ class OOPSTaskSet:
     ``inputs(tape, n)`` writes what task n needs beyond its data stack onto its tape and returns
     the data stack's initial contents; ``boosts`` are the tokens whose numerators get +n_Q in the
     phase's initial distribution; ``goal`` is the compiled goal kernel; ``verify(tape, n)`` is an
-    independent plain-Python check of a final tape. ``max_tasks`` is the most tasks (tapes) the
-    set may pose: the original's 30 by default, at most the machine's :data:`MAXTASK`.
+    independent plain-Python check of a final tape. ``max_tasks`` is the most tasks the set may
+    pose: the original's 30 by default; a search gives its machine as many tapes as its task
+    sets need (:func:`metahook.machines.forth.vm.memory_map`). (Hanoi stays at 30: a peg holds
+    30 disks.)
     """
 
     name: str
@@ -145,9 +149,8 @@ class OOPSTaskSet:
     max_tasks: int = MAXTASK
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_tasks <= MAXTASK:
-            raise ValueError(f"max_tasks must be in 1..{MAXTASK} (the machine's tapes), "
-                             f"got {self.max_tasks}")
+        if not 1 <= self.max_tasks <= MAX_TAPES:
+            raise ValueError(f"max_tasks must be in 1..{MAX_TAPES}, got {self.max_tasks}")
         for nm in self.boosts:
             ins.number(nm)  # raises on an unknown token
 
@@ -209,6 +212,72 @@ def _call_goal(key, M, row, task):
     return impl
 
 
+def _importable(obj: Any) -> str | None:
+    """``"module:qualname"`` of a module-level function (or numba dispatcher), else None."""
+    fn = getattr(obj, "py_func", obj)
+    mod, qual = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    if not mod or not qual or "<" in qual:
+        return None
+    path = f"{mod}:{qual}"
+    try:
+        found = _resolve(path)
+    except (ImportError, AttributeError):
+        return None
+    return path if found is obj else None
+
+
+def _resolve(path: str) -> Any:
+    import importlib
+
+    mod, qual = path.split(":", 1)
+    obj: Any = importlib.import_module(mod)
+    for part in qual.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _inputs_unknown(tape: np.ndarray, n: int) -> Sequence[int]:
+    raise RuntimeError("this task set was registered from a spec without its inputs")
+
+
+def _verify_unknown(tape: np.ndarray, n: int) -> bool:
+    raise RuntimeError("this task set was registered from a spec without its verifier")
+
+
+def task_set_spec(which: int | str | OOPSTaskSet) -> dict[str, Any]:
+    """A task set as plain data, to register it in another process (:func:`register_spec`).
+
+    Its goal kernel must be a module-level function of an importable module (the other process
+    imports it from there); ``inputs`` and ``verify`` travel too when they are importable.
+    """
+    ts = task_set(which)
+    goal = _importable(ts.goal)
+    if goal is None:
+        raise ValueError(f"task set {ts.name!r}: its goal kernel is not importable "
+                         "(define it at module level in an importable module)")
+    return {"name": ts.name, "code": ts.code, "key": ts.key, "goal": goal,
+            "inputs": _importable(ts.inputs), "verify": _importable(ts.verify),
+            "boosts": list(ts.boosts), "max_tasks": ts.max_tasks}
+
+
+def register_spec(spec: dict[str, Any]) -> OOPSTaskSet:
+    """Register the task set ``spec`` describes (made by :func:`task_set_spec`), unless it is
+    registered already; a different set under its name or code raises."""
+    known = _BY_CODE.get(int(spec["code"]))
+    if known is not None and known.name == spec["name"] and known.key == int(spec["key"]):
+        return known
+    ts = OOPSTaskSet(
+        str(spec["name"]), int(spec["code"]), _resolve(spec["goal"]),
+        _resolve(spec["inputs"]) if spec.get("inputs") else _inputs_unknown,
+        tuple(spec.get("boosts", ())),
+        _resolve(spec["verify"]) if spec.get("verify") else _verify_unknown,
+        int(spec["max_tasks"]))
+    if ts.key != int(spec["key"]):
+        raise ValueError(f"task set {ts.name!r}: the goal kernel {spec['goal']} differs here "
+                         "from the one that was sent")
+    return register_task_set(ts)
+
+
 def task_set(which: int | str | OOPSTaskSet) -> OOPSTaskSet:
     """The task set with this code or name (or ``which`` itself)."""
     if isinstance(which, OOPSTaskSet):
@@ -261,12 +330,13 @@ ONE_N_TWO_N = register_task_set(OOPSTaskSet(
     lambda tape, n: check_1n2n(Ds_of(tape, n), n)))
 HANOI = register_task_set(OOPSTaskSet(
     "hanoi", 2, goal_hanoi, _inputs_hanoi, ("c3", "c4", "c5", "dec", "by2", "boostq"),
-    lambda tape, n: check_hanoi(pegs_of(tape, n), n)))
+    lambda tape, n: check_hanoi(pegs_of(tape, n), n), max_tasks=HANOI_MAXDISKS))
 
 GOAL_NONE, GOAL_1N2N, GOAL_HANOI = NONE.code, ONE_N_TWO_N.code, HANOI.code
 TASKS = {"1n2n": GOAL_1N2N, "hanoi": GOAL_HANOI}  # the experiment's two families, by name
 TASK_NAMES = {v: k for k, v in TASKS.items()}
 BOOSTS = {ts.code: ts.boosts for ts in (NONE, ONE_N_TWO_N, HANOI)}
+BUILTIN_CODES = frozenset(BOOSTS)  # registered on import, in every process
 
 
 def init_distribution(tape: np.ndarray, task: int, goal: int | str | OOPSTaskSet) -> None:
@@ -294,13 +364,19 @@ def init_task(tape: np.ndarray, task: int, goal: int | str | OOPSTaskSet) -> Non
         _cell(tape, task, ADP + k, v)
 
 
+def n_tapes_of(tape: np.ndarray) -> int:
+    """The number of task tapes in the machine's tape array (rows 1..n; row 0 is unused)."""
+    return tape.shape[0] // ROW - 1
+
+
 def init_all(tape: np.ndarray, goal: int | str | OOPSTaskSet) -> None:
     """Set up all the machine's task tapes for a phase (inputs, then the initial distribution)."""
-    for task in range(1, MAXTASK + 1):
+    for task in range(1, n_tapes_of(tape) + 1):
         task_set(goal).initial_state(tape, task)
 
 
 __all__ = [
+    "BUILTIN_CODES",
     "GOAL_1N2N",
     "GOAL_HANOI",
     "GOAL_NONE",
@@ -321,6 +397,8 @@ __all__ = [
     "init_all",
     "init_distribution",
     "init_task",
+    "register_spec",
     "register_task_set",
     "task_set",
+    "task_set_spec",
 ]

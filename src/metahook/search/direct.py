@@ -115,16 +115,21 @@ class RunResult:
 
 
 class ProgramRunner:
-    """A machine with ``program`` at q[77..] and task ``n`` of kind ``goal`` on its tape."""
+    """A machine with ``program`` at q[77..] and task ``n`` of kind ``goal`` on its tape.
+
+    ``n`` may be up to the task set's ``max_tasks``; the machine has the original's 30 tapes, or
+    ``n`` if that is more."""
 
     def __init__(self, program: list[int], goal: int | str | OOPSTaskSet = GOAL_NONE, n: int = 1,
                  max_steps: int = 10**12, extended: bool = False,
                  frozen: Sequence[Sequence[int]] = (), stack_capacity: int = 1 << 20) -> None:
         from metahook.search.oops import prewired_state
 
-        if not 1 <= n <= MAXTASK:
-            raise ValueError(f"n must be in 1..{MAXTASK}, got {n}")
-        self.st = st = prewired_state(stack_capacity, extended=extended)
+        ts = task_set(goal)
+        if not 1 <= n <= ts.max_tasks:
+            raise ValueError(f"n must be in 1..{ts.max_tasks}, got {n}")
+        self.st = st = prewired_state(stack_capacity, extended=extended,
+                                      n_tapes=max(MAXTASK, n))
         R = st.R
         a = int(R[vm.R_QP])
         for prog in frozen:  # frozen programs old[8], old[9], ... before the program
@@ -139,7 +144,6 @@ class ProgramRunner:
             st.qQ[a] = tok
         R[vm.R_QP] = a
         R[vm.R_AFROZEN] = a
-        ts = task_set(goal)
         self.goal, self.n = ts.code, n
         init_task(st.tape, n, ts)
         init_distribution(st.tape, n, ts)

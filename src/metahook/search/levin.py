@@ -47,9 +47,6 @@ from metahook.machines.forth.pointers import f64_ptr, i64_ptr
 from metahook.machines.forth.vm import (
     F_P,
     F_TP,
-    LNEXT0,
-    LPREV0,
-    MOFF,
     Q0,
     QLAST0,
     QPP0,
@@ -62,17 +59,20 @@ from metahook.machines.forth.vm import (
     R_DONE,
     R_GOAL,
     R_HALT,
+    R_LNEXT,
+    R_LPREV,
+    R_MOFF,
     R_NSQS,
     R_PREFS,
     R_QP,
     R_ROW,
+    R_S0,
     R_SP,
     R_T,
     R_TASK,
     R_TIME,
     R_UNSOLVED,
     R_WHY,
-    S0,
     TAPE0,
 )
 
@@ -92,11 +92,13 @@ def set_task(M, task):
 def remove_task(M):
     task = M[R_TASK]
     M[R_UNSOLVED] -= 1
-    nxt = M[LNEXT0 + task]
-    prv = M[LPREV0 + task]
-    M[LNEXT0 + prv] = nxt
-    M[LPREV0 + nxt] = prv
-    M[LPREV0 + task] = M[R_ANCHOR]
+    ln = M[R_LNEXT]
+    lp = M[R_LPREV]
+    nxt = M[ln + task]
+    prv = M[lp + task]
+    M[ln + prv] = nxt
+    M[lp + nxt] = prv
+    M[lp + task] = M[R_ANCHOR]
     M[R_ANCHOR] = task
 
 
@@ -105,11 +107,13 @@ def reinsert_task(M):
     M[R_UNSOLVED] += 1
     task = M[R_ANCHOR]
     set_task(M, task)
-    M[R_ANCHOR] = M[LPREV0 + task]
-    nxt = M[LNEXT0 + task]
-    M[LPREV0 + task] = M[LPREV0 + nxt]
-    M[LPREV0 + nxt] = task
-    M[LNEXT0 + M[LPREV0 + task]] = task
+    ln = M[R_LNEXT]
+    lp = M[R_LPREV]
+    M[R_ANCHOR] = M[lp + task]
+    nxt = M[ln + task]
+    M[lp + task] = M[lp + nxt]
+    M[lp + nxt] = task
+    M[ln + M[lp + task]] = task
 
 
 @njit(cache=True, forceinline=True)
@@ -122,16 +126,19 @@ def restore_tasks(M, below):
 @njit(cache=True, forceinline=True)
 def unmark(M, ptr):
     pp = M[R_SP]
+    s0 = M[R_S0]
+    moff = M[R_MOFF]
     while pp > ptr:
-        M[M[S0 + 2 * pp] + MOFF] = 0
+        M[M[s0 + 2 * pp] + moff] = 0
         pp -= 1
 
 
 @njit(cache=True, forceinline=True)
 def popcells(M, ptr):
     sp = M[R_SP]
+    s0 = M[R_S0]
     while sp > ptr:
-        M[M[S0 + 2 * sp]] = M[S0 + 2 * sp + 1]
+        M[M[s0 + 2 * sp]] = M[s0 + 2 * sp + 1]
         sp -= 1
     M[R_SP] = sp
 
@@ -150,7 +157,7 @@ def onestep(M, F, goal):
     vm.step(M, F)
     if call_goal(goal, M, M[R_ROW], M[R_TASK]):
         remove_task(M)
-    set_task(M, M[LNEXT0 + M[R_TASK]])
+    set_task(M, M[M[R_LNEXT] + M[R_TASK]])
 
 
 @njit(cache=True, forceinline=True)
@@ -284,15 +291,21 @@ def search_slice(M_arr: np.ndarray, F_arr: np.ndarray, budget: int) -> int:
 class SearchState:
     """The machine and search state: ``M`` (int64) and ``F`` (float64), see :mod:`.vm`.
 
-    Views with the paper's names (``tape``, ``qQ``, ``OLD``, ...) are for Python-side set-up and
-    inspection; the compiled code works on ``M`` and ``F`` directly.
+    ``n_tapes`` task tapes (the original's 30 by default; more tapes never change the counters
+    of tasks 1..30, see :mod:`metahook.machines.forth.layout`). Views with the paper's names
+    (``tape``, ``qQ``, ``OLD``, ...) are for Python-side set-up and inspection; the compiled code
+    works on ``M`` and ``F`` directly.
     """
 
-    def __init__(self, stack_capacity: int = STACKSIZE) -> None:
-        self.M = np.zeros(vm.memory_size(stack_capacity), dtype=np.int64)
+    def __init__(self, stack_capacity: int = STACKSIZE, n_tapes: int = MAXTASK) -> None:
+        self.map = vm.memory_map(n_tapes)
+        self.M = vm.new_memory(stack_capacity, n_tapes)
         self.F = np.zeros(vm.NF, dtype=np.float64)
-        self.M[vm.R_SCAP] = stack_capacity
         self.F[vm.QPP0:] = 1.0
+
+    @property
+    def n_tapes(self) -> int:
+        return self.map.n_tapes
 
     @property
     def R(self) -> np.ndarray:
@@ -300,7 +313,7 @@ class SearchState:
 
     @property
     def tape(self) -> np.ndarray:
-        return self.M[TAPE0: TAPE0 + vm.NCELLS]
+        return self.M[TAPE0: TAPE0 + self.map.ncells]
 
     @property
     def qQ(self) -> np.ndarray:
@@ -312,11 +325,25 @@ class SearchState:
 
     @property
     def lnext(self) -> np.ndarray:
-        return self.M[LNEXT0: LNEXT0 + MAXTASK + 2]
+        return self.M[self.map.lnext0: self.map.lnext0 + self.n_tapes + 2]
 
     @property
     def lprev(self) -> np.ndarray:
-        return self.M[LPREV0: LPREV0 + MAXTASK + 2]
+        return self.M[self.map.lprev0: self.map.lprev0 + self.n_tapes + 2]
+
+    @property
+    def undo(self) -> np.ndarray:
+        """The undo stack's used entries: rows of (flat index into ``M``, old value)."""
+        s0, sp = self.map.s0, int(self.M[vm.R_SP])
+        return self.M[s0 + 2: s0 + 2 * sp + 2].reshape(-1, 2)
+
+    def grow(self, n_tapes: int) -> None:
+        """Lay the machine out anew with ``n_tapes`` tapes (at least as many as now), keeping
+        everything; the new tapes are zero and outside the task list."""
+        mm = vm.memory_map(n_tapes)
+        if mm != self.map:
+            self.M = vm.relayout(self.M, self.map, mm, int(self.M[vm.R_SCAP]))
+            self.map = mm
 
     def slice(self, budget: int) -> int:
         """Continue the search for about ``budget`` tokens under the task set in ``R_GOAL``."""
@@ -324,15 +351,22 @@ class SearchState:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything but the unused part of the undo stack."""
-        used = S0 + 2 * (int(self.M[vm.R_SP]) + 1)
+        used = self.map.s0 + 2 * (int(self.M[vm.R_SP]) + 1)
         return {"M": self.M[:used].copy(), "F": self.F.copy(),
-                "stack_capacity": int(self.M[vm.R_SCAP])}
+                "stack_capacity": int(self.M[vm.R_SCAP]), "n_tapes": self.n_tapes}
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any]) -> SearchState:
+        """The state ``d`` describes; a checkpoint without ``n_tapes`` (written before the
+        number of tapes was a parameter) is converted from the old memory map."""
         m = np.asarray(d["M"], dtype=np.int64)
-        st = cls(int(d["stack_capacity"]))
-        st.M[: m.shape[0]] = m
+        cap = int(d["stack_capacity"])
+        if "n_tapes" not in d:
+            st = cls(cap)
+            st.M[:] = vm.relayout(m, vm.LEGACY_MAP, st.map, cap)
+        else:
+            st = cls(cap, int(d["n_tapes"]))
+            st.M[: m.shape[0]] = m
         st.F[:] = np.asarray(d["F"], dtype=np.float64)
         return st
 

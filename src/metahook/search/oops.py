@@ -97,9 +97,11 @@ class Solved:
                 "prefs": self.prefs, "insts": self.insts, "topt": self.topt, "topSp": self.topSp}
 
 
-def prewired_state(stack_capacity: int = STACKSIZE, extended: bool = False) -> SearchState:
-    """A machine with the 7 declared programs written into q[1..76] (frozen programs 1..7)."""
-    st = SearchState(stack_capacity)
+def prewired_state(stack_capacity: int = STACKSIZE, extended: bool = False,
+                   n_tapes: int = MAXTASK) -> SearchState:
+    """A machine with ``n_tapes`` task tapes and the 7 declared programs written into q[1..76]
+    (frozen programs 1..7)."""
+    st = SearchState(stack_capacity, n_tapes)
     R = st.R
     qp = 0
     for k, d in enumerate(ins.DECLARED, start=1):
@@ -122,7 +124,7 @@ def prewired_state(stack_capacity: int = STACKSIZE, extended: bool = False) -> S
 
 def reset_task_list(st: SearchState) -> None:
     """The open chain of all tasks (next = i-1, prev = i+1); no task solved."""
-    for i in range(1, MAXTASK + 1):
+    for i in range(1, st.n_tapes + 1):
         st.lnext[i] = i - 1
         st.lprev[i] = i + 1
     st.R[vm.R_ANCHOR] = 0
@@ -132,10 +134,13 @@ class OOPS:
     """OOPS over a sequence of task phases; see the module docstring.
 
     ``phases`` is a sequence of (task name, highest n), e.g. ``(("1n2n", 30), ("hanoi", 30))``.
+    The machine has ``n_tapes`` task tapes: by default the original's 30, or the highest n of
+    the phases if that is more (extra tapes never change the counters; see
+    :mod:`metahook.machines.forth.layout`).
     """
 
     def __init__(self, phases: tuple[tuple[str, int], ...] = (("1n2n", 30), ("hanoi", 30)),
-                 stack_capacity: int = STACKSIZE) -> None:
+                 stack_capacity: int = STACKSIZE, n_tapes: int | None = None) -> None:
         for task, n_max in phases:
             if task not in TASK_SETS:
                 raise ValueError(f"unknown task {task!r}; valid: {', '.join(TASK_SETS)}")
@@ -145,7 +150,12 @@ class OOPS:
         if not phases:
             raise ValueError("at least one phase is needed")
         self.phases = tuple((str(t), int(n)) for t, n in phases)
-        self.st = prewired_state(stack_capacity)
+        highest = max(n for _, n in self.phases)
+        if n_tapes is None:
+            n_tapes = max(MAXTASK, highest)
+        if n_tapes < highest:
+            raise ValueError(f"n_tapes={n_tapes} is fewer than the highest task {highest}")
+        self.st = prewired_state(stack_capacity, n_tapes=n_tapes)
         self.phase = 0
         self.n = 1
         self.stage = PROLONG

@@ -33,6 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from metahook.envs.oops_tasks import BUILTIN_CODES, register_spec, task_set, task_set_spec
 from metahook.machines.forth import vm
 from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring
 from metahook.search.oops import FRESH, OOPS, PROLONG, Solved, next_search
@@ -113,6 +114,8 @@ def _worker(conn: Connection, cancel: Any, snapshot_s: float) -> None:
         if msg[0] == "stop":
             return
         if msg[0] == "context":
+            for spec in msg[2]:  # task sets registered at run time in the master
+                register_spec(spec)
             base = SearchState.from_state_dict(msg[1])
             continue
         job = Job(**msg[1])
@@ -215,6 +218,16 @@ class ParallelOOPS:
         self.seq += 1
         return job
 
+    def _task_specs(self) -> list[dict[str, Any]]:
+        """The phases' task sets that a fresh worker process does not know by itself (registered
+        at run time in this process), as plain data; the worker registers them."""
+        out = []
+        for name, _ in self.oops.phases:
+            ts = task_set(name)
+            if ts.code not in BUILTIN_CODES:
+                out.append(task_set_spec(ts))
+        return out
+
     # ------------------------------------------------------------ pool
     def _ensure_pool(self) -> None:
         while len(self.conns) < self.workers:
@@ -252,7 +265,7 @@ class ParallelOOPS:
                 self.jobs[job.seq] = job
                 continue
             if self.sent_context.get(w) != self.context_version:
-                self.conns[w].send(("context", self._context))
+                self.conns[w].send(("context", self._context, self._task_specs()))
                 self.sent_context[w] = self.context_version
             self.conns[w].send(("job", job.__dict__))
             self.jobs[job.seq] = job

@@ -20,10 +20,14 @@ Tape regions, bottom up (each region's first cell holds its pointer)::
     AENV                Hanoi pegs: 3 x (top pointer + 30 disk cells)
     AWORK .. 0          work area
 
-All tapes are stored in one flat ``int64`` array of ``NROWS * ROW`` cells: address ``a`` of task
-``r``'s tape is element ``r * ROW - a`` (row 0 is never a task). That is exactly the C program's
-``tape[task][-a]`` layout, including what a scan that runs past address 0 reads (the previous
-task's tape).
+All tapes are stored in one flat ``int64`` array of ``(n_tapes + 1) * ROW`` cells: address ``a``
+of task ``r``'s tape is element ``r * ROW - a`` (row 0 is never a task). That is exactly the C
+program's ``tape[task][-a]`` layout, including what a scan that runs past address 0 reads (the
+previous task's tape). The number of tapes is a parameter of the machine's memory
+(:func:`metahook.machines.forth.vm.memory_map`); the original's 30 (``MAXTASK``) is the default.
+A scan only ever runs down to lower-numbered tapes, so tapes above a run's highest task never
+change its counters. Nothing inside a tape depends on the number of tapes: a Hanoi peg has 30
+disk cells (``DSIZE = 31``) whatever it is, so Hanoi poses at most 30 tasks.
 
 Glossary: ``q`` code, ``qp`` top of code, ``a_frozen`` end of frozen code, ``ds``/``dp`` data stack
 and pointer, ``Ds``/``Dp`` auxiliary stack, ``cs``/``cp`` call stack, ``fns``/``fnp`` self-made
@@ -32,12 +36,13 @@ functions, ``p``/``sum`` token numerators and their shared denominator, ``n_Q`` 
 
 from __future__ import annotations
 
-MAXTASK = 30  # at most 30 tasks (tapes) at once
+MAXTASK = 30  # the original's number of task tapes (the default; see vm.memory_map)
 AMAX = 10_000  # code addresses 1..AMAX
 AMIN = -3_000  # tape addresses AMIN..0
 TAPESIZE = -AMIN
 ROW = TAPESIZE + 1  # cells per tape
-NROWS = MAXTASK + 1  # row 0 unused
+NROWS = MAXTASK + 1  # rows of the default tapes (row 0 unused)
+MAX_TAPES = 1 << 20  # a sanity bound on the tapes of one machine (each is ROW cells)
 MAXQ = 1_000
 MAXFN = 100  # self-made functions per tape
 MAXPAT = 10  # search patterns 0..MAXPAT
@@ -55,7 +60,8 @@ N_DECLARED = 7  # user-declared programs prewired in frozen code
 NQ = N_PRIMITIVES + N_DECLARED  # 73 tokens: the search set (n_Q)
 NSQ = NQ  # tokens with search probabilities (pattern width)
 
-DSIZE = MAXTASK + 1  # cells per Hanoi peg (top pointer + disks)
+HANOI_MAXDISKS = 30  # disk cells per Hanoi peg: the original's peg encoding
+DSIZE = HANOI_MAXDISKS + 1  # cells per Hanoi peg (top pointer + disks)
 ENVSIZE = 3 * DSIZE
 
 ACP = AMIN
