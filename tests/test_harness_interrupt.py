@@ -130,7 +130,9 @@ def test_forth_obeys_ctrl_c() -> None:
         time.sleep(wait)
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        # a signal that lands in compiled or C code (numba loading or compiling on a cold or
+        # stale cache) is handled when that returns: allow it minutes on a loaded machine
+        out, err = proc.communicate(timeout=300)
         assert proc.returncode == 130, err
         assert err.strip().count("\n") == 0, err
         if not out:  # the signal came during start-up (imports): one line, no state to print
