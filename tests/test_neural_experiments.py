@@ -12,6 +12,7 @@ from metahook.envs import digits_fewshot, functions, key_value
 from metahook.experiments.meta_lstm_quadratic import examples_to_fit
 from metahook.harness.registry import get_experiment
 from metahook.harness.runner import run_experiment
+from resume_helpers import check_killed_and_resumed
 
 
 def _quick(name: str, tmp_path: Path) -> dict:
@@ -166,22 +167,7 @@ def test_digit_episodes() -> None:
 def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(
     name: str, overrides: list[str], stop_at: float, tmp_path: Path
 ) -> None:
-    whole = run_experiment(name, out=tmp_path / "whole", scale="quick", seed=1,
-                           overrides=overrides)
-
-    def killer(done: float, total: float, desc: str) -> None:
-        if done >= stop_at:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_experiment(name, out=tmp_path / "cut", scale="quick", seed=1, overrides=overrides,
-                       checkpoint_every_s=0.0, progress_sink=killer)
-    resumed = run_experiment(name, out=tmp_path / "cut", resume=True)
-
-    def strip(m: dict) -> dict:
-        return {k: v for k, v in m.items() if "wall" not in k}
-
-    assert strip(resumed["metrics"]) == strip(whole["metrics"])
+    check_killed_and_resumed(name, overrides, stop_at, tmp_path)
 
 
 @pytest.mark.parametrize("name,override,message", [
