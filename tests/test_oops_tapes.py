@@ -11,7 +11,7 @@ import pytest
 from metahook.envs import oops_tasks as ot
 from metahook.machines.forth import vm
 from metahook.machines.forth.asm import assemble
-from metahook.machines.forth.layout import MAXTASK
+from metahook.machines.forth.layout import MAX_TAPES, MAXTASK
 from metahook.search.direct import ProgramRunner
 from metahook.search.levin import SearchState
 from metahook.search.oops import OOPS
@@ -28,24 +28,26 @@ def _key(events: list[Any]) -> list[tuple[Any, ...]]:
 def whole() -> tuple[list[Any], dict[str, int]]:
     """OOPS on 1^n2^n n = 1..2 with the original's 30 tapes."""
     o = OOPS(phases=(("1n2n", 2),))
-    assert o.st.n_tapes == MAXTASK == 30 and o.st.map == vm.memory_map()
+    assert o.st.n_tapes == MAXTASK == 30
     ev = o.advance(1 << 40)
     assert o.finished
     return ev, o.counters()
 
 
-def test_memory_map() -> None:
-    m30, m64 = vm.memory_map(30), vm.memory_map(64)
-    # what the interpreter touches on every token keeps its offset
-    assert m30.q0 == m64.q0 == vm.Q0 and m30.tape0 == m64.tape0 == vm.TAPE0
-    assert m64.ncells == 65 * 3001 and m64.moff == m64.ncells and m64.s0 > m30.s0
+def test_tape_room() -> None:
     assert vm.DSIZE == 31  # the Hanoi peg, whatever the number of tapes
     st = SearchState(1 << 10, 64)
-    assert (st.M[vm.R_MOFF], st.M[vm.R_LNEXT], st.M[vm.R_LPREV], st.M[vm.R_S0],
-            st.M[vm.R_NTAPES]) == (m64.moff, m64.lnext0, m64.lprev0, m64.s0, 64)
+    assert st.n_tapes == st.M[vm.R_NTAPES] == 64
     assert st.tape.shape == (65 * 3001,) and st.lnext.shape == (66,)
+    assert vm.MOFF == vm.NCELLS == (MAX_TAPES + 1) * 3001 and vm.S0 == vm.MARK0 + vm.NCELLS
+    d = st.state_dict()  # only the tapes in use
+    assert d["tapes"].shape == d["marks"].shape == (65 * 3001,) and d["M"].shape == (vm.TAPE0,)
+    st.grow(100)
+    assert st.n_tapes == 100 and st.tape.shape == (101 * 3001,)
+    with pytest.raises(ValueError, match="shrink"):
+        st.grow(99)
     with pytest.raises(ValueError, match="n_tapes"):
-        vm.memory_map(0)
+        SearchState(1 << 10, MAX_TAPES + 1)
 
 
 def test_more_tapes_same_counters(whole: tuple[list[Any], dict[str, int]]) -> None:
@@ -74,15 +76,30 @@ def test_grown_and_legacy_checkpoints_continue_exactly(
     events = o.advance(3_000_001)
     d = o.state_dict()
     m = d["machine"]
-    sp = int(o.st.R[vm.R_SP])
-    legacy = vm.relayout(o.st.M, o.st.map, vm.LEGACY_MAP, int(m["stack_capacity"]))
-    legacy[vm.R_MOFF: vm.R_NTAPES + 1] = 0  # the old registers did not exist
-    d["machine"] = {"M": legacy[: vm.LEGACY_MAP.s0 + 2 * (sp + 1)], "F": m["F"],
-                    "stack_capacity": m["stack_capacity"]}
+    d["machine"] = {"M": _legacy(o.st), "F": m["F"], "stack_capacity": m["stack_capacity"]}
     o2 = OOPS.from_state_dict(d)
-    assert np.array_equal(o2.st.state_dict()["M"], m["M"])
+    m2 = o2.st.state_dict()
+    assert all(np.array_equal(m2[k], m[k]) for k in ("M", "tapes", "marks", "undo"))
     events += o2.advance(1 << 40)
     assert _key(events) == _key(ev) and o2.counters() == counters
+
+
+def _legacy(st: SearchState) -> np.ndarray:
+    """``st.M`` (30 tapes) in the memory map from before, cut after its used undo stack."""
+    old, M = vm.LEGACY, st.M
+    sp = int(M[vm.R_SP])
+    m = np.zeros(old.s0 + 2 * (sp + 1), dtype=np.int64)
+    m[:vm.R_NTAPES] = M[:vm.R_NTAPES]  # the registers of then
+    m[old.q0: old.lnext0] = M[vm.Q0: vm.LNEXT0]
+    m[old.lnext0: old.lnext0 + 32] = M[vm.LNEXT0: vm.LNEXT0 + 32]
+    m[old.lprev0: old.lprev0 + 32] = M[vm.LPREV0: vm.LPREV0 + 32]
+    m[old.tape0: old.tape0 + old.ncells] = M[vm.TAPE0: vm.TAPE0 + old.ncells]
+    m[old.mark0: old.mark0 + old.ncells] = M[vm.MARK0: vm.MARK0 + old.ncells]
+    U = m[old.s0 + 2:].reshape(-1, 2)
+    U[:, 0] = st.undo[:, 0] - vm.TAPE0 + old.tape0
+    U[:, 1] = st.undo[:, 1]
+    m[vm.R_ROW] += old.tape0 - vm.TAPE0
+    return m
 
 
 def test_64_tapes_toy_set_solved_and_verified() -> None:

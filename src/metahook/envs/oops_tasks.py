@@ -135,9 +135,8 @@ class OOPSTaskSet:
     the data stack's initial contents; ``boosts`` are the tokens whose numerators get +n_Q in the
     phase's initial distribution; ``goal`` is the compiled goal kernel; ``verify(tape, n)`` is an
     independent plain-Python check of a final tape. ``max_tasks`` is the most tasks the set may
-    pose: the original's 30 by default; a search gives its machine as many tapes as its task
-    sets need (:func:`metahook.machines.forth.vm.memory_map`). (Hanoi stays at 30: a peg holds
-    30 disks.)
+    pose: the original's 30 by default, at most ``MAX_TAPES``; a search gives its machine as many
+    tapes as its task sets need. (Hanoi stays at 30: a peg holds 30 disks.)
     """
 
     name: str

@@ -47,6 +47,9 @@ from metahook.machines.forth.pointers import f64_ptr, i64_ptr
 from metahook.machines.forth.vm import (
     F_P,
     F_TP,
+    LNEXT0,
+    LPREV0,
+    MOFF,
     Q0,
     QLAST0,
     QPP0,
@@ -59,20 +62,17 @@ from metahook.machines.forth.vm import (
     R_DONE,
     R_GOAL,
     R_HALT,
-    R_LNEXT,
-    R_LPREV,
-    R_MOFF,
     R_NSQS,
     R_PREFS,
     R_QP,
     R_ROW,
-    R_S0,
     R_SP,
     R_T,
     R_TASK,
     R_TIME,
     R_UNSOLVED,
     R_WHY,
+    S0,
     TAPE0,
 )
 
@@ -92,13 +92,11 @@ def set_task(M, task):
 def remove_task(M):
     task = M[R_TASK]
     M[R_UNSOLVED] -= 1
-    ln = M[R_LNEXT]
-    lp = M[R_LPREV]
-    nxt = M[ln + task]
-    prv = M[lp + task]
-    M[ln + prv] = nxt
-    M[lp + nxt] = prv
-    M[lp + task] = M[R_ANCHOR]
+    nxt = M[LNEXT0 + task]
+    prv = M[LPREV0 + task]
+    M[LNEXT0 + prv] = nxt
+    M[LPREV0 + nxt] = prv
+    M[LPREV0 + task] = M[R_ANCHOR]
     M[R_ANCHOR] = task
 
 
@@ -107,13 +105,11 @@ def reinsert_task(M):
     M[R_UNSOLVED] += 1
     task = M[R_ANCHOR]
     set_task(M, task)
-    ln = M[R_LNEXT]
-    lp = M[R_LPREV]
-    M[R_ANCHOR] = M[lp + task]
-    nxt = M[ln + task]
-    M[lp + task] = M[lp + nxt]
-    M[lp + nxt] = task
-    M[ln + M[lp + task]] = task
+    M[R_ANCHOR] = M[LPREV0 + task]
+    nxt = M[LNEXT0 + task]
+    M[LPREV0 + task] = M[LPREV0 + nxt]
+    M[LPREV0 + nxt] = task
+    M[LNEXT0 + M[LPREV0 + task]] = task
 
 
 @njit(cache=True, forceinline=True)
@@ -126,19 +122,16 @@ def restore_tasks(M, below):
 @njit(cache=True, forceinline=True)
 def unmark(M, ptr):
     pp = M[R_SP]
-    s0 = M[R_S0]
-    moff = M[R_MOFF]
     while pp > ptr:
-        M[M[s0 + 2 * pp] + moff] = 0
+        M[M[S0 + 2 * pp] + MOFF] = 0
         pp -= 1
 
 
 @njit(cache=True, forceinline=True)
 def popcells(M, ptr):
     sp = M[R_SP]
-    s0 = M[R_S0]
     while sp > ptr:
-        M[M[s0 + 2 * sp]] = M[s0 + 2 * sp + 1]
+        M[M[S0 + 2 * sp]] = M[S0 + 2 * sp + 1]
         sp -= 1
     M[R_SP] = sp
 
@@ -157,7 +150,7 @@ def onestep(M, F, goal):
     vm.step(M, F)
     if call_goal(goal, M, M[R_ROW], M[R_TASK]):
         remove_task(M)
-    set_task(M, M[M[R_LNEXT] + M[R_TASK]])
+    set_task(M, M[LNEXT0 + M[R_TASK]])
 
 
 @njit(cache=True, forceinline=True)
@@ -291,21 +284,25 @@ def search_slice(M_arr: np.ndarray, F_arr: np.ndarray, budget: int) -> int:
 class SearchState:
     """The machine and search state: ``M`` (int64) and ``F`` (float64), see :mod:`.vm`.
 
-    ``n_tapes`` task tapes (the original's 30 by default; more tapes never change the counters
-    of tasks 1..30, see :mod:`metahook.machines.forth.layout`). Views with the paper's names
-    (``tape``, ``qQ``, ``OLD``, ...) are for Python-side set-up and inspection; the compiled code
-    works on ``M`` and ``F`` directly.
+    ``n_tapes`` task tapes (the original's 30 by default, at most ``MAX_TAPES``; more tapes
+    never change the counters of tasks 1..30, see :mod:`metahook.machines.forth.layout`).
+    ``M`` has room for ``MAX_TAPES`` tapes at fixed offsets; the room of tapes not in use is
+    never written, so no memory backs it. Views with the paper's names (``tape``, ``qQ``,
+    ``OLD``, ...) are for Python-side set-up and inspection; the compiled code works on ``M``
+    and ``F`` directly.
     """
 
     def __init__(self, stack_capacity: int = STACKSIZE, n_tapes: int = MAXTASK) -> None:
-        self.map = vm.memory_map(n_tapes)
-        self.M = vm.new_memory(stack_capacity, n_tapes)
+        vm.tape_cells(n_tapes)  # checks the range
+        self.M = np.zeros(vm.memory_size(stack_capacity), dtype=np.int64)
         self.F = np.zeros(vm.NF, dtype=np.float64)
+        self.M[vm.R_SCAP] = stack_capacity
+        self.M[vm.R_NTAPES] = n_tapes
         self.F[vm.QPP0:] = 1.0
 
     @property
     def n_tapes(self) -> int:
-        return self.map.n_tapes
+        return int(self.M[vm.R_NTAPES])
 
     @property
     def R(self) -> np.ndarray:
@@ -313,7 +310,8 @@ class SearchState:
 
     @property
     def tape(self) -> np.ndarray:
-        return self.M[TAPE0: TAPE0 + self.map.ncells]
+        """The tapes in use, rows 0..n_tapes (address a of task r at ``tape[r * ROW - a]``)."""
+        return self.M[TAPE0: TAPE0 + vm.tape_cells(self.n_tapes)]
 
     @property
     def qQ(self) -> np.ndarray:
@@ -325,35 +323,58 @@ class SearchState:
 
     @property
     def lnext(self) -> np.ndarray:
-        return self.M[self.map.lnext0: self.map.lnext0 + self.n_tapes + 2]
+        return self.M[LNEXT0: LNEXT0 + self.n_tapes + 2]
 
     @property
     def lprev(self) -> np.ndarray:
-        return self.M[self.map.lprev0: self.map.lprev0 + self.n_tapes + 2]
+        return self.M[LPREV0: LPREV0 + self.n_tapes + 2]
 
     @property
     def undo(self) -> np.ndarray:
         """The undo stack's used entries: rows of (flat index into ``M``, old value)."""
-        s0, sp = self.map.s0, int(self.M[vm.R_SP])
-        return self.M[s0 + 2: s0 + 2 * sp + 2].reshape(-1, 2)
+        return self.M[S0 + 2: S0 + 2 * int(self.M[vm.R_SP]) + 2].reshape(-1, 2)
 
     def grow(self, n_tapes: int) -> None:
-        """Lay the machine out anew with ``n_tapes`` tapes (at least as many as now), keeping
-        everything; the new tapes are zero and outside the task list."""
-        mm = vm.memory_map(n_tapes)
-        if mm != self.map:
-            self.M = vm.relayout(self.M, self.map, mm, int(self.M[vm.R_SCAP]))
-            self.map = mm
+        """Use ``n_tapes`` tapes (at least as many as now); the new ones are zero and outside the
+        task list. Nothing moves: every tape's room is there from the start."""
+        if n_tapes < self.n_tapes:
+            raise ValueError(f"cannot shrink {self.n_tapes} tapes to {n_tapes}")
+        vm.tape_cells(n_tapes)
+        self.M[vm.R_NTAPES] = n_tapes
 
     def slice(self, budget: int) -> int:
         """Continue the search for about ``budget`` tokens under the task set in ``R_GOAL``."""
         return search_slice(self.M, self.F, budget)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything but the unused part of the undo stack."""
-        used = self.map.s0 + 2 * (int(self.M[vm.R_SP]) + 1)
-        return {"M": self.M[:used].copy(), "F": self.F.copy(),
+        """Registers, code and task list, the tapes in use and their marks, the used undo stack."""
+        cells = vm.tape_cells(self.n_tapes)
+        used = S0 + 2 * (int(self.M[vm.R_SP]) + 1)
+        return {"M": self.M[:TAPE0].copy(), "tapes": self.M[TAPE0: TAPE0 + cells].copy(),
+                "marks": self.M[vm.MARK0: vm.MARK0 + cells].copy(),
+                "undo": self.M[S0: used].copy(), "F": self.F.copy(),
                 "stack_capacity": int(self.M[vm.R_SCAP]), "n_tapes": self.n_tapes}
+
+    def copy(self, into: SearchState | None = None) -> SearchState:
+        """An independent copy (what ``from_state_dict(state_dict())`` gives, copied once).
+
+        ``into``, a state of the same stack capacity and number of tapes, is overwritten and
+        returned instead of a new one (its memory pages are written already). What it keeps of
+        its own lies only where nothing is read before it is written: the undo stack above
+        ``Sp`` and the room of tapes not in use."""
+        cap = int(self.M[vm.R_SCAP])
+        if into is not None and int(into.M[vm.R_SCAP]) == cap and into.n_tapes == self.n_tapes:
+            st = into
+        else:
+            st = SearchState(cap, self.n_tapes)
+        cells = vm.tape_cells(self.n_tapes)
+        used = S0 + 2 * (int(self.M[vm.R_SP]) + 1)
+        st.M[:TAPE0] = self.M[:TAPE0]
+        st.M[TAPE0: TAPE0 + cells] = self.M[TAPE0: TAPE0 + cells]
+        st.M[vm.MARK0: vm.MARK0 + cells] = self.M[vm.MARK0: vm.MARK0 + cells]
+        st.M[S0: used] = self.M[S0: used]
+        st.F[:] = self.F
+        return st
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any]) -> SearchState:
@@ -363,12 +384,36 @@ class SearchState:
         cap = int(d["stack_capacity"])
         if "n_tapes" not in d:
             st = cls(cap)
-            st.M[:] = vm.relayout(m, vm.LEGACY_MAP, st.map, cap)
+            st._load_legacy(m)
         else:
             st = cls(cap, int(d["n_tapes"]))
-            st.M[: m.shape[0]] = m
+            cells = vm.tape_cells(st.n_tapes)
+            st.M[:TAPE0] = m
+            st.M[TAPE0: TAPE0 + cells] = np.asarray(d["tapes"], dtype=np.int64)
+            st.M[vm.MARK0: vm.MARK0 + cells] = np.asarray(d["marks"], dtype=np.int64)
+            undo = np.asarray(d["undo"], dtype=np.int64)
+            st.M[S0: S0 + undo.shape[0]] = undo
         st.F[:] = np.asarray(d["F"], dtype=np.float64)
         return st
+
+    def _load_legacy(self, m: np.ndarray) -> None:
+        """``m`` in the old memory map (30 tapes, then the code), cut after its used undo stack."""
+        old, M = vm.LEGACY, self.M
+        M[:vm.NREG] = m[:vm.NREG]
+        M[vm.R_NTAPES] = MAXTASK
+        M[Q0: LNEXT0] = m[old.q0: old.q0 + (LNEXT0 - Q0)]
+        M[LNEXT0: LNEXT0 + MAXTASK + 2] = m[old.lnext0: old.lnext0 + MAXTASK + 2]
+        M[LPREV0: LPREV0 + MAXTASK + 2] = m[old.lprev0: old.lprev0 + MAXTASK + 2]
+        M[TAPE0: TAPE0 + old.ncells] = m[old.tape0: old.tape0 + old.ncells]
+        M[vm.MARK0: vm.MARK0 + old.ncells] = m[old.mark0: old.mark0 + old.ncells]
+        sp = int(M[vm.R_SP])
+        shift = TAPE0 - old.tape0  # flat indices of tape cells move with the tapes
+        S = m[old.s0 + 2: old.s0 + 2 * sp + 2].reshape(-1, 2)
+        U = M[S0 + 2: S0 + 2 * sp + 2].reshape(-1, 2)
+        U[:, 0] = S[:, 0] + shift
+        U[:, 1] = S[:, 1]
+        if M[R_ROW] != 0:
+            M[R_ROW] += shift
 
 
 def begin_ring(st: SearchState, lo: int, hi: int, start: int) -> bool:

@@ -60,15 +60,16 @@ def _job_bounds(job: Job, R: np.ndarray) -> tuple[int, int, int]:
 
 
 def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float = 0.0,
-            send: Any = None) -> dict[str, Any]:
-    """Run one search of the sequence (in a worker, or in the master)."""
+            send: Any = None, scratch: SearchState | None = None) -> dict[str, Any]:
+    """Run one search of the sequence (in a worker, or in the master); ``scratch``, a state
+    of an earlier job, is reused for this one's machine (see :meth:`SearchState.copy`)."""
     lo = hi = 0
     if job.state is not None:
         st = SearchState.from_state_dict(job.state)
         lo, hi, _ = _job_bounds(job, st.R)
         active = True
     else:
-        st = SearchState.from_state_dict(base.state_dict())
+        st = base.copy(into=scratch)
         R = st.R
         R[vm.R_PREFS] = R[vm.R_INSTS] = R[vm.R_TOTALT] = R[vm.R_OFFMEM] = 0
         R[vm.R_MAXT] = R[vm.R_MAXSP] = 0
@@ -109,6 +110,7 @@ def run_job(base: SearchState, job: Job, cancel: Any = None, snapshot_s: float =
 
 def _worker(conn: Connection, cancel: Any, snapshot_s: float) -> None:
     base: SearchState | None = None
+    scratch: SearchState | None = None  # the machine of the jobs, reused
     while True:
         msg = conn.recv()
         if msg[0] == "stop":
@@ -120,7 +122,9 @@ def _worker(conn: Connection, cancel: Any, snapshot_s: float) -> None:
             continue
         job = Job(**msg[1])
         assert base is not None
-        conn.send(("result", run_job(base, job, cancel, snapshot_s, conn.send)))
+        if scratch is None or scratch is base:
+            scratch = SearchState(int(base.M[vm.R_SCAP]), base.n_tapes)
+        conn.send(("result", run_job(base, job, cancel, snapshot_s, conn.send, scratch)))
 
 
 class ParallelOOPS:

@@ -23,8 +23,8 @@ Tape regions, bottom up (each region's first cell holds its pointer)::
 All tapes are stored in one flat ``int64`` array of ``(n_tapes + 1) * ROW`` cells: address ``a``
 of task ``r``'s tape is element ``r * ROW - a`` (row 0 is never a task). That is exactly the C
 program's ``tape[task][-a]`` layout, including what a scan that runs past address 0 reads (the
-previous task's tape). The number of tapes is a parameter of the machine's memory
-(:func:`metahook.machines.forth.vm.memory_map`); the original's 30 (``MAXTASK``) is the default.
+previous task's tape). The number of tapes is a parameter of the machine (up to ``MAX_TAPES``;
+:mod:`metahook.machines.forth.vm`); the original's 30 (``MAXTASK``) is the default.
 A scan only ever runs down to lower-numbered tapes, so tapes above a run's highest task never
 change its counters. Nothing inside a tape depends on the number of tapes: a Hanoi peg has 30
 disk cells (``DSIZE = 31``) whatever it is, so Hanoi poses at most 30 tasks.
@@ -36,13 +36,16 @@ functions, ``p``/``sum`` token numerators and their shared denominator, ``n_Q`` 
 
 from __future__ import annotations
 
-MAXTASK = 30  # the original's number of task tapes (the default; see vm.memory_map)
+MAXTASK = 30  # the original's number of task tapes (the default)
 AMAX = 10_000  # code addresses 1..AMAX
 AMIN = -3_000  # tape addresses AMIN..0
 TAPESIZE = -AMIN
 ROW = TAPESIZE + 1  # cells per tape
 NROWS = MAXTASK + 1  # rows of the default tapes (row 0 unused)
-MAX_TAPES = 1 << 20  # a sanity bound on the tapes of one machine (each is ROW cells)
+# The most task tapes one machine can have. The memory map reserves room for them at fixed offsets
+# (so the compiled interpreter's offsets stay constants); the room is zero-filled address space that
+# costs no memory until a tape is used (see vm).
+MAX_TAPES = 4095
 MAXQ = 1_000
 MAXFN = 100  # self-made functions per tape
 MAXPAT = 10  # search patterns 0..MAXPAT

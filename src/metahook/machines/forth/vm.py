@@ -21,14 +21,16 @@ reference lives in :mod:`metahook.machines.forth.reference`.
 
 State: two preallocated numpy arrays. ``M`` (int64) holds, at fixed offsets, the registers
 (``M[R_*]``), the code ``q`` and its search slots (``Q0``, ``QSP0``, ``QLAST0``, ``QSQ0``,
-``QT0``), the frozen-program list (``OLD0``: start, size) and all task tapes (``TAPE0``; the
-current tape's address a is ``M[M[R_ROW] - a]``); then, at offsets that depend on the number of
-tapes (:func:`memory_map`) and are held in registers, the tapes' marks (``M[R_MOFF]`` from a
-cell to its mark), the task ring (``M[R_LNEXT]``, ``M[R_LPREV]``) and, last, the undo stack
-(``M[R_S0]``: pairs of flat index and old value). The tapes come last of the fixed part, so what
-the interpreter touches on every token (registers, code, tapes) keeps constant offsets whatever
-the number of tapes. ``F`` (float64) holds the prefix probability ``F_P``, ``T*P`` (``F_TP``)
-and the slots' probabilities (``QPP0``: token, ``QPPP0``: prefix before it). Compiled entry
+``QT0``), the frozen-program list (``OLD0``: start, size), the task ring (``LNEXT0``,
+``LPREV0``), all task tapes (``TAPE0``; the current tape's address a is ``M[M[R_ROW] - a]``),
+their marks (``MARK0``: the mark of cell ``M[i]`` is ``M[i + MOFF]``) and, last, the undo stack
+(``S0``: pairs of flat index and old value). The ring, tapes and marks have room for
+``MAX_TAPES`` tapes, so that every offset is a constant of the compiled code whatever the number
+of tapes (``M[R_NTAPES]``, the original's 30 by default); the room of unused tapes is zero-filled
+address space that no page of memory backs until it is written (``np.zeros``), and
+:meth:`metahook.search.levin.SearchState.state_dict` saves only the tapes in use. ``F``
+(float64) holds the prefix probability ``F_P``, ``T*P`` (``F_TP``) and the slots' probabilities
+(``QPP0``: token, ``QPPP0``: prefix before it). Compiled entry
 points pass both to the helpers as raw pointers (:mod:`.pointers`) and the helpers are
 force-inlined: no call or reference-counting overhead remains in the interpreter loop. numba's
 cache does not see changes of inlined code; :mod:`.cachecheck` drops stale entries.
@@ -177,11 +179,7 @@ R_MOVES = 29  # Hanoi disks moved (counted for checkers; not part of the tape)
 R_OFFMEM = 30  # scans that ran off the tapes (undefined behaviour in the original; see docs)
 R_MAXT = 31  # largest t at the end of a prefix run (parallel search: resolves topt)
 R_MAXSP = 32  # largest Sp at the end of a prefix run (resolves topSp)
-R_MOFF = 33  # mark of tape cell M[i] is M[i + M[R_MOFF]]
-R_LNEXT = 34  # task list: next of task k is M[M[R_LNEXT] + k]
-R_LPREV = 35  # task list: prev of task k is M[M[R_LPREV] + k]
-R_S0 = 36  # undo stack entry k (1..cap): M[M[R_S0] + 2k] index, M[M[R_S0] + 2k + 1] old value
-R_NTAPES = 37  # number of task tapes (rows 1..n_tapes)
+R_NTAPES = 33  # number of task tapes in use (rows 1..n_tapes; at most MAX_TAPES)
 NREG = 64
 
 # ---------------------------------------------------------------- memory map of M and F
@@ -191,116 +189,40 @@ QLAST0 = QSP0 + AMAX + 2  # slot a: solved-task list when it opened
 QSQ0 = QLAST0 + AMAX + 2  # slot a: index of the candidate being tried
 QT0 = QSQ0 + AMAX + 2  # slot a: t when it opened
 OLD0 = QT0 + AMAX + 2  # frozen program k: M[OLD0 + 2k] start, M[OLD0 + 2k + 1] size
-TAPE0 = OLD0 + 2 * (AMAX + 1)  # the tapes: row r, address a at M[TAPE0 + r * ROW - a]
-QBLOCK = TAPE0 - Q0  # cells of the code block Q0..TAPE0
+LNEXT0 = OLD0 + 2 * (AMAX + 1)  # task list: next
+LPREV0 = LNEXT0 + MAX_TAPES + 2  # task list: prev
+TAPE0 = LPREV0 + MAX_TAPES + 2  # the tapes: row r, address a at M[TAPE0 + r * ROW - a]
+NCELLS = (MAX_TAPES + 1) * ROW  # room for the tapes (row 0 unused)
+MARK0 = TAPE0 + NCELLS
+MOFF = MARK0 - TAPE0  # mark of tape cell M[i] is M[i + MOFF]
+S0 = MARK0 + NCELLS  # undo stack entry k (1..cap): M[S0 + 2k] index, M[S0 + 2k + 1] old value
 
 
-class MemoryMap(NamedTuple):
-    """Where the parts of ``M`` lie for ``n_tapes`` task tapes (see the module docstring)."""
-
-    n_tapes: int
-    q0: int  # the code block (QBLOCK cells)
-    tape0: int  # the tapes: (n_tapes + 1) * ROW cells
-    mark0: int  # their marks, as many
-    lnext0: int  # task list: next (n_tapes + 2 cells)
-    lprev0: int  # task list: prev (n_tapes + 2 cells)
-    s0: int  # the undo stack
-
-    @property
-    def ncells(self) -> int:
-        return (self.n_tapes + 1) * ROW
-
-    @property
-    def moff(self) -> int:
-        return self.mark0 - self.tape0
-
-    def size(self, stack_capacity: int) -> int:
-        """Cells of ``M`` with an undo stack of ``stack_capacity`` entries."""
-        return self.s0 + 2 * (stack_capacity + 1)
+def memory_size(stack_capacity: int) -> int:
+    return S0 + 2 * (stack_capacity + 1)
 
 
-def memory_map(n_tapes: int = MAXTASK) -> MemoryMap:
-    """The memory map for ``n_tapes`` task tapes (the original's 30 by default)."""
+def tape_cells(n_tapes: int) -> int:
+    """Cells of the tapes 0..n_tapes (from TAPE0, and from MARK0 for their marks)."""
     if not 1 <= n_tapes <= MAX_TAPES:
         raise ValueError(f"n_tapes must be in 1..{MAX_TAPES}, got {n_tapes}")
-    ncells = (n_tapes + 1) * ROW
-    mark0 = TAPE0 + ncells
-    lnext0 = mark0 + ncells
-    lprev0 = lnext0 + n_tapes + 2
-    return MemoryMap(n_tapes, Q0, TAPE0, mark0, lnext0, lprev0, lprev0 + n_tapes + 2)
+    return (n_tapes + 1) * ROW
 
 
-def _legacy_map() -> MemoryMap:
-    """The map before the number of tapes was a parameter (30 tapes first, code after them);
-    checkpoints written then are converted by :func:`relayout`."""
-    ncells = (MAXTASK + 1) * ROW
-    mark0 = NREG + ncells
-    q0 = mark0 + ncells
-    lnext0 = q0 + QBLOCK
-    lprev0 = lnext0 + MAXTASK + 2
-    return MemoryMap(MAXTASK, q0, NREG, mark0, lnext0, lprev0, lprev0 + MAXTASK + 2)
+class LegacyMap(NamedTuple):
+    """Offsets of the memory map before the number of tapes was a parameter (30 tapes first,
+    code after them); checkpoints written then are converted on loading."""
+
+    tape0: int = NREG
+    ncells: int = (MAXTASK + 1) * ROW
+    mark0: int = NREG + (MAXTASK + 1) * ROW
+    q0: int = NREG + 2 * (MAXTASK + 1) * ROW
+    lnext0: int = NREG + 2 * (MAXTASK + 1) * ROW + (LNEXT0 - Q0)
+    lprev0: int = NREG + 2 * (MAXTASK + 1) * ROW + (LNEXT0 - Q0) + MAXTASK + 2
+    s0: int = NREG + 2 * (MAXTASK + 1) * ROW + (LNEXT0 - Q0) + 2 * (MAXTASK + 2)
 
 
-LEGACY_MAP = _legacy_map()
-
-
-def memory_size(stack_capacity: int, n_tapes: int = MAXTASK) -> int:
-    return memory_map(n_tapes).size(stack_capacity)
-
-
-def set_map_registers(M: np.ndarray, mm: MemoryMap) -> None:
-    """Write the offsets of ``mm`` into ``M``'s registers."""
-    M[R_MOFF] = mm.moff
-    M[R_LNEXT] = mm.lnext0
-    M[R_LPREV] = mm.lprev0
-    M[R_S0] = mm.s0
-    M[R_NTAPES] = mm.n_tapes
-
-
-def new_memory(stack_capacity: int, n_tapes: int = MAXTASK) -> np.ndarray:
-    """A zeroed ``M`` for ``n_tapes`` tapes and an undo stack of ``stack_capacity`` entries."""
-    mm = memory_map(n_tapes)
-    M = np.zeros(mm.size(stack_capacity), dtype=np.int64)
-    set_map_registers(M, mm)
-    M[R_SCAP] = stack_capacity
-    return M
-
-
-def map_of(M: np.ndarray) -> MemoryMap:
-    """The memory map ``M`` was laid out with (from its registers)."""
-    return memory_map(int(M[R_NTAPES]))
-
-
-def relayout(M: np.ndarray, src: MemoryMap, dst: MemoryMap, stack_capacity: int) -> np.ndarray:
-    """``M`` (laid out as ``src``, possibly cut after its used undo stack) laid out as ``dst``.
-
-    Everything is kept: registers, code, tapes and marks (rows 1..src.n_tapes), the task list
-    and the undo stack (whose flat indices move with the tapes). ``dst`` may have more tapes
-    (new ones are zero and not in the task list), not fewer.
-    """
-    if dst.n_tapes < src.n_tapes:
-        raise ValueError(f"cannot shrink {src.n_tapes} tapes to {dst.n_tapes}")
-    out = np.zeros(dst.size(stack_capacity), dtype=np.int64)
-    out[:NREG] = M[:NREG]
-    out[dst.q0: dst.q0 + QBLOCK] = M[src.q0: src.q0 + QBLOCK]
-    n = src.ncells
-    out[dst.tape0: dst.tape0 + n] = M[src.tape0: src.tape0 + n]
-    out[dst.mark0: dst.mark0 + n] = M[src.mark0: src.mark0 + n]
-    k = src.n_tapes + 2
-    out[dst.lnext0: dst.lnext0 + k] = M[src.lnext0: src.lnext0 + k]
-    out[dst.lprev0: dst.lprev0 + k] = M[src.lprev0: src.lprev0 + k]
-    sp = int(M[R_SP])
-    if sp > stack_capacity:
-        raise ValueError(f"undo stack holds {sp} entries, capacity {stack_capacity}")
-    S = M[src.s0 + 2: src.s0 + 2 * sp + 2].reshape(-1, 2)
-    T = out[dst.s0 + 2: dst.s0 + 2 * sp + 2].reshape(-1, 2)
-    T[:, 0] = S[:, 0] + (dst.tape0 - src.tape0)
-    T[:, 1] = S[:, 1]
-    if out[R_ROW] != 0:
-        out[R_ROW] += dst.tape0 - src.tape0
-    set_map_registers(out, dst)
-    out[R_SCAP] = stack_capacity
-    return out
+LEGACY = LegacyMap()
 
 
 F_P = 0  # probability P of the current prefix
@@ -383,15 +305,12 @@ def wr(M, a, val):
         sp = M[R_SP]
         if sp >= M[R_SCAP]:
             stop(M, H_UNDOFULL)
-        else:
-            mk = i + M[R_MOFF]
-            if M[mk] == 0:
-                sp += 1
-                M[R_SP] = sp
-                s = M[R_S0] + 2 * sp
-                M[s] = i
-                M[s + 1] = M[i]
-                M[mk] = 1
+        elif M[i + MOFF] == 0:
+            sp += 1
+            M[R_SP] = sp
+            M[S0 + 2 * sp] = i
+            M[S0 + 2 * sp + 1] = M[i]
+            M[i + MOFF] = 1
     M[i] = val
 
 
