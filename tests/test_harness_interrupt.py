@@ -38,9 +38,16 @@ def _metrics(folder: Path) -> dict:
             if k != "wall_s"}
 
 
+def _default_sigint() -> None:
+    # an ignored SIGINT is inherited through exec, and Python then never raises
+    # KeyboardInterrupt: start the child as a terminal would, whatever the test runner's state
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str], new_session: bool = False) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "metahook", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=new_session)
+                            stderr=subprocess.PIPE, text=True, start_new_session=new_session,
+                            preexec_fn=_default_sigint)
 
 
 @pytest.mark.slow
