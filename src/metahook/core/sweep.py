@@ -121,3 +121,23 @@ def collect(ctx: Checkpointer, keys: Sequence[str],
     if set(done) != set(keys):
         raise ValueError(f"collect: no record for {sorted(set(keys) - set(done))}")
     return {k: done[k] for k in keys}
+
+
+class Stage:
+    """A :class:`Checkpointer` for one of several consecutive sweeps of a run: the sweep's state
+    under its own ``key`` of the run's checkpoint ``saved``, beside the last state of the other
+    sweeps and whatever else ``saved`` holds (e.g. seeds drawn once at the start)."""
+
+    def __init__(self, ctx: Checkpointer, saved: dict[str, Any], key: str) -> None:
+        self.ctx, self.saved, self.key = ctx, saved, key
+        self.rng = ctx.rng
+
+    def restore(self) -> dict[str, Any] | None:
+        return self.saved.get(self.key)
+
+    def checkpoint(self, make_state: Callable[[], dict[str, Any]], force: bool = False) -> None:
+        def merged() -> dict[str, Any]:
+            self.saved[self.key] = make_state()
+            return dict(self.saved)
+
+        self.ctx.checkpoint(merged, force)

@@ -26,19 +26,18 @@ Both parts are sweeps of :func:`run_jobs`; a job is a pair of lives in one world
 and the unmodified machine), advanced ``CHUNK_CYCLES`` cycles at a time and checkpointed inside.
 The second sweep's worlds depend on the first life's switch time, so the two sweeps run one after
 the other, each keeping its ``run_jobs`` state under its own key of the run's checkpoint
-(:class:`_Stage`), beside the lives' seeds drawn once at the start.
+(:class:`metahook.core.sweep.Stage`), beside the lives' seeds drawn once at the start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
+from metahook.harness.api import Experiment, Result, RunContext, Stage, plots, register, run_jobs
 from metahook.references import refs
 from metahook.rsi.godel import isa
 from metahook.rsi.godel.isa import Costs
@@ -159,26 +158,6 @@ class _Pair:
         self.unmod.load_state_dict(st["unmod"])
 
 
-class _Stage:
-    """The checkpoints of one of several consecutive sweeps of a run (a checkpointer for
-    ``run_jobs``): the sweep's state under its own key of the run's checkpoint ``saved``, beside
-    the last state of the other sweeps and whatever else ``saved`` holds."""
-
-    def __init__(self, ctx: RunContext, saved: dict[str, Any], key: str) -> None:
-        self.ctx, self.saved, self.key = ctx, saved, key
-        self.rng = ctx.rng
-
-    def restore(self) -> dict[str, Any] | None:
-        return self.saved.get(self.key)
-
-    def checkpoint(self, make_state: Callable[[], dict[str, Any]], force: bool = False) -> None:
-        def merged() -> dict[str, Any]:
-            self.saved[self.key] = make_state()
-            return dict(self.saved)
-
-        self.ctx.checkpoint(merged, force)
-
-
 def run(ctx: RunContext, cfg: Config) -> Result:
     saved = ctx.restore() or {"seeds": [int(s) for s in ctx.rng.integers(
         0, 2**31, cfg.seeds + cfg.sweep_lives)]}
@@ -201,7 +180,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
             curve.update(gm=life.hardware.pulls(), unmod=unmod.hardware.pulls())
         return summary
 
-    lives = list(run_jobs(_Stage(ctx, saved, "lives"), [f"life {i}" for i in range(cfg.seeds)],
+    lives = list(run_jobs(Stage(ctx, saved, "lives"), [f"life {i}" for i in range(cfg.seeds)],
                           lambda i, _: _Pair(setup, seeds[i]), step_life,
                           summarise_life).values())
 
@@ -228,7 +207,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         ctx.log(cfg.seeds + j, **{f"sweep_{k}": v for k, v in row.items()})
         return row
 
-    sweep = list(run_jobs(_Stage(ctx, saved, "sweep"),
+    sweep = list(run_jobs(Stage(ctx, saved, "sweep"),
                           [f"late {j}" for j in range(len(sweep_setups))],
                           lambda j, _: _Pair(sweep_setups[j], seeds[cfg.seeds + j]), step_late,
                           summarise_late).values())

@@ -8,11 +8,11 @@ inside) or :func:`collect` (atomic records, possibly from a pool of processes) r
 hand-written resume loop. See docs/architecture.md for a worked example.
 """
 
-from metahook.core.sweep import Job, collect, run_jobs
+from metahook.core.sweep import Job, Stage, collect, run_jobs
 from metahook.harness import plots
 from metahook.harness.context import RunContext
 from metahook.harness.errors import RunInterrupted, UsageError
 from metahook.harness.registry import Experiment, Ref, Result, register
 
-__all__ = ["Experiment", "Job", "Ref", "Result", "RunContext", "RunInterrupted", "UsageError",
-           "collect", "plots", "register", "run_jobs"]
+__all__ = ["Experiment", "Job", "Ref", "Result", "RunContext", "RunInterrupted", "Stage",
+           "UsageError", "collect", "plots", "register", "run_jobs"]
