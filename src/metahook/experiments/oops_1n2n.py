@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from metahook.envs.oops_tasks import GOAL_1N2N, check_1n2n
-from metahook.experiments.oops_common import PAPER, SearchBudget, drive, timeline_plot
-from metahook.harness.api import Experiment, Result, RunContext, register
+from metahook.experiments.oops_common import SearchBudget, drive, register_oops, timeline_plot
+from metahook.harness.api import Result, RunContext
 from metahook.machines.forth.asm import assemble
-from metahook.references import refs
 from metahook.search.direct import SOLVER_1N2N, run_program
 from metahook.search.oops import OOPS
 
@@ -67,14 +66,9 @@ def smoke(m: dict[str, Any]) -> tuple[bool, str]:
                 f"steps: {solver}")
 
 
-EXPERIMENT = register(Experiment(
-    name="oops-1n2n",
-    system="OOPS",
-    paper=PAPER,
-    description="OOPS solves 1^n2^n for n = 1..30 in order; counters equal the original program's.",
-    config=Config,
-    scales={"quick": Config(n_max=3), "full": Config(n_max=30)},
-    run=run,
-    smoke=smoke,
-    reference=refs("oops", "oops-1n2n"),
-))
+EXPERIMENT = register_oops(
+    "oops-1n2n",
+    "OOPS solves 1^n2^n for n = 1..30 in order; counters equal the original program's.",
+    Config, {"quick": Config(n_max=3), "full": Config(n_max=30)},
+    run, smoke,
+)

@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from metahook.harness.api import RunContext, plots
+from metahook.harness.api import Experiment, RunContext, plots, register
 from metahook.machines.forth.asm import assemble
-from metahook.references import original_run
+from metahook.references import original_run, refs
 from metahook.search.direct import PAPER_FROZEN
 from metahook.search.oops import OOPS, Solved
 from metahook.search.parallel import ParallelOOPS
@@ -24,6 +24,15 @@ PAPER = ("J. Schmidhuber, Optimal Ordered Problem Solver, Machine Learning 54:21
 # totalt for every task, prefs where that run reported them exactly.
 PROGRAM_TOTALT = {task: row.totalt for task, row in original_run().items()}
 PROGRAM_PREFS = {task: row.prefs for task, row in original_run().items() if row.prefs is not None}
+
+
+def register_oops(name: str, description: str, config: type, scales: dict[str, Any],
+                  run: Any, smoke: Any) -> Experiment:
+    """Register one of the OOPS experiments: the paper, system and reference figures
+    (``metahook/references/oops.toml``, keyed by the experiment's name) are the same for all."""
+    return register(Experiment(name=name, system="OOPS", paper=PAPER, description=description,
+                               config=config, scales=scales, run=run, smoke=smoke,
+                               reference=refs("oops", name)))
 
 
 @dataclass(frozen=True)
@@ -163,5 +172,13 @@ def paper_frozen() -> list[list[int]]:
     return [assemble(p) for p in PAPER_FROZEN]
 
 
-__all__ = ["PAPER", "Solved", "drive", "metrics_of", "paper_frozen", "timeline_figure",
-           "timeline_plot"]
+__all__ = [
+    "PAPER",
+    "Solved",
+    "drive",
+    "metrics_of",
+    "paper_frozen",
+    "register_oops",
+    "timeline_figure",
+    "timeline_plot",
+]

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from metahook.experiments.oops_common import PAPER, SearchBudget, drive, timeline_plot
-from metahook.harness.api import Experiment, Result, RunContext, register
-from metahook.references import refs
+from metahook.experiments.oops_common import SearchBudget, drive, register_oops, timeline_plot
+from metahook.harness.api import Result, RunContext
 from metahook.search.oops import OOPS
 
 
@@ -49,14 +48,9 @@ def smoke(m: dict[str, Any]) -> tuple[bool, str]:
                 f"{'/'.join(map(str, same))}")
 
 
-EXPERIMENT = register(Experiment(
-    name="oops-full",
-    system="OOPS",
-    paper=PAPER,
-    description="The whole experiment: 1^n2^n n=1..30, then Hanoi n=1..30, one OOPS run.",
-    config=Config,
-    scales={"quick": Config(n_1n2n=3, n_hanoi=0), "full": Config()},
-    run=run,
-    smoke=smoke,
-    reference=refs("oops", "oops-full"),
-))
+EXPERIMENT = register_oops(
+    "oops-full",
+    "The whole experiment: 1^n2^n n=1..30, then Hanoi n=1..30, one OOPS run.",
+    Config, {"quick": Config(n_1n2n=3, n_hanoi=0), "full": Config()},
+    run, smoke,
+)

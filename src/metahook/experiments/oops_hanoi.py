@@ -20,15 +20,14 @@ import numpy as np
 
 from metahook.envs.oops_tasks import GOAL_HANOI, check_hanoi
 from metahook.experiments.oops_common import (
-    PAPER,
     PROGRAM_TOTALT,
     SearchBudget,
     drive,
     paper_frozen,
+    register_oops,
 )
-from metahook.harness.api import Experiment, Result, RunContext, plots, register
+from metahook.harness.api import Result, RunContext, plots
 from metahook.machines.forth.asm import assemble
-from metahook.references import refs
 from metahook.search.direct import (
     CHAIN_1N2N,
     SOLVER_1N2N,
@@ -112,14 +111,9 @@ def smoke(m: dict[str, Any]) -> tuple[bool, str]:
                 f"{theirs:,}; the published solver optimal in 31 * 2^n - 7n + 25 steps: {solver}")
 
 
-EXPERIMENT = register(Experiment(
-    name="oops-hanoi",
-    system="OOPS",
-    paper=PAPER,
-    description="Hanoi phase from the 1^n2^n phase's frozen code; the published solver checked.",
-    config=Config,
-    scales={"quick": Config(n_max=1, verify_n=16), "full": Config(n_max=30, verify_n=30)},
-    run=run,
-    smoke=smoke,
-    reference=refs("oops", "oops-hanoi"),
-))
+EXPERIMENT = register_oops(
+    "oops-hanoi",
+    "Hanoi phase from the 1^n2^n phase's frozen code; the published solver checked.",
+    Config, {"quick": Config(n_max=1, verify_n=16), "full": Config(n_max=30, verify_n=30)},
+    run, smoke,
+)

@@ -3,8 +3,9 @@
 Experiment and benchmark modules pull in heavy libraries (torch, z3, scipy). ``metahook run NAME``
 and each ``reproduce`` worker need one of them, so :func:`index` reads the package's sources with
 :mod:`ast` (no import) and maps each literal name passed to a registering call -- ``Experiment(name=
-"...")`` or ``register_benchmark("...", ...)`` -- to the module that makes it. Names that are not
-literals are simply absent from the index; callers then fall back to importing everything.
+"...")`` or ``register_benchmark("...", ...)``, or a family's own registering helper such as
+``register_oops("...", ...)`` -- to the module that makes it. Names that are not literals are
+simply absent from the index; callers then fall back to importing everything.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def _call_name(node: ast.Call) -> str:
 
 
 @cache
-def index(package: str, call: str, keyword: str = "name") -> dict[str, str]:
-    """``{name: module}`` for the literal names given to ``call(...)`` in ``package``'s modules."""
+def index(package: str, call: str, keyword: str = "name", prefix: str = "") -> dict[str, str]:
+    """``{name: module}`` for the literal names given to ``call(...)`` (or to any plain function
+    call whose name starts with ``prefix``, when one is given) in ``package``'s modules."""
     pkg = importlib.import_module(package)
     found: dict[str, str] = {}
     for folder in getattr(pkg, "__path__", []):
@@ -38,7 +40,11 @@ def index(package: str, call: str, keyword: str = "name") -> dict[str, str]:
             except (OSError, SyntaxError, ValueError):
                 continue
             for node in ast.walk(tree):
-                if not isinstance(node, ast.Call) or _call_name(node) != call:
+                if not isinstance(node, ast.Call):
+                    continue
+                called = _call_name(node)
+                helper = prefix and isinstance(node.func, ast.Name) and called.startswith(prefix)
+                if called != call and not helper:
                     continue
                 value: ast.expr | None = node.args[0] if node.args else None
                 for kw in node.keywords:

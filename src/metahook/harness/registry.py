@@ -138,13 +138,19 @@ def _load_all() -> None:
     load_all()
 
 
+def _index() -> dict[str, str]:
+    """Experiment name -> module, read from the sources: ``Experiment(name=...)`` calls and
+    family helpers named ``register_*`` whose first argument is the name."""
+    from metahook.harness.lazy import index
+
+    return index("metahook.experiments", "Experiment", prefix="register_")
+
+
 def _load_one(name: str) -> None:
     """Import just the module that registers ``name`` (see :mod:`metahook.harness.lazy`)."""
     import importlib
 
-    from metahook.harness.lazy import index
-
-    module = index("metahook.experiments", "Experiment").get(name)
+    module = _index().get(name)
     if module is not None:
         importlib.import_module(module)
 
@@ -160,9 +166,7 @@ def experiment_names() -> list[str]:
 
     A test checks that this equals the names :func:`all_experiments` registers.
     """
-    from metahook.harness.lazy import index
-
-    return sorted(set(index("metahook.experiments", "Experiment")) | set(_REGISTRY))
+    return sorted(set(_index()) | set(_REGISTRY))
 
 
 def get_experiment(name: str) -> Experiment:
