@@ -43,6 +43,11 @@ def _smoke_cases() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     oops_1n2n = {f"matches_program_1n2n_n{n}": True for n in (1, 2, 3)} | {
         f"time_steps_1n2n_n{n}": 1000 * n for n in (1, 2, 3)}
     return {
+        "powerplay-forth": ({"tasks_total": 12, "tasks_compression": 3, "forgetting": 0,
+                             "verified_tasks": 9, "repertoire": 9,
+                             "retested_per_acceptance_mean": 0.8,
+                             "retested_full_per_acceptance_mean": 3.75},
+                            {"forgetting": 1}),
         "toy-counter": ({"final": 900, "mean_increment": 4.5},
                         {"final": 1800, "mean_increment": 9.0}),
         "pole-single": (pole | {"runs_per_method": 5, "cosyne_mean_evaluations": 100.0,

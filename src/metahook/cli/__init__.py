@@ -26,7 +26,7 @@ from metahook import __version__
 from metahook.harness.errors import RunInterrupted, UsageError
 
 # Modules that add a sub-command: each has ``add_parser(subparsers)`` setting ``func``.
-EXTRA_COMMANDS: list[str] = ["metahook.cli.forth", "metahook.cli.ledger"]
+EXTRA_COMMANDS: list[str] = ["metahook.cli.forth", "metahook.cli.ledger", "metahook.cli.powerplay"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -10,9 +10,11 @@ hand-written resume loop. See docs/architecture.md for a worked example.
 
 from metahook.core.sweep import Job, Stage, collect, run_jobs
 from metahook.harness import plots
+from metahook.harness.checkpoint import atomic_write_bytes, atomic_write_json
 from metahook.harness.context import RunContext
 from metahook.harness.errors import RunInterrupted, UsageError
 from metahook.harness.registry import Experiment, Ref, Result, register
 
 __all__ = ["Experiment", "Job", "Ref", "Result", "RunContext", "RunInterrupted", "Stage",
-           "UsageError", "collect", "plots", "register", "run_jobs"]
+           "UsageError", "atomic_write_bytes", "atomic_write_json", "collect", "plots", "register",
+           "run_jobs"]

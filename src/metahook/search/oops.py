@@ -122,6 +122,20 @@ def prewired_state(stack_capacity: int = STACKSIZE, extended: bool = False,
     return st
 
 
+def freeze_solver(st: SearchState) -> None:
+    """Freeze the program just found, q[a_current..qp], as the solver (``a_frozen := qp``); a
+    fresh program that supersedes the solver starting at ``a_last`` turns the code from ``a_last``
+    up to its start into a new entry of the frozen-program list ``old``; ``a_last := a_current``."""
+    R = st.R
+    qp, acurrent = int(R[vm.R_QP]), int(R[vm.R_ACURRENT])
+    R[vm.R_AFROZEN] = qp
+    if R[vm.R_ALAST] != acurrent:
+        R[vm.R_OLDP] += 1
+        st.OLD[R[vm.R_OLDP]] = (R[vm.R_ALAST], acurrent - R[vm.R_ALAST])
+    R[vm.R_ALAST] = acurrent
+    st.M[vm.QSP0 + qp] = 0
+
+
 def reset_task_list(st: SearchState) -> None:
     """The open chain of all tasks (next = i-1, prev = i+1); no task solved."""
     for i in range(1, st.n_tapes + 1):
@@ -255,12 +269,7 @@ class OOPS:
                     kind="prolongation" if self.stage == PROLONG else "fresh", T=int(R[vm.R_T]),
                     totalt=int(R[vm.R_TOTALT]), prefs=int(R[vm.R_PREFS]),
                     insts=int(R[vm.R_INSTS]), topt=int(R[vm.R_TOPT]), topSp=int(R[vm.R_TOPSP]))
-        R[vm.R_AFROZEN] = qp
-        if R[vm.R_ALAST] != acurrent:
-            R[vm.R_OLDP] += 1
-            st.OLD[R[vm.R_OLDP]] = (R[vm.R_ALAST], acurrent - R[vm.R_ALAST])
-        R[vm.R_ALAST] = acurrent
-        st.M[vm.QSP0 + qp] = 0
+        freeze_solver(st)
         # next task
         self.n += 1
         self.stage = PROLONG
@@ -318,5 +327,5 @@ class OOPS:
         return obj
 
 
-__all__ = ["GOAL_1N2N", "GOAL_HANOI", "OOPS", "TASK_NAMES", "Solved", "next_search",
-           "prewired_state"]
+__all__ = ["GOAL_1N2N", "GOAL_HANOI", "OOPS", "TASK_NAMES", "Solved", "freeze_solver",
+           "next_search", "prewired_state"]

@@ -1,0 +1,225 @@
+"""powerplay-forth: PowerPlay growing a repertoire of self-invented tasks on the OOPS language.
+
+Schmidhuber, "PowerPlay: training an increasingly general problem solver by continually searching
+for the simplest still unsolvable problem", Frontiers in Psychology 4:313 (2013). The loop
+(:mod:`metahook.rsi.powerplay.core`) runs on the OOPS machine's domain
+(:mod:`metahook.rsi.powerplay.forth`): tasks ``x -> ...y`` on the machine's tapes, modifications
+found by OOPS's bias-optimal search (prolongations of the current solver, or fresh programs that
+may call the frozen earlier ones), compression tasks that demand the whole repertoire in fewer
+steps. The paper reports no experiment of its own on this language, so there is no figure to
+match; the run reports what PowerPlay's claims predict: the repertoire grows, compression tasks
+occur, dependency tracking keeps re-testing small, and nothing is forgotten.
+
+The run directory gets ``repertoire.json`` (the tasks, each with its solver steps) and
+``solver.npz`` (the final solver's code, frozen-program list and entry), written atomically
+after every acceptance; ``metahook powerplay verify RUN_DIR`` re-runs every task on that solver
+through the machine's interpreter alone and reports the failures (``forgetting``).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metahook.envs.powerplay_tasks import ForthTask
+from metahook.harness.api import (
+    Experiment,
+    Result,
+    RunContext,
+    atomic_write_bytes,
+    atomic_write_json,
+    plots,
+    register,
+)
+from metahook.references import refs
+from metahook.rsi.powerplay.core import Acceptance, PowerPlay, Settings
+from metahook.rsi.powerplay.forth import ForthDomain, SolverImage, run_solver
+
+PAPER = ("J. Schmidhuber, PowerPlay: training an increasingly general problem solver by "
+         "continually searching for the simplest still unsolvable problem, Frontiers in "
+         "Psychology 4:313, 2013 (arXiv 1112.5309)")
+
+
+@dataclass(frozen=True)
+class Config:
+    tasks: int = 12  # stop after this many acceptances (compression ones included)
+    task_steps: int = 1000  # a solver must solve a task within this many time steps
+    first_phase: int = 8  # phase k gives a pair 2^(k - bits) steps
+    max_phase: int = 30  # give up when a phase beyond this finds nothing
+    max_share: int = 1 << 24  # no pair gets more steps
+    track_dependencies: bool = True
+    compression: bool = True
+    order: str = "simplest"  # or "random" (the ablation)
+    random_bits: int = 12
+    max_time_steps: int = 0  # stop once PowerPlay's total time reaches this (0: no cap)
+
+    def validate(self) -> None:
+        if self.tasks < 1:
+            raise ValueError("tasks must be >= 1")
+        if self.task_steps < 1:
+            raise ValueError("task_steps must be >= 1")
+        if self.max_time_steps < 0:
+            raise ValueError("max_time_steps must be >= 0")
+        self.settings().validate()
+
+    def settings(self) -> Settings:
+        return Settings(first_phase=self.first_phase, max_phase=self.max_phase,
+                        max_share=self.max_share, track_dependencies=self.track_dependencies,
+                        compression=self.compression, order=self.order,
+                        random_bits=self.random_bits)
+
+
+def save_solver(out: Path, pp: PowerPlay[ForthTask], domain: ForthDomain) -> None:
+    """``repertoire.json`` and ``solver.npz`` of the run directory, written atomically."""
+    tasks = [{**t.to_json(), "steps": s} for t, s in zip(pp.repertoire, pp.steps, strict=True)]
+    atomic_write_json(out / "repertoire.json",
+                      {"task_steps": domain.task_steps, "tasks": tasks,
+                       "solver": domain.image().text()})
+    buf = io.BytesIO()
+    arrays = domain.image().to_arrays()
+    np.savez(buf, code=arrays["code"], old=arrays["old"], entry=arrays["entry"])
+    atomic_write_bytes(out / "solver.npz", buf.getvalue())
+
+
+def verify(run_dir: Path) -> dict[str, int]:
+    """Every repertoire task of a saved run re-run on its saved solver (interpreter only)."""
+    rep = _read_json(run_dir / "repertoire.json")
+    with np.load(run_dir / "solver.npz") as z:
+        image = SolverImage.from_arrays(dict(z))
+    failed = sum(not run_solver(image, ForthTask.from_json(t), int(rep["task_steps"])).solved
+                 for t in rep["tasks"])
+    return {"tasks": len(rep["tasks"]), "failed": int(failed)}
+
+
+def _read_json(path: Path) -> Any:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run(ctx: RunContext, cfg: Config) -> Result:
+    domain = ForthDomain(task_steps=cfg.task_steps)
+    pp: PowerPlay[ForthTask] = PowerPlay(domain, cfg.settings(), seed=ctx.seed)
+    state = ctx.restore()
+    wall: list[float] = []
+    if state is not None:
+        pp.load_state_dict(state["powerplay"])
+        wall = [float(w) for w in state["wall"]]
+    t0 = time.perf_counter() - (wall[-1] if wall else 0.0)
+    while len(pp.accepted) < cfg.tasks and not pp.finished:
+        if cfg.max_time_steps and pp.total_steps >= cfg.max_time_steps:
+            break
+        for acc in pp.advance(1):
+            wall.append(time.perf_counter() - t0)
+            ctx.log(acc.index, **_row(acc), wall_s=round(wall[-1], 3))
+            save_solver(ctx.out, pp, domain)
+        ctx.progress(len(pp.accepted), cfg.tasks,
+                     f"phase {pp.phase}  repertoire {len(pp.repertoire)}  "
+                     f"time {pp.total_steps:.3e}")
+
+        def snapshot() -> dict[str, Any]:
+            return {"powerplay": pp.state_dict(), "wall": list(wall)}
+
+        ctx.checkpoint(snapshot)
+    save_solver(ctx.out, pp, domain)
+    check = verify(ctx.out)
+    metrics = metrics_of(pp, domain, check, wall)
+    plot(ctx, pp.accepted)
+    return Result(metrics=metrics)
+
+
+def _row(acc: Acceptance) -> dict[str, Any]:
+    row = asdict(acc)
+    row.pop("index")
+    row["task"] = "compress" if acc.task is None else ForthTask.from_json(acc.task).text()
+    return row
+
+
+def metrics_of(pp: PowerPlay[ForthTask], domain: ForthDomain, check: dict[str, int],
+               wall: list[float]) -> dict[str, Any]:
+    acc = pp.accepted
+    n = max(1, len(acc))
+    new = [a for a in acc if not a.compression]
+    return {
+        "tasks_total": len(acc),
+        "tasks_compression": sum(a.compression for a in acc),
+        "tasks_new": len(new),
+        "repertoire": len(pp.repertoire),
+        "retested_per_acceptance_mean": sum(a.retested for a in acc) / n,
+        "retested_full_per_acceptance_mean": sum(a.retested_full for a in acc) / n,
+        "reuse_share": sum(a.reuse for a in new) / max(1, len(new)),
+        "prolongations": sum(a.kind == "prolongation" for a in acc),
+        "forgetting": check["failed"],
+        "verified_tasks": check["tasks"],
+        "time_steps_total": pp.total_steps,
+        "time_steps_invention": pp.cost["invention"],
+        "time_steps_search": pp.cost["search"],
+        "time_steps_demo": pp.cost["demo"],
+        "search_prefixes": domain.counters()["prefs"],
+        "solver_steps": sum(pp.steps),
+        "solver_code_tokens": len(domain.image().code) - 76,
+        "finished_without_task": pp.finished,
+        "final_phase": pp.phase,
+        "wall_s_total": wall[-1] if wall else 0.0,
+        "accepted": [_row(a) for a in acc],
+    }
+
+
+def plot(ctx: RunContext, acc: list[Acceptance]) -> None:
+    if not acc:
+        return
+    fig, _ = plots.figure(13.0, 3.8)
+    fig.clf()
+    axes = fig.subplots(1, 3)
+    ax = axes[0]
+    steps = [a.steps_total for a in acc]
+    ax.step(steps, range(1, len(acc) + 1), where="post", label="all tasks")
+    ax.step(steps, np.cumsum([not a.compression for a in acc]), where="post",
+            label="non-compression")
+    ax.set_xscale("log")
+    ax.set_xlabel("PowerPlay time (machine steps, all searches and runs)")
+    ax.set_ylabel("tasks accepted")
+    ax.legend()
+    ax = axes[1]
+    per = np.diff([0, *steps])
+    ax.scatter([a.repertoire for a in acc], per,
+               c=["tab:orange" if a.compression else "tab:blue" for a in acc], s=14)
+    ax.set_yscale("log")
+    ax.set_xlabel("repertoire size before the acceptance")
+    ax.set_ylabel("time for this acceptance (steps)")
+    ax.set_title("orange: compression")
+    ax = axes[2]
+    ax.plot([a.retested_full for a in acc], label="re-tested without tracking")
+    ax.plot([a.retested for a in acc], label="re-tested with dependency tracking")
+    ax.set_xlabel("acceptance")
+    ax.set_ylabel("tasks re-tested")
+    ax.legend()
+    plots.save(fig, ctx.plot_path("powerplay_forth"))
+
+
+def smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """At least 10 tasks, one of them compression, verified with no task forgotten."""
+    ok = (m["tasks_total"] >= 10 and m["tasks_compression"] >= 1 and m["forgetting"] == 0
+          and m["verified_tasks"] == m["repertoire"])
+    return ok, (f"{m['tasks_total']} tasks ({m['tasks_compression']} compression), re-tested "
+                f"{m['retested_per_acceptance_mean']:.2f} per acceptance (all: "
+                f"{m['retested_full_per_acceptance_mean']:.2f}), forgetting {m['forgetting']}")
+
+
+EXPERIMENT = register(Experiment(
+    name="powerplay-forth",
+    system="PowerPlay",
+    paper=PAPER,
+    description="PowerPlay on the OOPS language: self-invented tasks, OOPS-searched solver "
+                "changes, compression tasks, dependency tracking, verified repertoire.",
+    config=Config,
+    scales={"quick": Config(tasks=12), "full": Config(tasks=40)},
+    run=run,
+    smoke=smoke,
+    reference=refs("powerplay", "powerplay-forth"),
+))
