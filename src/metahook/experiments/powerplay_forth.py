@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 
 from metahook.envs.powerplay_tasks import ForthTask
+from metahook.experiments.powerplay_common import acceptance_metrics, plot_acceptances
 from metahook.harness.api import (
     Experiment,
     Result,
     RunContext,
     atomic_write_bytes,
     atomic_write_json,
-    plots,
     register,
 )
 from metahook.references import refs
@@ -129,7 +129,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     save_solver(ctx.out, pp, domain)
     check = verify(ctx.out)
     metrics = metrics_of(pp, domain, check, wall)
-    plot(ctx, pp.accepted)
+    plot_acceptances(ctx, pp.accepted, "powerplay_forth")
     return Result(metrics=metrics)
 
 
@@ -142,64 +142,13 @@ def _row(acc: Acceptance) -> dict[str, Any]:
 
 def metrics_of(pp: PowerPlay[ForthTask], domain: ForthDomain, check: dict[str, int],
                wall: list[float]) -> dict[str, Any]:
-    acc = pp.accepted
-    n = max(1, len(acc))
-    new = [a for a in acc if not a.compression]
     return {
-        "tasks_total": len(acc),
-        "tasks_compression": sum(a.compression for a in acc),
-        "tasks_new": len(new),
-        "repertoire": len(pp.repertoire),
-        "retested_per_acceptance_mean": sum(a.retested for a in acc) / n,
-        "retested_full_per_acceptance_mean": sum(a.retested_full for a in acc) / n,
-        "reuse_share": sum(a.reuse for a in new) / max(1, len(new)),
-        "prolongations": sum(a.kind == "prolongation" for a in acc),
-        "forgetting": check["failed"],
-        "verified_tasks": check["tasks"],
-        "time_steps_total": pp.total_steps,
-        "time_steps_invention": pp.cost["invention"],
-        "time_steps_search": pp.cost["search"],
-        "time_steps_demo": pp.cost["demo"],
+        **acceptance_metrics(pp, check, wall),
+        "prolongations": sum(a.kind == "prolongation" for a in pp.accepted),
         "search_prefixes": domain.counters()["prefs"],
-        "solver_steps": sum(pp.steps),
         "solver_code_tokens": len(domain.image().code) - 76,
-        "finished_without_task": pp.finished,
-        "final_phase": pp.phase,
-        "wall_s_total": wall[-1] if wall else 0.0,
-        "accepted": [_row(a) for a in acc],
+        "accepted": [_row(a) for a in pp.accepted],
     }
-
-
-def plot(ctx: RunContext, acc: list[Acceptance]) -> None:
-    if not acc:
-        return
-    fig, _ = plots.figure(13.0, 3.8)
-    fig.clf()
-    axes = fig.subplots(1, 3)
-    ax = axes[0]
-    steps = [a.steps_total for a in acc]
-    ax.step(steps, range(1, len(acc) + 1), where="post", label="all tasks")
-    ax.step(steps, np.cumsum([not a.compression for a in acc]), where="post",
-            label="non-compression")
-    ax.set_xscale("log")
-    ax.set_xlabel("PowerPlay time (machine steps, all searches and runs)")
-    ax.set_ylabel("tasks accepted")
-    ax.legend()
-    ax = axes[1]
-    per = np.diff([0, *steps])
-    ax.scatter([a.repertoire for a in acc], per,
-               c=["tab:orange" if a.compression else "tab:blue" for a in acc], s=14)
-    ax.set_yscale("log")
-    ax.set_xlabel("repertoire size before the acceptance")
-    ax.set_ylabel("time for this acceptance (steps)")
-    ax.set_title("orange: compression")
-    ax = axes[2]
-    ax.plot([a.retested_full for a in acc], label="re-tested without tracking")
-    ax.plot([a.retested for a in acc], label="re-tested with dependency tracking")
-    ax.set_xlabel("acceptance")
-    ax.set_ylabel("tasks re-tested")
-    ax.legend()
-    plots.save(fig, ctx.plot_path("powerplay_forth"))
 
 
 def smoke(m: dict[str, Any]) -> tuple[bool, str]:
