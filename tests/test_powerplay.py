@@ -49,7 +49,8 @@ class ToyDomain:
         out = [(t, 2 + i // 2) for i, t in enumerate(self.pool)]
         return [(t, b) for t, b in out if b <= max_bits]
 
-    def run(self, task: ToyTask, candidate: Candidate | None, trace: bool) -> Outcome:
+    def run(self, task: ToyTask, candidate: Candidate | None, trace: bool,
+            max_steps: int | None = None) -> Outcome:
         self.runs += 1
         w = self.w if candidate is None else candidate.info["w"]
         return Outcome(self._solves(w, task), self.cost, frozenset(task.parts))
@@ -257,5 +258,6 @@ def test_run_solver_is_the_machine_alone() -> None:
     image = SolverImage(code, np.asarray(st.OLD[1:8]).copy(), 77)
     assert run_solver(image, ForthTask((), (3,)), 100) == Outcome(True, 1)
     assert run_solver(image, ForthTask((), (3, 3)), 100) == Outcome(True, 2)
+    assert run_solver(image, ForthTask((), (3, 3)), 1) == Outcome(False, 1, timed_out=True)
     assert not run_solver(image, ForthTask((), (4,)), 100).solved
     assert not run_solver(replace(image, entry=78), ForthTask((), (3,)), 100).solved

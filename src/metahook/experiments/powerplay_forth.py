@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,11 @@ from metahook.harness.api import (
     atomic_write_json,
     register,
 )
+from metahook.machines.forth import vm
 from metahook.references import refs
 from metahook.rsi.powerplay.core import Acceptance, PowerPlay, Settings
-from metahook.rsi.powerplay.forth import ForthDomain, SolverImage, run_solver
+from metahook.rsi.powerplay.forth import FIRST_CODE, ForthDomain, SolverImage, run_solver
+from metahook.search.oops import OOPS
 
 PAPER = ("J. Schmidhuber, PowerPlay: training an increasingly general problem solver by "
          "continually searching for the simplest still unsolvable problem, Frontiers in "
@@ -57,6 +59,9 @@ class Config:
     order: str = "simplest"  # or "random" (the ablation)
     random_bits: int = 12
     max_time_steps: int = 0  # stop once PowerPlay's total time reaches this (0: no cap)
+    ablation: bool = True  # then the same time with tasks invented in random order
+    transfer_n: int = 1  # then OOPS on 1^n2^n n = 1..transfer_n with / without the grown solver
+    transfer_max_steps: int = 10**10
 
     def validate(self) -> None:
         if self.tasks < 1:
@@ -65,6 +70,8 @@ class Config:
             raise ValueError("task_steps must be >= 1")
         if self.max_time_steps < 0:
             raise ValueError("max_time_steps must be >= 0")
+        if not 0 <= self.transfer_n <= 30:
+            raise ValueError("transfer_n must be in 0..30")
         self.settings().validate()
 
     def settings(self) -> Settings:
@@ -105,12 +112,20 @@ def _read_json(path: Path) -> Any:
 def run(ctx: RunContext, cfg: Config) -> Result:
     domain = ForthDomain(task_steps=cfg.task_steps)
     pp: PowerPlay[ForthTask] = PowerPlay(domain, cfg.settings(), seed=ctx.seed)
-    state = ctx.restore()
-    wall: list[float] = []
-    if state is not None:
+    rnd_domain = ForthDomain(task_steps=cfg.task_steps)
+    rnd: PowerPlay[ForthTask] = PowerPlay(rnd_domain, replace(cfg.settings(), order="random"),
+                                          seed=ctx.seed)
+    state = ctx.restore() or {}
+    wall: list[float] = [float(w) for w in state.get("wall", [])]
+    if "powerplay" in state:
         pp.load_state_dict(state["powerplay"])
-        wall = [float(w) for w in state["wall"]]
+    if "random" in state:
+        rnd.load_state_dict(state["random"])
     t0 = time.perf_counter() - (wall[-1] if wall else 0.0)
+
+    def snapshot() -> dict[str, Any]:
+        return {"powerplay": pp.state_dict(), "random": rnd.state_dict(), "wall": list(wall)}
+
     while len(pp.accepted) < cfg.tasks and not pp.finished:
         if cfg.max_time_steps and pp.total_steps >= cfg.max_time_steps:
             break
@@ -121,16 +136,65 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         ctx.progress(len(pp.accepted), cfg.tasks,
                      f"phase {pp.phase}  repertoire {len(pp.repertoire)}  "
                      f"time {pp.total_steps:.3e}")
-
-        def snapshot() -> dict[str, Any]:
-            return {"powerplay": pp.state_dict(), "wall": list(wall)}
-
         ctx.checkpoint(snapshot)
     save_solver(ctx.out, pp, domain)
     check = verify(ctx.out)
     metrics = metrics_of(pp, domain, check, wall)
+    if cfg.ablation:  # the same PowerPlay time, tasks tried in random order from a uniform pool
+        budget = pp.total_steps
+        while rnd.total_steps < budget and not rnd.finished and len(rnd.accepted) < cfg.tasks:
+            rnd.advance(1)
+            ctx.progress(len(rnd.accepted), cfg.tasks, f"ablation: random order, time "
+                         f"{rnd.total_steps:.3e} of {budget:.3e}")
+            ctx.checkpoint(snapshot)
+        metrics.update(ablation_metrics(rnd, budget))
+    if cfg.transfer_n:
+        ctx.progress(0, 1, f"transfer: 1^n2^n n = 1..{cfg.transfer_n}")
+        metrics.update(transfer(domain, cfg.transfer_n, cfg.transfer_max_steps))
     plot_acceptances(ctx, pp.accepted, "powerplay_forth")
     return Result(metrics=metrics)
+
+
+def ablation_metrics(rnd: PowerPlay[ForthTask], budget: int) -> dict[str, Any]:
+    """What random task invention achieved within the simplest-first run's time."""
+    new = [a for a in rnd.accepted if a.steps_total <= budget]
+    return {"random_order_tasks_total": len(new),
+            "random_order_tasks_compression": sum(a.compression for a in new),
+            "random_order_time_steps": rnd.total_steps,
+            "random_order_tasks": [_row(a)["task"] for a in new]}
+
+
+def solver_segments(domain: ForthDomain) -> list[list[int]]:
+    """The grown solver as OOPS's frozen programs: every superseded solver (an entry of the
+    frozen-program list after the 7 declared ones), then the current solver, in address order."""
+    st = domain.st
+    oldp = int(st.R[vm.R_OLDP])
+    segments = [(int(a), int(n)) for a, n in st.OLD[8:oldp + 1]]
+    segments.append((domain.a_last, domain.a_frozen - domain.a_last + 1))
+    out, at = [], FIRST_CODE
+    for a, n in segments:
+        if a != at:
+            raise AssertionError(f"frozen code not contiguous at {at} (segment starts at {a})")
+        out.append([int(t) for t in st.qQ[a:a + n]])
+        at = a + n
+    return [seg for seg in out if seg]
+
+
+def transfer(domain: ForthDomain, n: int, max_steps: int) -> dict[str, Any]:
+    """OOPS on the external tasks 1^n2^n n = 1..n (the OOPS paper's first phase), from a fresh
+    machine and from the PowerPlay-grown solver frozen in front (``OOPS.preload``): time steps
+    to solve each n (the search's ``totalt``), up to ``max_steps``."""
+    out: dict[str, Any] = {}
+    for label, frozen in (("fresh", []), ("grown", solver_segments(domain))):
+        oops = OOPS(phases=(("1n2n", n),))
+        if frozen:
+            oops.preload(frozen)
+        while not oops.finished and oops.counters()["totalt"] < max_steps:
+            oops.advance(5_000_000)
+        for s in oops.solved:
+            out[f"transfer_{label}_time_steps_n{s.n}"] = s.totalt
+        out[f"transfer_{label}_solved"] = len(oops.solved)
+    return out
 
 
 def _row(acc: Acceptance) -> dict[str, Any]:
@@ -167,7 +231,7 @@ EXPERIMENT = register(Experiment(
     description="PowerPlay on the OOPS language: self-invented tasks, OOPS-searched solver "
                 "changes, compression tasks, dependency tracking, verified repertoire.",
     config=Config,
-    scales={"quick": Config(tasks=12), "full": Config(tasks=40)},
+    scales={"quick": Config(tasks=12), "full": Config(tasks=40, transfer_n=3)},
     run=run,
     smoke=smoke,
     reference=refs("powerplay", "powerplay-forth"),

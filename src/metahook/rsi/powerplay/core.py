@@ -10,7 +10,9 @@ PowerPlay", Neural Networks 41:130-136 (2013). Repeat forever:
    ``2^(k - l(t)) P(m)`` steps, ``l(t)`` the task's description length in bits and ``P(m)`` the
    modification's probability (the domain's own bias-optimal search spends ``2^(k - l(t))`` on
    all modifications of ``t``); time limits double from phase to phase.
-2. **Task invention**: ``t`` must be new: the current solver ``s`` fails it.
+2. **Task invention**: ``t`` must be new: the current solver ``s`` fails it. This check is part
+   of the pair's time: it runs ``s`` for at most the pair's share, and a task whose check does
+   not end within it waits for a later phase (its result is kept until ``s`` changes).
 3. **Solver modification**: the domain's search looks for ``m`` with ``s' = m(s)`` solving ``t``.
 4. **Correctness demonstration**: ``s'`` must solve ``t`` and every task of the repertoire. With
    **dependency tracking** only the tasks whose last run used a component that ``m`` changes
@@ -43,11 +45,13 @@ TaskT = TypeVar("TaskT")
 
 @dataclass(frozen=True)
 class Outcome:
-    """One run of a solver on one task: solved?, steps used, the components it used."""
+    """One run of a solver on one task: solved?, steps used, the components it used;
+    ``timed_out``: stopped by the caller's step limit (below the task's own) undecided."""
 
     solved: bool
     steps: int
     used: frozenset[int] = frozenset()
+    timed_out: bool = False
 
 
 @dataclass
@@ -71,9 +75,11 @@ class Domain(Protocol[TaskT]):
         first."""
         ...
 
-    def run(self, task: TaskT, candidate: Candidate | None, trace: bool) -> Outcome:
+    def run(self, task: TaskT, candidate: Candidate | None, trace: bool,
+            max_steps: int | None = None) -> Outcome:
         """The current solver (``candidate`` None) or the candidate's solver on ``task``;
-        ``trace``: fill ``Outcome.used``."""
+        ``trace``: fill ``Outcome.used``; ``max_steps``: stop earlier than the task's own step
+        limit (then ``Outcome.timed_out`` if undecided)."""
         ...
 
     def search(self, task: TaskT | None, share: int, repertoire: Sequence[TaskT],
@@ -166,7 +172,8 @@ class PowerPlay(Generic[TaskT]):
         self.phase = settings.first_phase
         self.finished = False
         self.cost = {"invention": 0, "search": 0, "demo": 0}
-        self._novel: dict[str, bool] = {}  # task (JSON key) -> current solver fails it
+        # task (JSON key) -> the current solver fails it (bool), or ran that many steps undecided
+        self._novel: dict[str, bool | int] = {}
         self._done_at_max: set[str] = set()  # tasks already searched with the whole max_share
 
     # ------------------------------------------------------------ schedule of one phase
@@ -218,7 +225,7 @@ class PowerPlay(Generic[TaskT]):
             if share >= s.max_share:
                 share = s.max_share
                 self._done_at_max.add(key)
-            if task is not None and not self._is_novel(task, key):
+            if task is not None and not self._is_novel(task, key, share):
                 continue
             cap = sum(self.steps) if task is None else 0
             cand, spent = d.search(task, share, self.repertoire, cap)
@@ -230,12 +237,21 @@ class PowerPlay(Generic[TaskT]):
                 return acc
         return None
 
-    def _is_novel(self, task: TaskT, key: str) -> bool:
-        if key not in self._novel:
-            out = self.domain.run(task, None, False)
-            self.cost["invention"] += out.steps
-            self._novel[key] = not out.solved
-        return self._novel[key]
+    def _is_novel(self, task: TaskT, key: str, share: int) -> bool:
+        """Does the current solver fail ``task``? Decided within ``share`` steps, else False
+        for now (the pair waits for a larger share)."""
+        known = self._novel.get(key)
+        if isinstance(known, bool):
+            return known
+        if known is not None and known >= share:
+            return False
+        out = self.domain.run(task, None, False, share)
+        self.cost["invention"] += out.steps
+        if out.timed_out:
+            self._novel[key] = share
+            return False
+        self._novel[key] = not out.solved
+        return not out.solved
 
     def _demonstrate(self, task: TaskT | None, bits: int, k: int, share: int,
                      cand: Candidate) -> Acceptance | None:
@@ -256,6 +272,10 @@ class PowerPlay(Generic[TaskT]):
                 break
             new_used[i], new_steps[i] = out.used, out.steps
         reuse = False
+        if ok and task is not None:  # the rule's first half, within the task's own limit
+            old = d.run(task, None, False)
+            self.cost["invention"] += old.steps
+            ok = not old.solved
         if ok and task is not None:
             out = d.run(task, cand, True)
             demo += out.steps
@@ -312,7 +332,7 @@ class PowerPlay(Generic[TaskT]):
         self.cost = {k: int(v) for k, v in state["cost"].items()}
         restore_generator(self.rng, state["rng"])
         d.load_state_dict(state["domain"])
-        self._novel = {str(k): bool(v) for k, v in state["novel"]}
+        self._novel = {str(k): v if isinstance(v, bool) else int(v) for k, v in state["novel"]}
         self._done_at_max = {str(k) for k in state["done_at_max"]}
 
 

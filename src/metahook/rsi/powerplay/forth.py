@@ -30,7 +30,7 @@ search code); ``metahook powerplay verify`` uses it on a saved run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,7 +48,7 @@ from metahook.machines.forth import vm
 from metahook.machines.forth.asm import disassemble
 from metahook.machines.forth.layout import ACP, MAX_TAPES, MAXTASK, ROW
 from metahook.rsi.powerplay.core import Candidate, Outcome
-from metahook.search.direct import STOP_BUDGET, STOP_HALTED, STOP_SOLVED, run_slice
+from metahook.search.direct import STOP_BUDGET, STOP_HALTED, STOP_SOLVED, STOP_TIME, run_slice
 from metahook.search.levin import SOLVED, SearchState, begin_ring, end_ring, set_task
 from metahook.search.oops import freeze_solver, prewired_state, reset_task_list
 
@@ -137,7 +137,10 @@ class SolverRunner:
         solved = code == STOP_SOLVED
         if solved and not check_output(ds_of(st.tape, 1), task):
             raise AssertionError(f"goal kernel and verifier disagree on {task.text()}")
-        return Outcome(solved, int(R[vm.R_TIME]), frozenset(used) if trace else frozenset())
+        out_of_time = code == STOP_TIME or (code == STOP_HALTED
+                                            and int(R[vm.R_WHY]) == vm.H_TIME)
+        return Outcome(solved, int(R[vm.R_TIME]), frozenset(used) if trace else frozenset(),
+                       timed_out=out_of_time)
 
 
 def run_solver(image: SolverImage, task: ForthTask, max_steps: int) -> Outcome:
@@ -186,9 +189,14 @@ class ForthDomain:
             self._tasks_bits = max_bits
         return [(t, t.bits) for t in self._tasks if t.bits <= max_bits]
 
-    def run(self, task: ForthTask, candidate: Candidate | None, trace: bool) -> Outcome:
+    def run(self, task: ForthTask, candidate: Candidate | None, trace: bool,
+            max_steps: int | None = None) -> Outcome:
         image = self.image() if candidate is None else candidate.info["_image"]
-        return self.runner.run(image, task, self.task_steps, trace)
+        limit = self.task_steps if max_steps is None else min(max_steps, self.task_steps)
+        out = self.runner.run(image, task, limit, trace)
+        if out.timed_out and limit == self.task_steps:
+            return replace(out, timed_out=False)  # out of the task's own time: a failure
+        return out
 
     # ------------------------------------------------------------ the search
     def _ensure_tapes(self, n: int) -> None:
