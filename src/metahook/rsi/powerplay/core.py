@@ -33,7 +33,6 @@ the acceptances; ``state_dict`` / ``load_state_dict`` resume it to the identical
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -65,7 +64,8 @@ class Candidate:
 
 
 class Domain(Protocol[TaskT]):
-    """What PowerPlay is generic over: a modifiable solver and a task space."""
+    """What PowerPlay is generic over: a modifiable solver and a task space (tasks are hashable
+    values; ``task_json`` / ``task_from_json`` convert them for checkpoints)."""
 
     #: the smallest share (steps) worth searching with; smaller pairs are skipped
     min_share: int
@@ -172,9 +172,10 @@ class PowerPlay(Generic[TaskT]):
         self.phase = settings.first_phase
         self.finished = False
         self.cost = {"invention": 0, "search": 0, "demo": 0}
-        # task (JSON key) -> the current solver fails it (bool), or ran that many steps undecided
-        self._novel: dict[str, bool | int] = {}
-        self._done_at_max: set[str] = set()  # tasks already searched with the whole max_share
+        # task -> the current solver fails it (bool), or ran that many steps undecided
+        self._novel: dict[TaskT, bool | int] = {}
+        # tasks already searched with the whole max_share (None: the compression task)
+        self._done_at_max: set[TaskT | None] = set()
 
     # ------------------------------------------------------------ schedule of one phase
     def _schedule(self, k: int) -> list[tuple[TaskT | None, int]]:
@@ -219,13 +220,12 @@ class PowerPlay(Generic[TaskT]):
             share = 1 << max(0, k - bits) if k >= bits else 0
             if share < d.min_share:
                 continue
-            key = "compress" if task is None else _key(d.task_json(task))
-            if key in self._done_at_max:
+            if task in self._done_at_max:
                 continue
             if share >= s.max_share:
                 share = s.max_share
-                self._done_at_max.add(key)
-            if task is not None and not self._is_novel(task, key, share):
+                self._done_at_max.add(task)
+            if task is not None and not self._is_novel(task, share):
                 continue
             cap = sum(self.steps) if task is None else 0
             cand, spent = d.search(task, share, self.repertoire, cap)
@@ -237,10 +237,10 @@ class PowerPlay(Generic[TaskT]):
                 return acc
         return None
 
-    def _is_novel(self, task: TaskT, key: str, share: int) -> bool:
+    def _is_novel(self, task: TaskT, share: int) -> bool:
         """Does the current solver fail ``task``? Decided within ``share`` steps, else False
         for now (the pair waits for a larger share)."""
-        known = self._novel.get(key)
+        known = self._novel.get(task)
         if isinstance(known, bool):
             return known
         if known is not None and known >= share:
@@ -248,9 +248,9 @@ class PowerPlay(Generic[TaskT]):
         out = self.domain.run(task, None, False, share)
         self.cost["invention"] += out.steps
         if out.timed_out:
-            self._novel[key] = share
+            self._novel[task] = share
             return False
-        self._novel[key] = not out.solved
+        self._novel[task] = not out.solved
         return not out.solved
 
     def _demonstrate(self, task: TaskT | None, bits: int, k: int, share: int,
@@ -316,8 +316,8 @@ class PowerPlay(Generic[TaskT]):
             "accepted": [asdict(a) for a in self.accepted],
             "phase": self.phase, "finished": self.finished, "cost": dict(self.cost),
             "rng": self.rng.bit_generator.state, "domain": d.state_dict(),
-            "novel": [[k, v] for k, v in self._novel.items()],
-            "done_at_max": sorted(self._done_at_max),
+            "novel": [[d.task_json(t), v] for t, v in self._novel.items()],
+            "done_at_max": [None if t is None else d.task_json(t) for t in self._done_at_max],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -332,13 +332,10 @@ class PowerPlay(Generic[TaskT]):
         self.cost = {k: int(v) for k, v in state["cost"].items()}
         restore_generator(self.rng, state["rng"])
         d.load_state_dict(state["domain"])
-        self._novel = {str(k): v if isinstance(v, bool) else int(v) for k, v in state["novel"]}
-        self._done_at_max = {str(k) for k in state["done_at_max"]}
-
-
-def _key(data: Any) -> str:
-    """A task's JSON as a canonical string (the key of the caches)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+        self._novel = {d.task_from_json(t): v if isinstance(v, bool) else int(v)
+                       for t, v in state["novel"]}
+        self._done_at_max = {None if t is None else d.task_from_json(t)
+                             for t in state["done_at_max"]}
 
 
 __all__ = ["Acceptance", "Candidate", "Domain", "Outcome", "PowerPlay", "Settings"]

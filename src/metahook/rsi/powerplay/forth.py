@@ -29,6 +29,7 @@ search code); ``metahook powerplay verify`` uses it on a saved run.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -164,7 +165,7 @@ class ForthDomain:
         R[vm.R_GOAL] = POWERPLAY.code
         R[vm.R_PUSHEN] = 1
         self.runner = SolverRunner()
-        self._tasks: list[ForthTask] = []
+        self._tasks: list[tuple[ForthTask, int]] = []
         self._tasks_bits = -1
         self._image: SolverImage | None = None
 
@@ -185,9 +186,10 @@ class ForthDomain:
 
     def tasks(self, max_bits: int) -> list[tuple[ForthTask, int]]:
         if max_bits > self._tasks_bits:
-            self._tasks = tasks_up_to(max_bits)
+            self._tasks = [(t, t.bits) for t in tasks_up_to(max_bits)]
             self._tasks_bits = max_bits
-        return [(t, t.bits) for t in self._tasks if t.bits <= max_bits]
+        end = bisect.bisect_right(self._tasks, max_bits, key=lambda tb: tb[1])
+        return self._tasks[:end]
 
     def run(self, task: ForthTask, candidate: Candidate | None, trace: bool,
             max_steps: int | None = None) -> Outcome:
