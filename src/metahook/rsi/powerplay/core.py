@@ -22,9 +22,11 @@ PowerPlay", Neural Networks 41:130-136 (2013). Repeat forever:
 
 A **compression task** (Sec. 3.1's speed-up / simplification tasks) is the other branch of the
 task code: "solve every task of the repertoire in fewer total steps than ``s`` does"; accepting
-it adds no task but a faster solver. Time is the domain's own step count (machine instructions,
-network steps), charged to invention (novelty runs), modification (the search) and
-demonstration (re-runs); the sums are the paper's cost measure.
+it adds no task but a faster solver. A domain may define another measure to lower: an optional
+method ``compression_cost(used, steps) -> tuple[int, ...]`` over the repertoire's used components
+and steps, compared lexicographically (without it, ``(sum(steps),)``). Time is the domain's own
+step count (machine instructions, network steps), charged to invention (novelty runs),
+modification (the search) and demonstration (re-runs); the sums are the paper's cost measure.
 
 The loop is a :class:`metahook.search.protocols.ProgramSearch`: ``advance(phases)`` runs that
 many phases (a phase ends with an acceptance or with every pair of the phase tried) and returns
@@ -284,7 +286,8 @@ class PowerPlay(Generic[TaskT]):
             new_steps.append(out.steps)
             reuse = bool(out.used - cand.changed)
         if ok and task is None:
-            ok = sum(new_steps) < sum(self.steps)
+            ok = self._compression_cost(new_used, new_steps) < \
+                self._compression_cost(self.used, self.steps)
             reuse = any(bool(new_used[i] - cand.changed) for i in affected)
         self.cost["demo"] += demo
         if not ok:
@@ -305,6 +308,13 @@ class PowerPlay(Generic[TaskT]):
         self._novel.clear()
         self._done_at_max.clear()
         return acc
+
+    def _compression_cost(self, used: Sequence[frozenset[int]],
+                          steps: Sequence[int]) -> tuple[int, ...]:
+        """What a compression must lower: the domain's ``compression_cost(used, steps)`` if it
+        has one (a tuple, compared lexicographically), else the repertoire's total steps."""
+        cost = getattr(self.domain, "compression_cost", None)
+        return (sum(steps),) if cost is None else tuple(cost(used, steps))
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
