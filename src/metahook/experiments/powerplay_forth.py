@@ -51,6 +51,7 @@ PAPER = ("J. Schmidhuber, PowerPlay: training an increasingly general problem so
 class Config:
     tasks: int = 12  # stop after this many acceptances (compression ones included)
     task_steps: int = 1000  # a solver must solve a task within this many time steps
+    min_share: int = 256  # pairs whose share of a phase is smaller wait for a later phase
     first_phase: int = 8  # phase k gives a pair 2^(k - bits) steps
     max_phase: int = 30  # give up when a phase beyond this finds nothing
     max_share: int = 1 << 24  # no pair gets more steps
@@ -68,6 +69,8 @@ class Config:
             raise ValueError("tasks must be >= 1")
         if self.task_steps < 1:
             raise ValueError("task_steps must be >= 1")
+        if self.min_share < 1:
+            raise ValueError("min_share must be >= 1")
         if self.max_time_steps < 0:
             raise ValueError("max_time_steps must be >= 0")
         if not 0 <= self.transfer_n <= 30:
@@ -110,9 +113,9 @@ def _read_json(path: Path) -> Any:
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
-    domain = ForthDomain(task_steps=cfg.task_steps)
+    domain = ForthDomain(task_steps=cfg.task_steps, min_share=cfg.min_share)
     pp: PowerPlay[ForthTask] = PowerPlay(domain, cfg.settings(), seed=ctx.seed)
-    rnd_domain = ForthDomain(task_steps=cfg.task_steps)
+    rnd_domain = ForthDomain(task_steps=cfg.task_steps, min_share=cfg.min_share)
     rnd: PowerPlay[ForthTask] = PowerPlay(rnd_domain, replace(cfg.settings(), order="random"),
                                           seed=ctx.seed)
     state = ctx.restore() or {}

@@ -152,12 +152,16 @@ def run_solver(image: SolverImage, task: ForthTask, max_steps: int) -> Outcome:
 class ForthDomain:
     """PowerPlay's solver and task space on the OOPS machine (see the module docstring)."""
 
-    min_share = 2
-
-    def __init__(self, task_steps: int = 1000, stack_capacity: int = 1 << 21) -> None:
+    def __init__(self, task_steps: int = 1000, min_share: int = 2,
+                 stack_capacity: int = 1 << 21) -> None:
         if task_steps < 1:
             raise ValueError("task_steps must be >= 1")
+        if min_share < 1:
+            raise ValueError("min_share must be >= 1")
         self.task_steps = task_steps
+        # Pairs with a smaller share are skipped: below a few hundred steps the interpreter's
+        # per-pair overhead (a Python call, tape set-up) exceeds the pair's own time.
+        self.min_share = min_share
         self.st = prewired_state(stack_capacity, n_tapes=MAXTASK)
         R = self.st.R
         R[vm.R_PUSHEN] = 0
