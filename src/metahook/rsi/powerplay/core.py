@@ -186,7 +186,8 @@ class PowerPlay(Generic[TaskT]):
         if s.compression and self.repertoire:
             items.append((None, 1))  # the compression task: one bit
         if s.order == "simplest":
-            items.extend(self.domain.tasks(k))
+            # only tasks whose share 2^(k - bits) reaches the domain's min_share
+            items.extend(self.domain.tasks(k - (self.domain.min_share - 1).bit_length()))
         else:
             pool = [t for t, _ in self.domain.tasks(s.random_bits)]
             order = self.rng.permutation(len(pool))
