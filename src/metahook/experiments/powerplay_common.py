@@ -54,9 +54,9 @@ def plot_acceptances(ctx: RunContext, acc: list[Acceptance], name: str) -> None:
     axes = fig.subplots(1, 3)
     ax = axes[0]
     steps = [a.steps_total for a in acc]
-    ax.step(steps, range(1, len(acc) + 1), where="post", label="all tasks")
+    ax.step(steps, range(1, len(acc) + 1), where="post", color="black", label="all tasks")
     ax.step(steps, np.cumsum([not a.compression for a in acc]), where="post",
-            label="non-compression")
+            color="tab:blue", label="new (non-compression)")
     ax.set_xscale("log")
     ax.set_xlabel("PowerPlay time (machine steps, all searches and runs)")
     ax.set_ylabel("tasks accepted")
@@ -68,7 +68,7 @@ def plot_acceptances(ctx: RunContext, acc: list[Acceptance], name: str) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("repertoire size before the acceptance")
     ax.set_ylabel("time for this acceptance (steps)")
-    ax.set_title("orange: compression")
+    ax.set_title("blue: new task, orange: compression")
     ax = axes[2]
     ax.plot([a.retested_full for a in acc], label="re-tested without tracking")
     ax.plot([a.retested for a in acc], label="re-tested with dependency tracking")
