@@ -24,7 +24,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = "metahook"
 
-ALGORITHMS = frozenset({"core", "machines", "envs", "search", "rsi", "rl", "neural", "evolution"})
+ALGORITHMS = frozenset({"core", "machines", "envs", "search", "rsi", "rl", "neural", "evolution",
+                        "curiosity"})
 
 # package -> the packages it may import from (besides itself). "" is the root package
 # ``metahook`` itself (only ``__version__``), which any module may import.
@@ -37,6 +38,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "search": frozenset({"core", "machines", "envs"}),
     # agents (Q(lambda), later curiosity agents) over the environments
     "rl": frozenset({"core", "machines", "envs"}),
+    # intrinsic rewards and the curious agents they drive (like rl, over its agents)
+    "curiosity": frozenset({"core", "machines", "envs", "rl"}),
     # the frameworks that keep useful self-modifications may drive a program search or an agent
     "rsi": frozenset({"core", "machines", "envs", "search", "rl"}),
     "neural": frozenset({"core", "machines", "envs"}),

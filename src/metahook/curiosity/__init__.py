@@ -1,0 +1,20 @@
+"""Artificial curiosity: intrinsic rewards as one family, each pluggable into the same agents.
+
+Every reward is a small module citing its paper, with the interface of :mod:`.base`
+(``reward(model, s, a, s_next)``, called after the world model learned from the experience):
+
+- :mod:`.info_gain`: information gain -- KL(after || before) of the estimated next-state
+  distribution, its entropy-change variant and the probability change (Storck, Hochreiter &
+  Schmidhuber, RDIA, ICANN'95);
+- :mod:`.prediction_error`: the model's error (Schmidhuber 1990/1991), drawn to noise;
+- :mod:`.learning_progress`: the decrease of the model's expected error (IJCNN 1991), bored by
+  noise.
+
+:mod:`.model` is the tabular world model (transition counts, ML estimates) and the paper's
+summed distance; :mod:`.agent` the readable curious agent (Q-learning on the intrinsic reward)
+and :mod:`.tabular` the same agent fused with a tabular environment in one compiled loop.
+Compression progress, ICM and RND (neural models, PyTorch) are to join this family with the same
+interface.
+
+Layer: like :mod:`metahook.rl`, this package may import ``core``, ``machines``, ``envs`` and ``rl``.
+"""
