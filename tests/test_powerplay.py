@@ -220,7 +220,7 @@ def test_random_order_is_reproducible_and_differs() -> None:
 def test_quick_run_verifies_and_resumes(tmp_path: Path) -> None:
     from metahook.cli import main
 
-    check_killed_and_resumed("powerplay-forth", ["tasks=8"], 4, tmp_path)
+    check_killed_and_resumed("powerplay-forth", ["tasks=8", "transfer_n=0"], 4, tmp_path)
     run_dir = tmp_path / "whole"
     result = json.loads((run_dir / "result.json").read_text())
     m = result["metrics"]
