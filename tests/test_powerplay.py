@@ -217,16 +217,23 @@ def test_random_order_is_reproducible_and_differs() -> None:
 
 
 # ---------------------------------------------------------------- the experiment and the CLI
-def test_quick_run_verifies_and_resumes(tmp_path: Path) -> None:
+def test_quick_scale_meets_its_criterion_and_verifies(tmp_path: Path) -> None:
     from metahook.cli import main
+    from metahook.experiments.powerplay_forth import EXPERIMENT
+    from metahook.harness.runner import run_experiment
 
-    check_killed_and_resumed("powerplay-forth", ["tasks=8", "transfer_n=0"], 4, tmp_path)
-    run_dir = tmp_path / "whole"
-    result = json.loads((run_dir / "result.json").read_text())
-    m = result["metrics"]
-    assert m["tasks_total"] == 8 and m["forgetting"] == 0 and m["tasks_compression"] >= 1
+    m = run_experiment("powerplay-forth", out=tmp_path / "q", scale="quick", seed=0)["metrics"]
+    assert EXPERIMENT.smoke is not None
+    ok, why = EXPERIMENT.smoke(m)
+    assert ok, why
     assert m["verified_tasks"] == m["repertoire"] == m["tasks_new"]
-    assert main(["powerplay", "verify", str(run_dir)]) == 0
+    assert m["retested_per_acceptance_mean"] < m["retested_full_per_acceptance_mean"]
+    assert m["transfer_fresh_solved"] == m["transfer_grown_solved"] == 1
+    assert main(["powerplay", "verify", str(tmp_path / "q")]) == 0
+
+
+def test_killed_and_resumed_run_ends_identically(tmp_path: Path) -> None:
+    check_killed_and_resumed("powerplay-forth", ["tasks=7", "transfer_n=0"], 4, tmp_path)
 
 
 def test_verify_counts_a_forgotten_task(tmp_path: Path, capsys: Any) -> None:
