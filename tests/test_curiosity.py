@@ -280,7 +280,7 @@ def test_the_quick_run_shows_table_1s_direction(quick: dict[str, Any]) -> None:
     for agent in ("random", "infogain", "entropy", "probdiff"):
         assert m[f"kl_sum_{agent}_at_1"] == pytest.approx(89 * LN10)
     assert m["infogain_below_random_from"] <= 16384
-    # the slow start of the paper: "RDIA takes a while to find out where it can learn"
+    # the paper's slow start: RDIA first has to find the state where there is something to learn
     assert m["kl_sum_infogain_at_1024"] > m["kl_sum_random_at_1024"]
     # drawn to the noise: prediction error near the bound, information gain's reward fading
     assert 0.12 < m["prediction_error_time_in_s10_last_row"] <= m["share_bound_s10"]

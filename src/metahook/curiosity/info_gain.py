@@ -4,10 +4,10 @@ Storck, Hochreiter & Schmidhuber, "Reinforcement driven information acquisition 
 non-deterministic environments" (RDIA), ICANN'95, vol. 2, pp. 159-164, section 2: the reward of
 an experiment ``(s, a) -> s'`` is the distance between the estimated distribution of the next
 state of ``(s, a)`` after the experiment and before it -- the Kullback-Leibler distance
-KL(after || before) [paper, equation 1], or the change of the distribution's entropy, "a related
-(but less informative) measure" [paper, equation 2]; Table 1 also shows a variant "based on
-weighted probability changes" that the paper does not define further. Only the row of ``(s, a)``
-changes, so the reward costs O(n).
+KL(after || before) [paper, equation 1], or the change of the distribution's entropy, which the
+paper ranks as related but less informative [equation 2]; its Table 1 also shows a variant built
+on (weighted) changes of the probabilities, which it does not define further. Only the row of
+``(s, a)`` changes, so the reward costs O(n).
 
 The estimates are the paper's ML estimates, zero for a pair never tried (:mod:`.model`). Before
 the first experiment of a pair and at a next state never seen before, ``before`` has zeros where
@@ -21,7 +21,7 @@ Table 1 demands (docs/curiosity.md, Deviations):
 - :func:`entropy_change` is ``|H(after) - H(before)|`` with ``0 ln 0 = 0`` (an empty row has
   entropy 0); the signed difference repels the agent from the noisy state and does not reproduce
   the table.
-- :func:`probability_change` is ``sum |after - before|``, our reading of "probability changes".
+- :func:`probability_change` is ``sum |after - before|``, our reading of that variant.
 
 A deterministic experiment pays nothing once it has been made once (its row is one 1 and zeros
 ever after), so these rewards send the agent to where its estimates still move.

@@ -3,8 +3,8 @@
 Storck, Hochreiter & Schmidhuber, ICANN'95, section 2 ("Collecting ML estimates"): for every
 experiment (state/action pair) the agent counts how often it made it, ``N[s, a]``, and how often
 it led to each next state, ``C[s, a, s']``. The estimate of the transition probability is
-``C[s, a, s'] / N[s, a]``, and 0 for a pair never tried [paper: "somewhat arbitrarily"; such a
-row is no probability distribution yet].
+``C[s, a, s'] / N[s, a]``, and 0 for a pair never tried [paper, which calls the choice
+arbitrary: such a row is no probability distribution yet].
 
 Every tabular reward of :mod:`metahook.curiosity` is a function of the row of the pair just tried
 before and after its update, and both are read from the counts: :meth:`TransitionCounts.before`

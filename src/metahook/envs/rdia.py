@@ -14,10 +14,10 @@ States S_1..S_n and actions a_1..a_n are numbered 0..n-1 here.
 - The bigger environment: n = 100 states, m = 100 actions, 10,000 experiments [paper]. Its
   transition table is in the paper's formula, which its web copy does not render; we take the
   same pattern with n = 100 (a_1..a_99 stay, a_100 moves on, S_100 jumps uniformly). That is the
-  reading the paper's text supports: "the only state allowing for acquisition of a lot of
-  information" is the last one, and random exploration "wastes much of its time" on the others
-  [paper]; and it gives the paper's information content, the sum of the entropies of all true
-  transition distributions, 460.517019 nats [paper] = 100 ln 100 (:func:`information_content`).
+  reading the paper's text supports (only the last state holds much to learn, and random
+  exploration spends most of its time on the others [paper]); and it gives the paper's
+  information content, the sum of the entropies of all true transition distributions,
+  460.517019 nats [paper] = 100 ln 100 (:func:`information_content`).
 - The agent starts in S_1 (ours: the paper does not say; a deterministic first experiment is
   what makes every agent's first summed distance of its Table 1 equal, 204.93 = 89 ln 10).
   There are no external rewards and no episodes: the agent lives on.

@@ -17,8 +17,8 @@ environment (:mod:`metahook.envs.rdia`) by counting; Q-learning (α = 0.5, γ = 
   ``learning_progress`` and ``infogain_signed`` (the KL with its signs, see docs/curiosity.md).
 - The bigger environment (100 x 100): the number of experiments until the sum of the entropies
   of the estimated distributions comes within a margin of the true information content,
-  460.517 nats (Table 2, whose figures we could not read; the paper's text: RDIA is "faster by at
-  least an order of magnitude" as the margin approaches the optimum).
+  460.517 nats (Table 2, whose figures we could not read; by the paper's text RDIA becomes at
+  least ten times faster than random as the margin approaches the optimum).
 
 Every agent and seed is a job of ``run_jobs`` (:class:`metahook.curiosity.tabular.CuriousRun`),
 checkpointed every ``chunk`` experiments; seed ``i`` gives every agent the same two random
