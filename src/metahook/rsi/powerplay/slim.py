@@ -52,9 +52,11 @@ Decisions where the paper is unclear
 The papers' method sections could not be read here (see the SLIM package's docstring); each point
 is paper / ours / why, for docs/powerplay.md's Deviations table.
 
-- Net sizes. Paper: not found. Ours: patterns 6 inputs, 4 classes, two hidden WTA groups of 4;
-  fovea a 3x3 retina, 4 motor units, two hidden groups of 4 (all config). Why: small enough
-  that a search of two-weight changes runs in seconds on one core.
+- Net sizes. Paper: not found. Ours: patterns 6 inputs (quick) or 8 (full), 4 classes, two
+  hidden WTA groups of 4; fovea a 3x3 retina over 4x4 (quick) or 8x8 (full) windows, 4 motor
+  units, two hidden groups of 4 (all config). Why: small enough that a search of two-weight
+  changes runs in seconds on one core, large enough that the repertoire keeps growing for the
+  length of a full run.
 - Initial weights. Paper: not found ([M]: most connections absent). Ours: all zero. Why: the
   search grows the program; every used connection was put there by an accepted change.
 - Modifications and their prior. Paper: a few weights changed ([M]); distribution not found.
@@ -74,19 +76,24 @@ is paper / ours / why, for docs/powerplay.md's Deviations table.
   budget) the tasks the change can affect, so a candidate it returns passes the core's
   demonstration, which re-runs them once more (charged as demonstration time). Why: the core asks
   the domain for one candidate per (task, phase); returning one that breaks an old task would
-  lose the task for the whole phase.
+  lose the task for the whole phase. The core's ``track_dependencies`` switch therefore changes
+  only the demonstration's re-runs: the search always validates with the exact rule, and both
+  settings accept the same pairs (tests/test_powerplay_slim.py).
 - Pattern tasks. Paper: self-invented pattern-recognition tasks; encoding not found. Ours: all
   non-zero binary patterns of ``n_in`` bits times the classes, description length ``1 +
   gamma(ones) + ceil(log2 C(n_in, ones)) + ceil(log2 classes)`` bits (the first bit tells it
   from the compression task); the class is read when the net halts (the winning output unit).
   Why: an enumerable prefix code that puts patterns with few (or all) ones first.
 - Fovea tasks. Paper: a fovea over a static image, action sequences; sizes not found. Ours:
-  ``china.jpg`` in grey, cropped to a square and averaged down to ``grid * ry`` pixels,
-  binarised at its median; retina windows on a ``grid x grid`` lattice, moves of one window;
-  task = (start window with a non-blank retina, target window), description length ``1 +
-  ceil(log2 starts) + code(dy) + code(dx)`` with ``code(d) = gamma(|d| + 1)`` plus a sign bit.
-  Why: a blank retina activates nothing, so a net could never act from there; window-sized moves
-  keep the positions on a lattice.
+  ``china.jpg`` in grey, cropped to a square, averaged down to ``grid * ry`` pixels and
+  binarised by local contrast (brighter than the mean of the 3x3 neighbourhood); retina windows
+  on a ``grid x grid`` lattice, moves of one window; task = (start window with a non-blank
+  retina, target window), description length ``1 + ceil(log2 starts) + code(dy) + code(dx)``
+  with ``code(d) = gamma(|d| + 1)`` plus a sign bit. Why: a global threshold left most windows
+  all-on or all-off (13 distinct windows of 64 at grid 8), so starts could not be told apart;
+  local contrast gives 49 distinct windows and no blank one. A blank retina activates nothing
+  (a net could never act from there), so such windows are no starts; window-sized moves keep
+  the positions on a lattice.
 - Compression. Paper: tasks may ask to compress or speed up earlier solutions ([M]: fewer used
   connections or fewer steps). Ours: lower (total used connections, total steps)
   lexicographically over the whole repertoire. Why: SLIM's program is its used connections, so
@@ -107,7 +114,7 @@ from numba import njit
 
 from metahook.core.jit import NO_REFCOUNT
 from metahook.core.seeding import restore_generator, rng_for
-from metahook.machines.slim import SlimNet, run_batch, run_fovea_batch
+from metahook.machines.slim import Fovea, SlimNet, run_batch, run_fovea_batch
 from metahook.machines.slim.kernel import slim_run
 from metahook.machines.slim.reference import ReferenceSlim
 from metahook.rsi.powerplay.core import Candidate, Outcome
@@ -710,19 +717,11 @@ class PatternDomain(SlimDomain):
         xs = np.array([t.pattern for t in tasks], dtype=np.float64).reshape(len(tasks), -1)
         return run_batch(net, xs, max_steps)
 
-    def classify(self, pattern: tuple[int, ...]) -> int:
-        """The class the current net reports on ``pattern`` (-1: no halt or no winner)."""
-        r = run_batch(self.net, np.array([pattern], dtype=np.float64), self.task_steps)
-        if not r.halted[0]:
-            return -1
-        lo = self.shape.first_output
-        act = np.flatnonzero(r.states[0][lo:lo + self.classes])
-        return int(act[0]) if act.size else -1
-
 
 def grey_image(size: int) -> np.ndarray:
     """scikit-learn's ``china.jpg`` in grey, centre-cropped square, averaged to ``size x size``
-    pixels, binarised at its median (1 = brighter), as float64."""
+    pixels and binarised by local contrast: 1 where a pixel is brighter than the mean of its 3x3
+    neighbourhood (edges replicated), else 0; float64."""
     from sklearn.datasets import load_sample_image
 
     rgb = load_sample_image("china.jpg").astype(np.float64)
@@ -732,7 +731,9 @@ def grey_image(size: int) -> np.ndarray:
     crop = grey[y0:y0 + side, x0:x0 + side]
     f = side // size
     small = crop.reshape(size, f, size, f).mean(axis=(1, 3))
-    return (small > np.median(small)).astype(np.float64)
+    pad = np.pad(small, 1, mode="edge")
+    local = sum(pad[dy:dy + size, dx:dx + size] for dy in range(3) for dx in range(3)) / 9.0
+    return (small > local).astype(np.float64)
 
 
 class FoveaDomain(SlimDomain):
@@ -791,9 +792,7 @@ class FoveaDomain(SlimDomain):
     def task_from_json(self, data: Any) -> FoveaTask:
         return FoveaTask.from_json(data)
 
-    def _fovea(self) -> Any:
-        from metahook.machines.slim import Fovea
-
+    def _fovea(self) -> Fovea:
         return Fovea(self.retina, self.motors, self.moves)
 
     def _batch(self, net: SlimNet, tasks: Sequence[FoveaTask], max_steps: int) -> Any:
