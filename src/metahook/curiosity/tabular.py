@@ -33,6 +33,7 @@ from numba import njit
 
 from metahook.core.jit import NO_REFCOUNT
 from metahook.core.seeding import restore_generator
+from metahook.core.state import restore_arrays
 from metahook.envs.rdia import cumulative, sample_next
 from metahook.rl.q_lambda import q_select
 
@@ -208,12 +209,8 @@ class CuriousRun:
             raise ValueError(f"checkpoint of agent {st['kind']!r}, not {self.kind!r}")
         restore_generator(self.agent_rng, st["agent_rng"])
         restore_generator(self.env_rng, st["env_rng"])
-        self.Q = np.asarray(st["Q"], dtype=np.float64)
-        self.C = np.asarray(st["C"], dtype=np.int64)
-        self.N = np.asarray(st["N"], dtype=np.int64)
-        self.stats = np.asarray(st["stats"], dtype=np.float64)
-        self.walk = np.asarray(st["walk"], dtype=np.int64)
-        self.info = np.asarray(st["info"], dtype=np.float64)
+        restore_arrays(self, st, {"Q": np.float64, "C": np.int64, "N": np.int64,
+                                  "stats": np.float64, "walk": np.int64, "info": np.float64})
         self.win_visits = np.asarray(st["win_visits"], dtype=np.int64)
         self.win_reward = np.asarray(st["win_reward"], dtype=np.float64)
         self.hits = np.asarray(st["hits"], dtype=np.int64)

@@ -22,10 +22,9 @@ class Config(SearchBudget):
     n_hanoi: int = 30  # 0: stop after the 1^n2^n phase
 
     def validate(self) -> None:
-        if not 1 <= self.n_1n2n <= 30:
-            raise ValueError("n_1n2n must be in 1..30")
-        if not 0 <= self.n_hanoi <= 30:
-            raise ValueError("n_hanoi must be in 0..30")
+        for name, lowest in (("n_1n2n", 1), ("n_hanoi", 0)):
+            if not lowest <= getattr(self, name) <= 30:
+                raise ValueError(f"{name} must be in {lowest}..30")
         super().validate()
 
 

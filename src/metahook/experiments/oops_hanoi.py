@@ -46,10 +46,9 @@ class Config(SearchBudget):
     verify_n: int = 30  # check the published solver on n = 1..verify_n
 
     def validate(self) -> None:
-        if not 0 <= self.n_max <= 30:
-            raise ValueError("n_max must be in 0..30")
-        if not 0 <= self.verify_n <= 30:
-            raise ValueError("verify_n must be in 0..30")
+        for name in ("n_max", "verify_n"):
+            if not 0 <= getattr(self, name) <= 30:
+                raise ValueError(f"{name} must be in 0..30")
         super().validate()
 
 

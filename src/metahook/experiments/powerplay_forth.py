@@ -65,16 +65,11 @@ class Config:
     transfer_max_steps: int = 10**10
 
     def validate(self) -> None:
-        if self.tasks < 1:
-            raise ValueError("tasks must be >= 1")
-        if self.task_steps < 1:
-            raise ValueError("task_steps must be >= 1")
-        if self.min_share < 1:
-            raise ValueError("min_share must be >= 1")
-        if self.max_time_steps < 0:
-            raise ValueError("max_time_steps must be >= 0")
-        if not 0 <= self.transfer_n <= 30:
-            raise ValueError("transfer_n must be in 0..30")
+        for name in ("tasks", "task_steps", "min_share"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.max_time_steps < 0 or not 0 <= self.transfer_n <= 30:
+            raise ValueError("max_time_steps must be >= 0 and transfer_n in 0..30")
         self.settings().validate()
 
     def settings(self) -> Settings:

@@ -55,6 +55,7 @@ from metahook.core.ssa_stack import (
     ssa_call,
     ssa_free,
 )
+from metahook.core.state import restore_arrays
 from metahook.envs import doors_keys as dk
 from metahook.envs.doors_keys import (
     LOOK_OBSTACLE,
@@ -408,11 +409,8 @@ class DoorsKeysLife:
     def load_state_dict(self, s: dict[str, Any]) -> None:
         """Continue from :meth:`state_dict`'s data (the same constants and learner assumed)."""
         restore_generator(self.rng, s["rng"])
-        self.u = np.asarray(s["u"], dtype=np.float64)
-        self.upos = np.asarray(s["upos"], dtype=np.int64)
-        self.fstate = np.asarray(s["fstate"], dtype=np.float64)
-        self.istate = np.asarray(s["istate"], dtype=np.int64)
-        self.loop_regs = np.asarray(s["loop_regs"], dtype=np.int64)
+        restore_arrays(self, s, {"u": np.float64, "upos": np.int64, "fstate": np.float64,
+                                 "istate": np.int64, "loop_regs": np.int64})
         self.trials = np.asarray(s["trials"], dtype=np.float64).reshape(-1, len(TRIAL_COLUMNS))
         if self.learner == "smp":
             self.group.load_state_dict(s["group"])
