@@ -28,10 +28,12 @@ once: ``P(m) = k! 2^-k (n_conn |values|)^-k``. Given the share ``T`` of a phase,
 the candidates in Levin order, all of ``k = 1`` before ``k = 2``; each may use
 ``floor(T P(m))`` net steps: first a run of the new task (step limit the smaller of that and
 ``task_steps``), then, if it solves it, the repertoire tasks the change can affect, one after the
-other, until the budget is spent. So a pair's total work is at most ``T``. The order among
-candidates of equal ``P(m)`` is a seeded pseudo-random permutation (an affine map ``p -> (a p + b)
-mod N`` with ``a, b`` drawn from a hash of the domain's salt, the task and ``k``; the salt and the
-order generator are saved in the state).
+other, until the budget is spent. So a search's total work is at most ``T`` (a test checks it).
+The order among candidates of equal ``P(m)`` is deterministic and seeded: the first change runs
+over (connection, value) in a pseudo-random permutation (an affine map ``p -> (a p + b) mod N``
+with ``a, b`` from a hash of the domain's salt, the task and ``k``), the second change likewise
+for each first one; the salt (drawn from the named stream ``powerplay-slim-order``) and that
+stream's state are saved in the state.
 
 **Which runs a change can affect** (the machine's note, :meth:`SlimNet.affected_tasks`): a change
 of connection ``j -> i`` can alter a run iff unit ``j`` was *considered* in it (active in a step
@@ -67,10 +69,12 @@ is paper / ours / why, for docs/powerplay.md's Deviations table.
   (``P ~ 2^-31``) would need phases beyond a one-hour run.
 - Skipped candidates. Paper: not found. Ours: a candidate that changes no connection of a unit
   considered in the current run of the new task (compression: of any repertoire task) is not
-  run: its outcome is known. A search whose candidates all ran to completion within their budgets
-  and found nothing is remembered until the next acceptance and not repeated in later phases.
-  Why: SLIM's point (unused weights do not matter); the result is the same as re-running them,
-  only the step counts are lower.
+  run, and neither is a pair whose first change alone fails the new task while its second
+  change's source is not considered in that run (the pair's run is the first change's run,
+  charged once): their outcomes are known. A search whose candidates all ran to completion within
+  their budgets and found nothing is remembered until the next acceptance (saved in the state)
+  and not repeated in later phases. Why: SLIM's point (unused weights do not matter); the result
+  is the same as running them, only the step counts and the wall time are lower.
 - Where validation happens. Paper: the correctness demonstration re-tests the tasks that depend
   on the changed connections. Ours: the search already validates (within the candidate's
   budget) the tasks the change can affect, so a candidate it returns passes the core's
