@@ -14,8 +14,27 @@ from typing import Any
 
 import numpy as np
 
-from metahook.harness.api import RunContext, plots
+from metahook.harness.api import Experiment, RunContext, plots, register
+from metahook.references import refs
 from metahook.rsi.powerplay.core import Acceptance, PowerPlay
+
+
+def register_powerplay(name: str, description: str, paper: str, config: type,
+                       scales: dict[str, Any], run: Any, smoke: Any) -> Experiment:
+    """Register a PowerPlay experiment (system "PowerPlay"; its reference figures are the
+    ``[<name>.*]`` tables of ``metahook/references/powerplay.toml``)."""
+    return register(Experiment(name=name, system="PowerPlay", paper=paper,
+                               description=description, config=config, scales=scales, run=run,
+                               smoke=smoke, reference=refs("powerplay", name)))
+
+
+def repertoire_smoke(m: dict[str, Any]) -> tuple[bool, str]:
+    """What every PowerPlay quick run must show: at least 10 acceptances, one of them a
+    compression task, and a verified repertoire with nothing forgotten."""
+    ok = (m["tasks_total"] >= 10 and m["tasks_compression"] >= 1 and m["forgetting"] == 0
+          and m["verified_tasks"] == m["repertoire"])
+    return ok, (f"{m['tasks_total']} tasks ({m['tasks_compression']} compression), forgetting "
+                f"{m['forgetting']}")
 
 
 def acceptance_metrics(pp: PowerPlay[Any], check: dict[str, int],
