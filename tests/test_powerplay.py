@@ -268,3 +268,17 @@ def test_run_solver_is_the_machine_alone() -> None:
     assert run_solver(image, ForthTask((), (3, 3)), 1) == Outcome(False, 1, timed_out=True)
     assert not run_solver(image, ForthTask((), (4,)), 100).solved
     assert not run_solver(replace(image, entry=78), ForthTask((), (3,)), 100).solved
+
+
+def test_the_ledgers_powerplay_runs_verify(capsys: Any) -> None:
+    """The committed full runs' saved solvers still solve their whole repertoires (forth through
+    the interpreter, SLIM nets through the pure-Python reference)."""
+    from metahook.cli import main
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    for exp in ("powerplay-forth", "powerplay-slim-patterns", "powerplay-slim-fovea"):
+        run_dir = results / exp / "full"
+        assert main(["powerplay", "verify", str(run_dir)]) == 0
+        out = json.loads(capsys.readouterr().out)
+        m = json.loads((run_dir / "result.json").read_text())["metrics"]
+        assert out == {"tasks": m["repertoire"], "failed": 0}

@@ -1,9 +1,10 @@
 """``metahook powerplay verify RUN_DIR``: re-run a PowerPlay run's whole repertoire on its solver.
 
-Reads ``repertoire.json`` and ``solver.npz`` from a ``powerplay-forth`` run directory, runs every
-task on the saved final solver through the OOPS machine's interpreter alone (not the search), and
-prints one JSON line ``{"tasks": N, "failed": K}``. A run is forgetting-free only if K = 0; the
-exit status is 0 then, 1 if some task failed, 2 for bad input.
+Reads ``repertoire.json`` and the saved final solver from a PowerPlay run directory and re-runs
+every task without the search: ``solver.npz`` of ``powerplay-forth`` through the OOPS machine's
+interpreter, ``net.npz`` of ``powerplay-slim-patterns`` / ``powerplay-slim-fovea`` through the
+pure-Python reference SLIM net. Prints one JSON line ``{"tasks": N, "failed": K}``. A run is
+forgetting-free only if K = 0; the exit status is 0 then, 1 if some task failed, 2 for bad input.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ from metahook.harness.errors import UsageError
 
 def cmd_verify(args: Any) -> int:
     run_dir = Path(args.run_dir)
-    missing = [n for n in ("repertoire.json", "solver.npz") if not (run_dir / n).is_file()]
-    if missing:
-        raise UsageError(f"{run_dir} is not a powerplay-forth run directory: no "
-                         f"{' or '.join(missing)} (valid: a folder written by "
-                         "`metahook run powerplay-forth`)")
-    from metahook.experiments.powerplay_forth import verify
-
+    if (run_dir / "repertoire.json").is_file() and (run_dir / "solver.npz").is_file():
+        from metahook.experiments.powerplay_forth import verify
+    elif (run_dir / "repertoire.json").is_file() and (run_dir / "net.npz").is_file():
+        from metahook.experiments.powerplay_slim_patterns import verify
+    else:
+        raise UsageError(f"{run_dir} is not a PowerPlay run directory: it needs repertoire.json "
+                         "and solver.npz (powerplay-forth) or net.npz (powerplay-slim-*)")
     try:
         out = verify(run_dir)
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile,
+    except (ValueError, KeyError, TypeError, IndexError, OSError, zipfile.BadZipFile,
             json.JSONDecodeError) as err:
         raise UsageError(f"{run_dir}: unreadable repertoire or solver ({err})") from None
     print(json.dumps(out))
