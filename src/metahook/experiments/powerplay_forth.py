@@ -19,6 +19,7 @@ through the machine's interpreter alone and reports the failures (``forgetting``
 from __future__ import annotations
 
 import io
+import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -95,18 +96,12 @@ def save_solver(out: Path, pp: PowerPlay[ForthTask], domain: ForthDomain) -> Non
 
 def verify(run_dir: Path) -> dict[str, int]:
     """Every repertoire task of a saved run re-run on its saved solver (interpreter only)."""
-    rep = _read_json(run_dir / "repertoire.json")
+    rep = json.loads((run_dir / "repertoire.json").read_text(encoding="utf-8"))
     with np.load(run_dir / "solver.npz") as z:
         image = SolverImage.from_arrays(dict(z))
     failed = sum(not run_solver(image, ForthTask.from_json(t), int(rep["task_steps"])).solved
                  for t in rep["tasks"])
     return {"tasks": len(rep["tasks"]), "failed": int(failed)}
-
-
-def _read_json(path: Path) -> Any:
-    import json
-
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:

@@ -118,6 +118,7 @@ from numba import njit
 
 from metahook.core.jit import NO_REFCOUNT
 from metahook.core.seeding import restore_generator, rng_for
+from metahook.envs.powerplay_tasks import gamma_bits
 from metahook.machines.slim import Fovea, SlimNet, run_batch, run_fovea_batch
 from metahook.machines.slim.kernel import slim_run
 from metahook.machines.slim.reference import ReferenceSlim
@@ -125,11 +126,6 @@ from metahook.rsi.powerplay.core import Candidate, Outcome
 
 DEFAULT_VALUES = (1.0, -1.0, 2.0, 0.0)
 MAX_CHANGES = 2  # candidates change 1 or 2 weights
-
-
-def gamma_bits(n: int) -> int:
-    """Length of the Elias-gamma code of ``n >= 1``."""
-    return 2 * (n.bit_length() - 1) + 1
 
 
 def _ceil_log2(n: int) -> int:
