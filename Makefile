@@ -1,7 +1,7 @@
 # metahook: two commands on a fresh machine with Python 3.11, pip and make.
 #   make demo   creates .venv, installs metahook (runtime only), reproduces every quick scale
 #   make test   creates .venv if missing, installs metahook and the development tools ('.[dev]'),
-#               runs ruff, mypy and pytest
+#               runs ruff, mypy and pytest (in 2 pytest-xdist workers; see pyproject.toml)
 #
 # The quick scales need only metahook's runtime dependencies (`pip install -e .`); the optional
 # extras (evotorch, fla) and ray are used only when asked for (--set methods=snes, backend=ray,
@@ -62,7 +62,7 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 pytest: $(DEV_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 test: lint typecheck pytest
 
