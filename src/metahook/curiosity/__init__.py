@@ -9,6 +9,9 @@ Every reward is a small module citing its paper, with the interface of :mod:`.ba
 - :mod:`.prediction_error`: the model's error (Schmidhuber 1990/1991), drawn to noise;
 - :mod:`.learning_progress`: the decrease of the model's expected error (IJCNN 1991), bored by
   noise.
+- :mod:`.model_building`: the IJCNN 1991 system itself -- world model, confidence module and
+  Q-learning controller as delta-rule networks with local inputs, rewarded by the confidence's
+  improvement (the experiment ``curiosity-1991``).
 
 :mod:`.model` is the tabular world model (transition counts, ML estimates) and the paper's
 summed distance; :mod:`.agent` the readable curious agent (Q-learning on the intrinsic reward)
