@@ -16,8 +16,10 @@ Every reward is a small module citing its paper, with the interface of :mod:`.ba
 :mod:`.model` is the tabular world model (transition counts, ML estimates) and the paper's
 summed distance; :mod:`.agent` the readable curious agent (Q-learning on the intrinsic reward)
 and :mod:`.tabular` the same agent fused with a tabular environment in one compiled loop.
-Compression progress, ICM and RND (neural models, PyTorch) are to join this family with the same
-interface.
+The neural members (PyTorch, the same interface over batches of tensors): :mod:`.neural` (a
+world model predicting the next observation's bits, with prediction error, learning progress by a
+confidence module, and information gain on it), :mod:`.compression_progress` (Schmidhuber
+2008/2010), :mod:`.icm` (Pathak et al. 2017) and :mod:`.rnd` (Burda et al. 2019).
 
 Layer: like :mod:`metahook.rl`, this package may import ``core``, ``machines``, ``envs`` and ``rl``.
 """
