@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from metahook.core.seeding import rng_for
 from metahook.curiosity import two_brains as tb
 from metahook.curiosity.two_brains import TwoBrains, TwoBrainsParams
 from metahook.curiosity.two_brains_reference import ReferenceTwoBrains
+from resume_helpers import check_killed_and_resumed
 
 
 def test_a_zero_in_either_module_vetoes_a_value() -> None:
@@ -117,3 +120,9 @@ def test_lives_are_seeded_and_survive_slicing_and_checkpoints() -> None:
         for name in ("LR", "S", "iregs", "mregs", "fregs", "counts"):
             np.testing.assert_array_equal(getattr(whole, name), getattr(other, name))
     assert whole.stats()["bets"] > 0
+
+
+def test_a_killed_run_resumes_to_the_same_result(tmp_path: Path) -> None:
+    check_killed_and_resumed("curiosity-two-brains",
+                             ["seeds=2", "steps=60000", "log_every=20000", "plots=false"],
+                             0.5, tmp_path)
