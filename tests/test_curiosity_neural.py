@@ -168,8 +168,8 @@ def test_icm_learns_the_inverse_and_forward_models_and_pays_its_forward_error() 
     icm.update(s_, a_, s2_)
     assert np.allclose(ICMReward().reward(icm, s_, a_, s2_), icm.before.numpy())
     _, inv, fwd = icm.losses(s, a, s2)
-    assert float(inv) < 0.1  # the action is read off the next observation
-    assert float(fwd) < 0.1 * max(float(fwd0), 1e-3) or float(fwd) < 1e-3
+    assert inv.item() < 0.1  # the action is read off the next observation
+    assert fwd.item() < 0.1 * max(fwd0.item(), 1e-3) or fwd.item() < 1e-3
     assert float((f2 - f).abs().sum(-1).min()) > 1e-3  # features did not collapse
     assert float(expected.mean()) >= 0
 
