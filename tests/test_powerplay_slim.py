@@ -48,7 +48,7 @@ def _ref_runs(dom: SlimDomain, W: np.ndarray, tasks: list[Any]) -> list[tuple[bo
     """(solved, steps, used connections) of each task on weights ``W``, by the reference."""
     assert dom.net.theta is not None
     ref = ReferenceSlim(W.tolist(), dom.net.group.tolist(), dom.net.inputs.tolist(),
-                        dom.net.halt, dom.net.theta.tolist())
+                        dom.net.halt, dom.net.theta.tolist(), dom.net.clamped.tolist())
     out = []
     for t in tasks:
         arrays = {**dom.export(), "W": W}
@@ -59,7 +59,7 @@ def _ref_runs(dom: SlimDomain, W: np.ndarray, tasks: list[Any]) -> list[tuple[bo
             assert isinstance(dom, FoveaDomain)
             moves = {u: m for u, m in zip(dom.motors, dom.moves, strict=True)}
             r = ref.run(dom.images[0].tolist(), dom.retina, dom._px(t.start), moves,
-                        dom.task_steps)
+                        dom.task_steps, dom._command(t).tolist())
         out.append((failed == 0, r.steps, len(r.used)))
     return out
 
@@ -93,9 +93,10 @@ def test_pattern_acceptances_obey_the_rule() -> None:
 
 
 def test_fovea_acceptances_obey_the_rule() -> None:
-    dom = FoveaDomain(grid=4, hidden=(2,), task_steps=8, max_move=2)
+    dom = FoveaDomain(grid=4, hidden=(2,), task_steps=8, max_move=2, commands=1)
     pp, nets = _loop(dom, 10)
     assert len(pp.repertoire) >= 6
+    assert any(t.command for t in pp.repertoire) and any(not t.command for t in pp.repertoire)
     assert any(any(m != [0, 0] for m in a.info.get("moves", [])) for a in pp.accepted)
     _check_rule(dom, pp, nets)
     for acc in pp.accepted:

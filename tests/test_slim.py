@@ -26,9 +26,12 @@ WEIGHTS = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 1.0, 1.5, 2.0])
 THETAS = np.array([-0.5, 0.0, 0.0, 0.5, 1.0])
 
 
-def random_net(rng: np.random.Generator, n_in: int, sizes: list[int], density: float) -> SlimNet:
-    """Units in a random order; the halt unit is any non-input unit (alone or sharing a group)."""
-    group = np.array([-1] * n_in + [g for g, s in enumerate(sizes) for _ in range(s)])
+def random_net(rng: np.random.Generator, n_in: int, sizes: list[int], density: float,
+               n_clamped: int = 0) -> SlimNet:
+    """Units in a random order; the halt unit is any non-input unit (alone or sharing a group);
+    ``n_clamped`` further input units are clamped (command) units."""
+    group = np.array([-1] * (n_in + n_clamped)
+                     + [g for g, s in enumerate(sizes) for _ in range(s)])
     perm = rng.permutation(group.size)
     group = group[perm]
     n = group.size
@@ -37,13 +40,13 @@ def random_net(rng: np.random.Generator, n_in: int, sizes: list[int], density: f
         W = np.where(rng.random((n, n)) < 0.3, np.round(rng.normal(size=(n, n)), 3), W)
     inputs = rng.permutation(np.flatnonzero(group == -1))
     halt = int(rng.choice(np.flatnonzero(group >= 0)))
-    return SlimNet(W, group, inputs, halt, rng.choice(THETAS, n))
+    return SlimNet(W, group, inputs[:n_in], halt, rng.choice(THETAS, n), inputs[n_in:])
 
 
 def reference(net: SlimNet) -> ReferenceSlim:
     assert net.theta is not None
     return ReferenceSlim(net.W.tolist(), net.group.tolist(), net.inputs.tolist(), net.halt,
-                         net.theta.tolist())
+                         net.theta.tolist(), net.clamped.tolist())
 
 
 def random_pattern(rng: np.random.Generator, n_in: int) -> np.ndarray:
@@ -117,15 +120,17 @@ def random_fovea(rng: np.random.Generator, net: SlimNet, n_in: int
 
 
 @settings(max_examples=120)
-@given(**(net_params | {"n_in": st.integers(1, 6)}))
+@given(**(net_params | {"n_in": st.integers(1, 6), "n_clamped": st.integers(0, 3)}))
 def test_fovea_runs_match_reference(seed: int, n_in: int, sizes: list[int], density: float,
-                                    max_steps: int) -> None:
+                                    max_steps: int, n_clamped: int) -> None:
     rng = np.random.default_rng(seed)
-    net = random_net(rng, n_in, sizes, density)
+    net = random_net(rng, n_in, sizes, density, n_clamped)
     fovea, image, start = random_fovea(rng, net, n_in)
-    fast = run_fovea(net, fovea, image, start, max_steps)
+    command = rng.integers(0, 2, n_clamped).astype(float)
+    fast = run_fovea(net, fovea, image, start, max_steps, command)
     moves = dict(zip(fovea.motor_units, fovea.moves, strict=True))
-    ref = reference(net).run(image.tolist(), fovea.retina, start, moves, max_steps)
+    ref = reference(net).run(image.tolist(), fovea.retina, start, moves, max_steps,
+                             command.tolist())
     same(fast, ref, fovea=True)
     check_invariants(net, fast, max_steps)
 
@@ -300,6 +305,9 @@ def _bad(**kw: Any) -> dict[str, Any]:
     (_bad(halt=5), "halt"),
     (_bad(halt=1.0), "integer"),
     (_bad(theta=[0.0, 0.0]), "shape"),
+    (_bad(clamped=[0]), "clamped units"),
+    (_bad(clamped=[3]), "clamped must be unit indices"),
+    (_bad(clamped=[2]), "-1 exactly"),
     (_bad(theta=[0.0, np.inf, 0.0]), "finite"),
 ])
 def test_bad_nets_raise_one_line(kwargs: dict[str, Any], message: str) -> None:
@@ -316,6 +324,7 @@ def test_bad_nets_raise_one_line(kwargs: dict[str, Any], message: str) -> None:
     (lambda n: run(n, [1, 0], 2.5), "max_steps"),
     (lambda n: run(n, [1, 0], True), "max_steps"),
     (lambda n: run_batch(n, [1, 0], 5), "patterns must have shape"),
+    (lambda n: run(n, [1, 0], 5, [1.0]), "commands must have shape"),
     (lambda n: run_fovea(n, Fovea((1, 3), (), ()), np.zeros((4, 4)), (0, 0), 5), "retina"),
     (lambda n: run_fovea(n, Fovea((1, 2), (0,), ((0, 1),)), np.zeros((4, 4)), (0, 0), 5),
      "motor_units"),

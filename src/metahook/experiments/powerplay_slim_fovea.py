@@ -42,23 +42,28 @@ class Config(Loop):
     hidden: tuple[int, ...] = (4, 4)  # hidden WTA group sizes
     task_steps: int = 12  # a task must be solved within this many net steps
     max_move: int = 7  # targets at most this many windows away on each axis
+    commands: int = 2  # command units: a task may clamp one of 2^commands - 1 patterns on them
 
     def validate(self) -> None:
         self.check_loop()
         if not 2 <= self.grid <= 32 or self.task_steps < 1 or self.max_move < 0:
             raise ValueError("need 2 <= grid <= 32, task_steps >= 1, max_move >= 0")
+        if not 0 <= self.commands <= 4:
+            raise ValueError("need 0 <= commands <= 4")
         if any(h < 1 for h in self.hidden):
             raise ValueError("hidden group sizes must be >= 1")
 
     def domain(self, seed: int) -> FoveaDomain:
         return FoveaDomain(retina=(3, 3), grid=self.grid, hidden=self.hidden,
                            task_steps=self.task_steps, max_move=self.max_move,
-                           values=self.values, seed=seed, max_changes=self.max_changes)
+                           values=self.values, seed=seed, max_changes=self.max_changes,
+                           commands=self.commands)
 
 
 def _text(data: Any) -> str:
     s, t = data["start"], data["target"]
-    return f"({s[0]},{s[1]})->({t[0]},{t[1]})"
+    cmd = f" c{data['command']}" if data.get("command") else ""
+    return f"({s[0]},{s[1]}){cmd}->({t[0]},{t[1]})"
 
 
 def action_metrics(accepted: list[Acceptance]) -> dict[str, Any]:
@@ -112,7 +117,7 @@ EXPERIMENT = register_powerplay(
     "'halt with the fovea on a window', weight changes by Levin search, novel "
     "action sequences, compression tasks, verified repertoire.",
     PAPER, Config,
-    {"quick": Config(tasks=12, grid=4, max_move=3, max_phase=30),
+    {"quick": Config(tasks=14, grid=4, max_move=3, max_phase=30),
      "full": Config(tasks=1000, max_phase=44, max_time_steps=2_500_000_000)},
     run, smoke,
 )

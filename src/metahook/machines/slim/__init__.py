@@ -16,7 +16,9 @@ The machine, in a few lines (``W[j, i]`` is the weight of connection ``j -> i``;
 1. Units are input units (group ``-1``) or belong to a winner-take-all (WTA) group (``>= 0``).
    One non-input unit is the halt unit. Non-input units are binary (0 or 1); input units carry
    the real value they read. A unit is *active* when its activation is non-zero.
-2. At time 0 all non-input units are 0 and the inputs read the pattern (or the retina).
+2. At time 0 all non-input units are 0 and the inputs read the pattern (or the retina); clamped
+   input units (``SlimNet.clamped``, a task's command) take the run's command values and keep
+   them for the whole run.
 3. One step: every active unit ``j`` sends ``act[j] * W[j, i]`` along each of its non-zero
    connections to a non-input unit ``i``; each such connection counts as *used*, and ``i`` is
    *reached*. In each group, the reached unit with the largest net input wins if that input

@@ -2,11 +2,13 @@
 
 One kernel family serves both experiments. Inputs are always read from a 2-D grey image through a
 retina window at a position ``(y, x)`` (the window's top-left pixel), once per step; input unit
-``k`` reads the retina cell ``(k // rx, k % rx)``. A plain pattern run is the special case of a
-``1 x n_in`` image, a ``1 x n_in`` retina at ``(0, 0)`` and no motor units, so the pattern is
-clamped on the inputs for the whole run. Motor units carry a displacement ``(dy, dx)``; after each
-step the fovea moves by the sum of the displacements of the active units (non-motor units carry
-``(0, 0)``) and is clamped so that the retina stays inside the image.
+``k`` reads the retina cell ``(k // rx, k % rx)``. Clamped input units (a task's command, not in
+``inputs``) hold the value ``clamp`` gives them at time 0 for the whole run. A plain pattern run
+is the special case of a ``1 x n_in`` image, a ``1 x n_in`` retina at ``(0, 0)`` and no motor
+units, so the pattern is clamped on the inputs for the whole run. Motor units carry a
+displacement ``(dy, dx)``; after each step the fovea moves by the sum of the displacements of the
+active units (non-motor units carry ``(0, 0)``) and is clamped so that the retina stays inside the
+image.
 
 The kernels allocate nothing (numba's reference counting is off,
 :data:`metahook.core.jit.NO_REFCOUNT`); the callers in :mod:`metahook.machines.slim.machine` pass
@@ -46,6 +48,7 @@ def slim_run(
     theta: np.ndarray,        # (n,) float64 thresholds
     inputs: np.ndarray,       # (n_in,) int64 input units, in retina order
     halt: int,                # the halt unit
+    clamp: np.ndarray,        # (n,) float64 activations at time 0 (non-zero only on clamped units)
     image: np.ndarray,        # (H, Wd) float64
     rx: int,                  # retina width (its height is n_in // rx)
     y0: int,                  # start position of the retina's top-left pixel
@@ -70,7 +73,7 @@ def slim_run(
     y = y0
     x = x0
     for i in range(n):
-        act[i] = 0.0
+        act[i] = clamp[i]
     _read_retina(act, inputs, image, rx, y, x)
     halted = False
     t = 0
@@ -135,6 +138,8 @@ def slim_run_batch(
     theta: np.ndarray,
     inputs: np.ndarray,
     halt: int,
+    clamps: np.ndarray,       # (n_clamps, n) float64 time-0 activations (see slim_run)
+    clamp_of: np.ndarray,     # (n_tasks,) int64: the clamp row of each task
     images: np.ndarray,       # (n_images, H, Wd) float64
     image_of: np.ndarray,     # (n_tasks,) int64: the image of each task
     rx: int,
@@ -155,9 +160,9 @@ def slim_run_batch(
 ) -> None:
     """:func:`slim_run` for every task, one after the other, on the same net."""
     for k in range(image_of.shape[0]):
-        h, t = slim_run(W, group, theta, inputs, halt, images[image_of[k]], rx,
-                        starts[k, 0], starts[k, 1], motor_dy, motor_dx, max_steps,
-                        states[k], net, flag, touched, best, used[k], considered[k],
-                        final_pos[k])
+        h, t = slim_run(W, group, theta, inputs, halt, clamps[clamp_of[k]],
+                        images[image_of[k]], rx, starts[k, 0], starts[k, 1], motor_dy,
+                        motor_dx, max_steps, states[k], net, flag, touched, best, used[k],
+                        considered[k], final_pos[k])
         halted[k] = h
         steps[k] = t

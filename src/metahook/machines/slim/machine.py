@@ -68,7 +68,9 @@ class SlimNet:
     ``group[i]`` is unit ``i``'s WTA group (``>= 0``), or ``-1`` exactly for the input units;
     ``inputs`` lists the input units in the order they read the pattern (or the retina, row-major).
     ``theta[i]`` is unit ``i``'s threshold (default 0): a reached unit is a candidate when its net
-    input exceeds it. A zero weight is an absent connection. Connections into input units are
+    input exceeds it. ``clamped`` lists further input units that read no pattern or retina: each
+    run sets them once, at time 0, to its ``commands`` (default 0) and they keep that value (a
+    task's command). A zero weight is an absent connection. Connections into input units are
     ignored (never used). ``W`` is float64 and C-contiguous after construction; change it in place
     (``net.W[j, i] = v``) to modify the program.
     """
@@ -78,6 +80,7 @@ class SlimNet:
     inputs: np.ndarray
     halt: int
     theta: np.ndarray | None = None
+    clamped: Any = ()
 
     def __post_init__(self) -> None:
         W = np.asarray(self.W)
@@ -93,10 +96,18 @@ class SlimNet:
             raise ValueError(f"inputs must be unit indices in [0, {n})")
         if np.unique(self.inputs).size != self.inputs.size:
             raise ValueError("inputs must not repeat a unit")
+        self.clamped = _int_array(np.asarray(self.clamped, dtype=np.int64).reshape(-1),
+                                  "clamped", 1)
+        if self.clamped.size and (self.clamped.min() < 0 or self.clamped.max() >= n):
+            raise ValueError(f"clamped must be unit indices in [0, {n})")
         is_input = np.zeros(n, dtype=bool)
         is_input[self.inputs] = True
+        if is_input[self.clamped].any() or np.unique(self.clamped).size != self.clamped.size:
+            raise ValueError("clamped units must not repeat or be retina/pattern inputs")
+        is_input[self.clamped] = True
         if (self.group[is_input] != -1).any() or (self.group[~is_input] < 0).any():
-            raise ValueError("group must be -1 exactly for the input units and >= 0 for the others")
+            raise ValueError("group must be -1 exactly for the input and clamped units and >= 0 "
+                             "for the others")
         self.halt = _index(self.halt, "halt")
         if not 0 <= self.halt < n or is_input[self.halt]:
             raise ValueError(f"halt must be a non-input unit in [0, {n}), got {self.halt}")
@@ -120,17 +131,21 @@ class SlimNet:
         return int(self.group.max()) + 1
 
     @classmethod
-    def zeros(cls, n_inputs: int, group_sizes: Sequence[int], theta: float = 0.0) -> SlimNet:
+    def zeros(cls, n_inputs: int, group_sizes: Sequence[int], theta: float = 0.0,
+              n_clamped: int = 0) -> SlimNet:
         """A net without connections: inputs ``0 .. n_inputs - 1``, then the halt unit alone in
-        group 0, then group ``g = 1, 2, ...`` of ``group_sizes[g - 1]`` units, in unit order."""
-        if n_inputs < 0 or any(s < 1 for s in group_sizes):
-            raise ValueError("n_inputs must be >= 0 and every group size >= 1")
+        group 0, then group ``g = 1, 2, ...`` of ``group_sizes[g - 1]`` units, in unit order, then
+        ``n_clamped`` clamped input units (last, so the other units keep their indices)."""
+        if n_inputs < 0 or n_clamped < 0 or any(s < 1 for s in group_sizes):
+            raise ValueError("n_inputs and n_clamped must be >= 0 and every group size >= 1")
         group = [-1] * n_inputs + [0]
         for g, size in enumerate(group_sizes, start=1):
             group += [g] * size
+        first = len(group)
+        group += [-1] * n_clamped
         n = len(group)
         return cls(np.zeros((n, n)), np.array(group), np.arange(n_inputs), n_inputs,
-                   np.full(n, float(theta)))
+                   np.full(n, float(theta)), np.arange(first, n))
 
     def units_of(self, g: int) -> np.ndarray:
         """The units of group ``g``, in index order."""
@@ -168,17 +183,37 @@ class SlimNet:
     # ------------------------------------------------------------------ state
     def copy(self) -> SlimNet:
         return SlimNet(self.W.copy(), self.group.copy(), self.inputs.copy(), self.halt,
-                       None if self.theta is None else self.theta.copy())
+                       None if self.theta is None else self.theta.copy(), self.clamped.copy())
 
     def state_dict(self) -> dict[str, Any]:
         assert self.theta is not None
         return {"W": self.W.copy(), "group": self.group.copy(), "inputs": self.inputs.copy(),
-                "halt": self.halt, "theta": self.theta.copy()}
+                "halt": self.halt, "theta": self.theta.copy(), "clamped": self.clamped.copy()}
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> SlimNet:
         return cls(np.array(state["W"]), np.array(state["group"]), np.array(state["inputs"]),
-                   int(state["halt"]), np.array(state["theta"]))
+                   int(state["halt"]), np.array(state["theta"]),
+                   np.array(state.get("clamped", []), dtype=np.int64))
+
+    def clamp_rows(self, commands: Any, n_tasks: int) -> tuple[np.ndarray, np.ndarray]:
+        """The kernels' ``(clamps, clamp_of)`` for ``commands``: ``None`` (all 0), one row of
+        ``len(clamped)`` values for every task, or an ``(n_tasks, len(clamped))`` array."""
+        n, c = self.n, self.clamped.size
+        if commands is None:
+            return np.zeros((1, n)), np.zeros(n_tasks, dtype=np.int64)
+        cmd = _real_array(commands, "commands", (None, c) if np.ndim(commands) == 2 else (c,))
+        if c == 0:
+            return np.zeros((1, n)), np.zeros(n_tasks, dtype=np.int64)
+        rows = cmd.reshape(-1, c)
+        if rows.shape[0] not in (1, n_tasks):
+            raise ValueError(f"commands must have one row or one per task ({n_tasks}), got "
+                             f"{rows.shape[0]}")
+        clamps = np.zeros((rows.shape[0], n))
+        clamps[:, self.clamped] = rows
+        of = (np.zeros(n_tasks, dtype=np.int64) if rows.shape[0] == 1
+              else np.arange(n_tasks, dtype=np.int64))
+        return clamps, of
 
     def _checked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The arrays the kernels read, re-checked cheaply (``W`` may have been edited)."""
@@ -280,16 +315,18 @@ class Batch:
 
 
 def _batch(net: SlimNet, images: np.ndarray, image_of: np.ndarray, rx: int, starts: np.ndarray,
-           dy: np.ndarray, dx: np.ndarray, max_steps: int) -> Batch:
+           dy: np.ndarray, dx: np.ndarray, max_steps: int, commands: Any = None) -> Batch:
     W, group, theta, inputs = net._checked()
     n, n_tasks = net.n, image_of.shape[0]
+    clamps, clamp_of = net.clamp_rows(commands, n_tasks)
     halted = np.zeros(n_tasks, dtype=np.bool_)
     steps = np.zeros(n_tasks, dtype=np.int64)
     states = np.zeros((n_tasks, n))
     used = np.zeros((n_tasks, n, n), dtype=np.bool_)
     considered = np.zeros((n_tasks, n), dtype=np.bool_)
     final = np.zeros((n_tasks, 2), dtype=np.int64)
-    slim_run_batch(W, group, theta, inputs, net.halt, images, image_of, rx, starts, dy, dx,
+    slim_run_batch(W, group, theta, inputs, net.halt, clamps, clamp_of, images, image_of, rx,
+                   starts, dy, dx,
                    max_steps, np.zeros(n), np.zeros(n, dtype=np.bool_),
                    np.zeros(n, dtype=np.int64), np.full(net.n_groups, -1, dtype=np.int64),
                    halted, steps, states, used, considered, final)
@@ -297,14 +334,16 @@ def _batch(net: SlimNet, images: np.ndarray, image_of: np.ndarray, rx: int, star
 
 
 def _one(net: SlimNet, image: np.ndarray, rx: int, start: tuple[int, int], dy: np.ndarray,
-         dx: np.ndarray, max_steps: int) -> Run:
+         dx: np.ndarray, max_steps: int, command: Any = None) -> Run:
     W, group, theta, inputs = net._checked()
     n = net.n
+    clamps, _ = net.clamp_rows(command, 1)
     state = np.zeros(n)
     used = np.zeros((n, n), dtype=np.bool_)
     considered = np.zeros(n, dtype=np.bool_)
     pos = np.zeros(2, dtype=np.int64)
-    halted, steps = slim_run(W, group, theta, inputs, net.halt, image, rx, start[0], start[1],
+    halted, steps = slim_run(W, group, theta, inputs, net.halt, clamps[0], image, rx, start[0],
+                             start[1],
                              dy, dx, max_steps, state, np.zeros(n), np.zeros(n, dtype=np.bool_),
                              np.zeros(n, dtype=np.int64),
                              np.full(net.n_groups, -1, dtype=np.int64), used, considered, pos)
@@ -315,24 +354,25 @@ def _no_motors(net: SlimNet) -> np.ndarray:
     return np.zeros(net.n, dtype=np.int64)
 
 
-def run(net: SlimNet, pattern: Any, max_steps: int) -> Run:
+def run(net: SlimNet, pattern: Any, max_steps: int, command: Any = None) -> Run:
     """Run ``net`` on one input ``pattern`` (``n_inputs`` reals, clamped on the input units for
-    the whole run) for at most ``max_steps`` steps."""
+    the whole run) for at most ``max_steps`` steps; ``command``: the clamped units' values."""
     max_steps = _max_steps(max_steps)
     x = _real_array(pattern, "pattern", (net.n_inputs,))
     r = _one(net, x.reshape(1, -1), max(net.n_inputs, 1), (0, 0), _no_motors(net),
-             _no_motors(net), max_steps)
+             _no_motors(net), max_steps, command)
     return Run(r.halted, r.steps, r.state, r.used, r.considered, None)
 
 
-def run_batch(net: SlimNet, patterns: Any, max_steps: int) -> Batch:
-    """:func:`run` for each row of ``patterns`` (``(n_tasks, n_inputs)``), in one compiled loop."""
+def run_batch(net: SlimNet, patterns: Any, max_steps: int, commands: Any = None) -> Batch:
+    """:func:`run` for each row of ``patterns`` (``(n_tasks, n_inputs)``), in one compiled loop;
+    ``commands``: see :meth:`SlimNet.clamp_rows`."""
     max_steps = _max_steps(max_steps)
     xs = _real_array(patterns, "patterns", (None, net.n_inputs))
     n_tasks = xs.shape[0]
     b = _batch(net, xs.reshape(n_tasks, 1, net.n_inputs), np.arange(n_tasks, dtype=np.int64),
                max(net.n_inputs, 1), np.zeros((n_tasks, 2), dtype=np.int64), _no_motors(net),
-               _no_motors(net), max_steps)
+               _no_motors(net), max_steps, commands)
     return Batch(b.halted, b.steps, b.states, b.used, b.considered, None)
 
 
@@ -353,20 +393,22 @@ def _image_and_starts(fovea: Fovea, net: SlimNet, image: Any, starts: Any
 
 
 def run_fovea(net: SlimNet, fovea: Fovea, image: Any, start: tuple[int, int],
-              max_steps: int) -> Run:
+              max_steps: int, command: Any = None) -> Run:
     """Run ``net`` with its inputs on the retina of ``fovea`` over the grey ``image`` (2-D),
-    the retina's top-left pixel starting at ``start = (y, x)``, for at most ``max_steps`` steps."""
+    the retina's top-left pixel starting at ``start = (y, x)``, for at most ``max_steps`` steps;
+    ``command``: the clamped units' values (default 0)."""
     max_steps = _max_steps(max_steps)
     if np.asarray(start).shape != (2,):
         raise ValueError(f"start must be a (y, x) pair, got {start!r}")
     img, st, rx, dy, dx = _image_and_starts(fovea, net, image, np.asarray(start).reshape(1, 2))
-    return _one(net, img, rx, (int(st[0, 0]), int(st[0, 1])), dy, dx, max_steps)
+    return _one(net, img, rx, (int(st[0, 0]), int(st[0, 1])), dy, dx, max_steps, command)
 
 
 def run_fovea_batch(net: SlimNet, fovea: Fovea, image: Any, starts: Any,
-                    max_steps: int) -> Batch:
-    """:func:`run_fovea` from each start position (``(n_tasks, 2)``) over the same image."""
+                    max_steps: int, commands: Any = None) -> Batch:
+    """:func:`run_fovea` from each start position (``(n_tasks, 2)``) over the same image;
+    ``commands``: see :meth:`SlimNet.clamp_rows`."""
     max_steps = _max_steps(max_steps)
     img, st, rx, dy, dx = _image_and_starts(fovea, net, image, starts)
     return _batch(net, img.reshape(1, *img.shape), np.zeros(st.shape[0], dtype=np.int64), rx,
-                  st, dy, dx, max_steps)
+                  st, dy, dx, max_steps, commands)

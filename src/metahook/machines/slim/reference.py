@@ -36,9 +36,11 @@ class ReferenceSlim:
         inputs: Sequence[int],
         halt: int,
         theta: Sequence[float],
+        clamped: Sequence[int] = (),
     ) -> None:
         self.n = len(W)
         self.inputs = [int(i) for i in inputs]
+        self.clamped = [int(i) for i in clamped]
         self.halt = int(halt)
         self.theta = [float(t) for t in theta]
         self.group_of = {i: int(g) for i, g in enumerate(group) if int(g) >= 0}
@@ -57,13 +59,17 @@ class ReferenceSlim:
         start: tuple[int, int],
         moves: dict[int, tuple[int, int]],
         max_steps: int,
+        command: Sequence[float] = (),
     ) -> RefRun:
         """Run from ``start`` over ``image`` with a ``retina = (ry, rx)`` window; ``moves`` maps
-        motor units to their displacement. A pattern run is a ``1 x n_in`` image and retina."""
+        motor units to their displacement; ``command`` gives the clamped units their values (the
+        rest 0). A pattern run is a ``1 x n_in`` image and retina."""
         ry, rx = retina
         height, width = len(image), len(image[0]) if image else 0
         y, x = start
         state = [0.0] * self.n
+        for unit, value in zip(self.clamped, command, strict=False):
+            state[unit] = float(value)
 
         def look() -> None:
             for k, unit in enumerate(self.inputs):
@@ -105,6 +111,8 @@ class ReferenceSlim:
                 break
         return RefRun(halted, steps, state, used, considered, (y, x))
 
-    def run_pattern(self, pattern: Sequence[float], max_steps: int) -> RefRun:
+    def run_pattern(self, pattern: Sequence[float], max_steps: int,
+                    command: Sequence[float] = ()) -> RefRun:
         """Run with ``pattern`` clamped on the inputs."""
-        return self.run([list(pattern)], (1, max(len(pattern), 1)), (0, 0), {}, max_steps)
+        return self.run([list(pattern)], (1, max(len(pattern), 1)), (0, 0), {}, max_steps,
+                        command)

@@ -11,9 +11,10 @@ domains share everything but their tasks:
   WTA group.
 * :class:`FoveaDomain` (``powerplay-slim-fovea``): a retina of ``ry x rx`` binary pixels over a
   grey image (scikit-learn's ``china.jpg``, shipped with it) feeds the inputs; four motor units in
-  one WTA group move the retina by one window (``ry`` or ``rx`` pixels); a task is a start window
-  and a target window: from the start, halt with the retina on the target. A solution's action
-  sequence is the moves of its run.
+  one WTA group move the retina by one window (``ry`` or ``rx`` pixels); a task is a start window,
+  a command (a bit pattern clamped on ``commands`` extra input units for the whole run; 0: none)
+  and a target window: from the start, under the command, halt with the retina on the target. A
+  solution's action sequence is the moves of its run.
 
 **The net** (:class:`NetShape`): ``n_in`` input units, the halt unit alone in WTA group 0, then an
 output group (patterns: one unit per class; fovea: the four motor units), then hidden WTA groups;
@@ -98,6 +99,13 @@ is paper / ours / why, for docs/powerplay.md's Deviations table.
   local contrast gives 49 distinct windows and no blank one. A blank retina activates nothing
   (a net could never act from there), so such windows are no starts; window-sized moves keep
   the positions on a lattice.
+- Commands. Paper: not found. Ours: ``commands`` clamped input units (2 in the full run), a task
+  names one of their ``2^commands`` patterns (none: 1 bit; another: ``1 + ceil(log2(2^commands
+  - 1))`` bits). Why: a net is deterministic, so without a task input each start window admits
+  one trajectory only; the repertoire then holds at most one task per start, and a run without
+  commands (results/powerplay-slim-fovea/no-commands) stopped after 28 new tasks, every solution
+  at most one move long. With commands, the same start can lead to different action sequences,
+  and a command unit that stays on can keep a motor (or a hidden unit) busy for several steps.
 - Compression. Paper: tasks may ask to compress or speed up earlier solutions ([M]: fewer used
   connections or fewer steps). Ours: lower (total used connections, total steps)
   lexicographically over the whole repertoire. Why: SLIM's program is its used connections, so
@@ -153,21 +161,27 @@ class PatternTask:
 
 @dataclass(frozen=True, order=True)
 class FoveaTask:
-    """From window ``start`` (grid row, column), halt with the retina on window ``target``."""
+    """From window ``start`` (grid row, column), with ``command`` (a number whose bits are
+    clamped on the command units; 0: none) on, halt with the retina on window ``target``."""
 
     start: tuple[int, int]
     target: tuple[int, int]
+    command: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"start": list(self.start), "target": list(self.target)}
+        out: dict[str, Any] = {"start": list(self.start), "target": list(self.target)}
+        if self.command:
+            out["command"] = self.command
+        return out
 
     @classmethod
     def from_json(cls, data: Any) -> FoveaTask:
         s, t = data["start"], data["target"]
-        return cls((int(s[0]), int(s[1])), (int(t[0]), int(t[1])))
+        return cls((int(s[0]), int(s[1])), (int(t[0]), int(t[1])), int(data.get("command", 0)))
 
     def text(self) -> str:
-        return f"{self.start}->{self.target}"
+        cmd = f" c{self.command}" if self.command else ""
+        return f"{self.start}{cmd}->{self.target}"
 
 
 # ---------------------------------------------------------------------------- the net
@@ -181,17 +195,20 @@ class NetShape:
     hidden: tuple[int, ...] = (4, 4)
     theta: float = 0.0
     values: tuple[float, ...] = DEFAULT_VALUES
+    clamped: int = 0  # command units (last unit indices)
 
     def validate(self) -> None:
         if self.n_in < 1 or self.outputs < 1 or any(h < 1 for h in self.hidden):
             raise ValueError("n_in, outputs and every hidden group size must be >= 1")
+        if not 0 <= self.clamped <= 8:
+            raise ValueError("need 0 <= command units <= 8")
         if len(set(self.values)) != len(self.values) or not self.values:
             raise ValueError("values must be distinct and not empty")
         if not all(math.isfinite(v) for v in self.values):
             raise ValueError("values must be finite")
 
     def net(self) -> SlimNet:
-        return SlimNet.zeros(self.n_in, [self.outputs, *self.hidden], self.theta)
+        return SlimNet.zeros(self.n_in, [self.outputs, *self.hidden], self.theta, self.clamped)
 
     @property
     def halt(self) -> int:
@@ -205,14 +222,14 @@ class NetShape:
 # ---------------------------------------------------------------------------- kernels
 @njit(cache=True, **NO_REFCOUNT)
 def _solve(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarray, halt: int,
-           image: np.ndarray, rx: int, y: int, x: int, mdy: np.ndarray, mdx: np.ndarray,
-           max_steps: int, unit: int, ty: int, tx: int, act: np.ndarray, net: np.ndarray,
-           flag: np.ndarray, touched: np.ndarray, best: np.ndarray, used: np.ndarray,
-           cons: np.ndarray, pos: np.ndarray) -> tuple[bool, bool, int]:
+           clamp: np.ndarray, image: np.ndarray, rx: int, y: int, x: int, mdy: np.ndarray,
+           mdx: np.ndarray, max_steps: int, unit: int, ty: int, tx: int, act: np.ndarray,
+           net: np.ndarray, flag: np.ndarray, touched: np.ndarray, best: np.ndarray,
+           used: np.ndarray, cons: np.ndarray, pos: np.ndarray) -> tuple[bool, bool, int]:
     """One run; ``(solved, halted, steps)``; ``cons`` is cleared first (``used`` is scratch)."""
     for i in range(cons.shape[0]):
         cons[i] = False
-    h, t = slim_run(W, group, theta, inputs, halt, image, rx, y, x, mdy, mdx, max_steps, act,
+    h, t = slim_run(W, group, theta, inputs, halt, clamp, image, rx, y, x, mdy, mdx, max_steps, act,
                     net, flag, touched, best, used, cons, pos)
     ok = h and (unit < 0 or act[unit] != 0.0) and (ty < 0 or (pos[0] == ty and pos[1] == tx))
     return ok, h, t
@@ -233,10 +250,10 @@ def _used_count(W: np.ndarray, group: np.ndarray, cons: np.ndarray) -> int:
 
 @njit(cache=True, **NO_REFCOUNT)
 def _try(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarray, halt: int,
-         images: np.ndarray, rx: int, mdy: np.ndarray, mdx: np.ndarray, task_steps: int,
-         new_task: np.ndarray, rep: np.ndarray, r_cons: np.ndarray, s1: int, s2: int,
-         budget: int, act: np.ndarray, net: np.ndarray, flag: np.ndarray, touched: np.ndarray,
-         best: np.ndarray, used: np.ndarray, cons: np.ndarray,
+         clamps: np.ndarray, images: np.ndarray, rx: int, mdy: np.ndarray, mdx: np.ndarray,
+         task_steps: int, new_task: np.ndarray, rep: np.ndarray, r_cons: np.ndarray, s1: int,
+         s2: int, budget: int, act: np.ndarray, net: np.ndarray, flag: np.ndarray,
+         touched: np.ndarray, best: np.ndarray, used: np.ndarray, cons: np.ndarray,
          pos: np.ndarray) -> tuple[bool, int, bool]:
     """The candidate already written into ``W`` (changed sources ``s1``, ``s2``; -1: none) within
     ``budget`` steps: the new task, then the repertoire tasks whose runs considered ``s1`` or
@@ -249,9 +266,9 @@ def _try(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarray
     cut = False
     if not compress:
         lim = min(task_steps, budget)
-        ok, h, t = _solve(W, group, theta, inputs, halt, images[new_task[0]], rx, new_task[1],
-                          new_task[2], mdy, mdx, lim, new_task[3], new_task[4], new_task[5],
-                          act, net, flag, touched, best, used, cons, pos)
+        ok, h, t = _solve(W, group, theta, inputs, halt, clamps[new_task[6]], images[new_task[0]],
+                          rx, new_task[1], new_task[2], mdy, mdx, lim, new_task[3], new_task[4],
+                          new_task[5], act, net, flag, touched, best, used, cons, pos)
         spend += t
         if not h and lim < task_steps:
             cut = True
@@ -269,16 +286,16 @@ def _try(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarray
                 cut = True
                 break
             lim = min(task_steps, left)
-            ok, h, t = _solve(W, group, theta, inputs, halt, images[rep[i, 0]], rx, rep[i, 1],
-                              rep[i, 2], mdy, mdx, lim, rep[i, 3], rep[i, 4], rep[i, 5], act,
-                              net, flag, touched, best, used, cons, pos)
+            ok, h, t = _solve(W, group, theta, inputs, halt, clamps[rep[i, 6]], images[rep[i, 0]],
+                              rx, rep[i, 1], rep[i, 2], mdy, mdx, lim, rep[i, 3], rep[i, 4],
+                              rep[i, 5], act, net, flag, touched, best, used, cons, pos)
             spend += t
             if not ok:
                 if not h and lim < task_steps:
                     cut = True
                 break
-            d_conn += _used_count(W, group, cons) - rep[i, 6]
-            d_steps += t - rep[i, 7]
+            d_conn += _used_count(W, group, cons) - rep[i, 7]
+            d_steps += t - rep[i, 8]
     if ok and compress:
         ok = hit > 0 and (d_conn < 0 or (d_conn == 0 and d_steps < 0))
     return ok, spend, cut
@@ -286,12 +303,13 @@ def _try(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarray
 
 @njit(cache=True, **NO_REFCOUNT)
 def _levin(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarray, halt: int,
-           images: np.ndarray, rx: int, mdy: np.ndarray, mdx: np.ndarray, task_steps: int,
-           new_task: np.ndarray, rep: np.ndarray, r_cons: np.ndarray, src: np.ndarray,
-           dst: np.ndarray, values: np.ndarray, rel: np.ndarray, is_rel: np.ndarray, k: int,
-           budget: int, a1: int, b1: int, a2: int, b2: int, act: np.ndarray, net: np.ndarray,
-           flag: np.ndarray, touched: np.ndarray, best: np.ndarray, used: np.ndarray,
-           cons: np.ndarray, pos: np.ndarray, cons1: np.ndarray, out: np.ndarray) -> None:
+           clamps: np.ndarray, images: np.ndarray, rx: int, mdy: np.ndarray, mdx: np.ndarray,
+           task_steps: int, new_task: np.ndarray, rep: np.ndarray, r_cons: np.ndarray,
+           src: np.ndarray, dst: np.ndarray, values: np.ndarray, rel: np.ndarray,
+           is_rel: np.ndarray, k: int, budget: int, a1: int, b1: int, a2: int, b2: int,
+           act: np.ndarray, net: np.ndarray, flag: np.ndarray, touched: np.ndarray,
+           best: np.ndarray, used: np.ndarray, cons: np.ndarray, pos: np.ndarray, cons1: np.ndarray,
+           out: np.ndarray) -> None:
     """The candidates with ``k`` (1 or 2) changes, each with ``budget`` net steps, until one
     passes (:func:`_try`).
 
@@ -301,11 +319,11 @@ def _levin(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarr
     outcome is known: both changes relevant and the second listed first (the pair was tried the
     other way round), or (not the compression task) the first change alone does not solve the new
     task and the second change's source is not considered in that run (the pair's run is the
-    first change's run, charged once). ``new_task``: ``(image, y, x, unit, ty, tx)``, ``image =
-    -1`` for the compression task; ``rep``: ``(m, 8)`` rows ``(image, y, x, unit, ty, tx, used
-    connections, steps)`` of the repertoire under the current net, ``r_cons`` their considered
-    units. ``out`` gets ``(found?, steps spent, a candidate was cut by its budget, c1, v1, c2,
-    v2)``. ``W`` is changed during a candidate's runs and restored after them.
+    first change's run, charged once). ``new_task``: ``(image, y, x, unit, ty, tx, command)``,
+    ``image = -1`` for the compression task; ``rep``: ``(m, 9)`` rows ``(image, y, x, unit, ty,
+    tx, command, used connections, steps)`` of the repertoire under the current net, ``r_cons``
+    their considered units. ``out`` gets ``(found?, steps spent, a candidate was cut by its
+    budget, c1, v1, c2, v2)``. ``W`` is changed during a candidate's runs and restored after them.
     """
     nC = src.shape[0]
     nV = values.shape[0]
@@ -327,8 +345,8 @@ def _levin(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarr
             continue
         W[s1, d1] = values[v1]
         if k == 1:
-            ok, spend, cut = _try(W, group, theta, inputs, halt, images, rx, mdy, mdx, task_steps,
-                                  new_task, rep, r_cons, s1, -1, budget, act, net, flag,
+            ok, spend, cut = _try(W, group, theta, inputs, halt, clamps, images, rx, mdy, mdx,
+                                  task_steps, new_task, rep, r_cons, s1, -1, budget, act, net, flag,
                                   touched, best, used, cons, pos)
             spent += spend
             any_cut = any_cut or cut
@@ -342,10 +360,10 @@ def _levin(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarr
             solved1 = True
             if not compress:
                 lim = min(task_steps, budget)
-                solved1, h, t = _solve(W, group, theta, inputs, halt, images[new_task[0]], rx,
-                                       new_task[1], new_task[2], mdy, mdx, lim, new_task[3],
-                                       new_task[4], new_task[5], act, net, flag, touched, best,
-                                       used, cons, pos)
+                solved1, h, t = _solve(W, group, theta, inputs, halt, clamps[new_task[6]],
+                                       images[new_task[0]], rx, new_task[1], new_task[2], mdy,
+                                       mdx, lim, new_task[3], new_task[4], new_task[5], act, net,
+                                       flag, touched, best, used, cons, pos)
                 spent += t
                 if not h and lim < task_steps:
                     any_cut = True
@@ -366,8 +384,8 @@ def _levin(W: np.ndarray, group: np.ndarray, theta: np.ndarray, inputs: np.ndarr
                 if old2 == values[v2]:
                     continue
                 W[s2, d2] = values[v2]
-                ok, spend, cut = _try(W, group, theta, inputs, halt, images, rx, mdy, mdx,
-                                      task_steps, new_task, rep, r_cons, s1, s2, budget, act,
+                ok, spend, cut = _try(W, group, theta, inputs, halt, clamps, images, rx, mdy,
+                                      mdx, task_steps, new_task, rep, r_cons, s1, s2, budget, act,
                                       net, flag, touched, best, used, cons, pos)
                 W[s2, d2] = old2
                 spent += spend
@@ -403,8 +421,9 @@ class SlimDomain:
     """The part of PowerPlay's domain both task spaces share: the net, the search, the runs.
 
     Subclasses give the task space: ``_all_tasks`` (tasks with their bits, simplest first),
-    ``_row`` (a task as ``(image, y, x, unit, ty, tx)``), the images, the motor arrays and the
-    JSON form of a task.
+    ``_row`` (a task as ``(image, y, x, unit, ty, tx, command)``), the images, the command
+    clamps (row ``c``: the units' values under command ``c``), the motor arrays and the JSON form
+    of a task.
     """
 
     kind = ""
@@ -446,11 +465,12 @@ class SlimDomain:
 
     # -------------------------------------------------- what a subclass gives
     images: np.ndarray  # (n_images, H, W) float64
+    clamps: np.ndarray  # (n_commands, n) float64
     rx: int
     mdy: np.ndarray
     mdx: np.ndarray
 
-    def _row(self, task: Any) -> tuple[int, int, int, int, int, int]:
+    def _row(self, task: Any) -> tuple[int, int, int, int, int, int, int]:
         raise NotImplementedError
 
     def task_json(self, task: Any) -> Any:
@@ -482,7 +502,7 @@ class SlimDomain:
 
     # -------------------------------------------------- runs
     def _solves(self, task: Any, state: np.ndarray, fovea: np.ndarray | None) -> bool:
-        _, _, _, unit, ty, tx = self._row(task)
+        _, _, _, unit, ty, tx, _ = self._row(task)
         if unit >= 0 and state[unit] == 0.0:
             return False
         return ty < 0 or (fovea is not None and int(fovea[0]) == ty and int(fovea[1]) == tx)
@@ -541,13 +561,13 @@ class SlimDomain:
             return c[1], c[2]
         cur = self._current(repertoire)
         n = self.net.n
-        rep = np.zeros((len(repertoire), 8), dtype=np.int64)
+        rep = np.zeros((len(repertoire), 9), dtype=np.int64)
         cons = np.zeros((len(repertoire), n), dtype=np.bool_)
         for i, (t, r) in enumerate(zip(repertoire, cur, strict=True)):
             if not r.solved:
                 raise AssertionError(f"repertoire task {t} is not solved by the current net")
-            rep[i, :6] = self._row(t)
-            rep[i, 6], rep[i, 7] = r.connections, r.steps
+            rep[i, :7] = self._row(t)
+            rep[i, 7], rep[i, 8] = r.connections, r.steps
             cons[i] = r.considered
         self._rep_cache = (len(repertoire), rep, cons)
         return rep, cons
@@ -574,7 +594,7 @@ class SlimDomain:
             if not len(repertoire):
                 return None, 0
             src_ok: np.ndarray = np.asarray(r_cons.any(axis=0))
-            new = np.array([-1, 0, 0, -1, -1, -1], dtype=np.int64)
+            new = np.array([-1, 0, 0, -1, -1, -1, 0], dtype=np.int64)
         else:
             cur = self._current([task])[0]
             src_ok = cur.considered
@@ -595,8 +615,9 @@ class SlimDomain:
             a1, b1 = self._order(key, f"{k}a", len(rel) * nV)
             a2, b2 = self._order(key, f"{k}b", self.n_conn * nV)
             _levin(self.net.W, self.net.group, self.net.theta, self.net.inputs, self.net.halt,
-                   self.images, self.rx, self.mdy, self.mdx, self.task_steps, new, rep, r_cons,
-                   self.src, self.dst, self.values, rel, is_rel, k, budget, a1, b1, a2, b2,
+                   self.clamps, self.images, self.rx, self.mdy, self.mdx, self.task_steps, new,
+                   rep, r_cons, self.src, self.dst, self.values, rel, is_rel, k, budget, a1, b1,
+                   a2, b2,
                    *self._scratch_arrays, out)
             spent += int(out[1])
             if out[2]:
@@ -654,6 +675,7 @@ class SlimDomain:
         return {"W": net.W.copy(), "group": net.group.copy(), "inputs": net.inputs.copy(),
                 "halt": np.array([net.halt]), "theta": net.theta.copy(),
                 "images": self.images.copy(), "rx": np.array([self.rx]),
+                "clamped": net.clamped.copy(), "clamps": self.clamps.copy(),
                 "mdy": self.mdy.copy(), "mdx": self.mdx.copy(),
                 "task_steps": np.array([self.task_steps])}
 
@@ -697,6 +719,7 @@ class PatternDomain(SlimDomain):
         self._pid = {p: i for i, p in enumerate(pats)}
         self.images = np.array(pats, dtype=np.float64).reshape(len(pats), 1, n_in)
         self.rx = n_in
+        self.clamps = np.zeros((1, self.net.n))
         self.mdy = np.zeros(self.net.n, dtype=np.int64)
         self.mdx = np.zeros(self.net.n, dtype=np.int64)
         self._set_tasks([(PatternTask(p, c), self.bits_of(p)) for p in pats
@@ -707,8 +730,8 @@ class PatternDomain(SlimDomain):
         return (1 + gamma_bits(ones) + _ceil_log2(math.comb(len(pattern), ones))
                 + _ceil_log2(self.classes))
 
-    def _row(self, task: PatternTask) -> tuple[int, int, int, int, int, int]:
-        return (self._pid[task.pattern], 0, 0, self.shape.first_output + task.label, -1, -1)
+    def _row(self, task: PatternTask) -> tuple[int, int, int, int, int, int, int]:
+        return (self._pid[task.pattern], 0, 0, self.shape.first_output + task.label, -1, -1, 0)
 
     def task_from_json(self, data: Any) -> PatternTask:
         return PatternTask.from_json(data)
@@ -746,12 +769,19 @@ class FoveaDomain(SlimDomain):
                  hidden: tuple[int, ...] = (4, 4), task_steps: int = 12,
                  max_move: int = 7, theta: float = 0.0,
                  values: tuple[float, ...] = DEFAULT_VALUES, seed: int = 0,
-                 max_changes: int = MAX_CHANGES, image: np.ndarray | None = None) -> None:
+                 max_changes: int = MAX_CHANGES, image: np.ndarray | None = None,
+                 commands: int = 0) -> None:
         ry, rx = int(retina[0]), int(retina[1])
         if ry < 1 or rx < 1 or grid < 2 or max_move < 0:
             raise ValueError("need a positive retina, grid >= 2 and max_move >= 0")
-        super().__init__(NetShape(ry * rx, 4, tuple(hidden), theta, tuple(values)),
+        super().__init__(NetShape(ry * rx, 4, tuple(hidden), theta, tuple(values), commands),
                          task_steps, seed, max_changes)
+        self.commands = commands
+        n_cmd = 1 << commands
+        self.clamps = np.zeros((n_cmd, self.net.n))
+        for c in range(n_cmd):
+            for b, unit in enumerate(self.net.clamped):
+                self.clamps[c, unit] = float((c >> b) & 1)
         self.retina, self.grid, self.max_move = (ry, rx), grid, max_move
         img = grey_image(grid * ry) if image is None else np.asarray(image, dtype=np.float64)
         if img.shape[0] < grid * ry or img.shape[1] < grid * rx:
@@ -772,22 +802,28 @@ class FoveaDomain(SlimDomain):
             raise ValueError("every retina window of the image is blank")
         start_bits = 1 + _ceil_log2(len(self.starts))
         tasks = []
-        for s in self.starts:
-            for dy in range(-max_move, max_move + 1):
-                for dx in range(-max_move, max_move + 1):
-                    t = (s[0] + dy, s[1] + dx)
-                    if 0 <= t[0] < grid and 0 <= t[1] < grid:
-                        tasks.append((FoveaTask(s, t), start_bits + _move_bits(dy)
-                                      + _move_bits(dx)))
+        for c in range(n_cmd):
+            # the command: none (1 bit), or one of the 2^commands - 1 others
+            c_bits = 0 if not commands else 1 + (_ceil_log2(n_cmd - 1) if c else 0)
+            for s in self.starts:
+                for dy in range(-max_move, max_move + 1):
+                    for dx in range(-max_move, max_move + 1):
+                        t = (s[0] + dy, s[1] + dx)
+                        if 0 <= t[0] < grid and 0 <= t[1] < grid:
+                            tasks.append((FoveaTask(s, t, c), start_bits + c_bits
+                                          + _move_bits(dy) + _move_bits(dx)))
         self._set_tasks(tasks)
 
     def _px(self, cell: tuple[int, int]) -> tuple[int, int]:
         return cell[0] * self.retina[0], cell[1] * self.retina[1]
 
-    def _row(self, task: FoveaTask) -> tuple[int, int, int, int, int, int]:
+    def _row(self, task: FoveaTask) -> tuple[int, int, int, int, int, int, int]:
         y, x = self._px(task.start)
         ty, tx = self._px(task.target)
-        return (0, y, x, -1, ty, tx)
+        return (0, y, x, -1, ty, tx, task.command)
+
+    def _command(self, task: FoveaTask) -> np.ndarray:
+        return self.clamps[task.command, self.net.clamped]
 
     def task_from_json(self, data: Any) -> FoveaTask:
         return FoveaTask.from_json(data)
@@ -797,7 +833,9 @@ class FoveaDomain(SlimDomain):
 
     def _batch(self, net: SlimNet, tasks: Sequence[FoveaTask], max_steps: int) -> Any:
         starts = np.array([self._px(t.start) for t in tasks], dtype=np.int64).reshape(-1, 2)
-        return run_fovea_batch(net, self._fovea(), self.images[0], starts, max_steps)
+        cmds = np.array([self._command(t) for t in tasks]).reshape(len(tasks), -1)
+        return run_fovea_batch(net, self._fovea(), self.images[0], starts, max_steps,
+                               cmds if len(tasks) > 1 else cmds.reshape(-1))
 
     def trajectory(self, task: FoveaTask, W: np.ndarray | None = None) -> list[tuple[int, int]]:
         """The windows visited from ``task.start`` (one per step, the start first) by the net
@@ -807,10 +845,12 @@ class FoveaDomain(SlimDomain):
             net.W[...] = W
         fov = self._fovea()
         start = np.array([self._px(task.start)], dtype=np.int64)
-        steps = int(run_fovea_batch(net, fov, self.images[0], start, self.task_steps).steps[0])
+        cmd = self._command(task)
+        steps = int(run_fovea_batch(net, fov, self.images[0], start, self.task_steps,
+                                    cmd).steps[0])
         path = [task.start]
         for t in range(1, steps + 1):
-            b = run_fovea_batch(net, fov, self.images[0], start, t)
+            b = run_fovea_batch(net, fov, self.images[0], start, t, cmd)
             assert b.fovea is not None
             path.append((int(b.fovea[0, 0]) // self.retina[0],
                          int(b.fovea[0, 1]) // self.retina[1]))
@@ -833,8 +873,10 @@ def reference_failures(arrays: dict[str, Any], tasks: Sequence[dict[str, Any]]) 
     W = np.asarray(arrays["W"], dtype=np.float64)
     halt = int(np.asarray(arrays["halt"]).reshape(-1)[0])
     inputs = [int(i) for i in np.asarray(arrays["inputs"]).reshape(-1)]
+    clamped = [int(i) for i in np.asarray(arrays.get("clamped", [])).reshape(-1)]
+    clamps = np.asarray(arrays.get("clamps", np.zeros((1, len(W)))), dtype=np.float64)
     ref = ReferenceSlim(W.tolist(), [int(g) for g in arrays["group"]], inputs, halt,
-                        [float(t) for t in arrays["theta"]])
+                        [float(t) for t in arrays["theta"]], clamped)
     images = np.asarray(arrays["images"], dtype=np.float64)
     rx = int(np.asarray(arrays["rx"]).reshape(-1)[0])
     steps = int(np.asarray(arrays["task_steps"]).reshape(-1)[0])
@@ -851,7 +893,8 @@ def reference_failures(arrays: dict[str, Any], tasks: Sequence[dict[str, Any]]) 
         else:
             image = images[0].tolist()
             start = (int(t["start"][0]) * ry, int(t["start"][1]) * rx)
-            r = ref.run(image, (ry, rx), start, moves, steps)
+            cmd = clamps[int(t.get("command", 0))][clamped].tolist()
+            r = ref.run(image, (ry, rx), start, moves, steps, cmd)
             ok = r.halted and r.fovea == (int(t["target"][0]) * ry, int(t["target"][1]) * rx)
         failed += not ok
     return failed
