@@ -383,6 +383,7 @@ class Settings:
     replace_every: int = 100  # evaluated applications at a level between two replacements
     min_trials: int = 20  # an operator is replaced only after this many applications
     rejection_penalty: float = 0.01  # the window's entry for a rejected child
+    max_idle: int = 5  # generations in a row without an evaluation end the run (stalled)
     max_tries: int = 20  # rejected children in a row before a parent is cloned instead
     price: float = 0.002  # economy: what one application costs
     endowment: float = 0.05  # economy: a new operator's credit
@@ -413,6 +414,7 @@ class MetaGP:
         self.solved_at = 0  # evaluations when the first solution was evaluated (0: none)
         self.generation = 0
         self.rejections: dict[str, int] = {}
+        self.stalled = False
         self.history: list[dict[str, Any]] = []  # per generation: evals, best, pools' fitness
         # the last generation's evaluated children: (op uid, child, f_child, f_better_parent)
         self.last_children: list[tuple[int, np.ndarray, float, float]] = []
@@ -652,9 +654,15 @@ class MetaGP:
         self.history.append(rec)
 
     def run(self) -> dict[str, Any]:
-        """Generations until a program solves every case or the budget is spent."""
-        while not self.solved_at and self.evals < self.s.evaluations:
+        """Generations until a program solves every case or the budget is spent, or until
+        ``max_idle`` generations in a row evaluated nothing (every child rejected or a copy:
+        the operators have stalled, and the run ends rather than loop)."""
+        idle = 0
+        while not self.solved_at and self.evals < self.s.evaluations and idle < self.s.max_idle:
+            before = self.evals
             self.step()
+            idle = idle + 1 if self.evals == before else 0
+        self.stalled = idle >= self.s.max_idle
         return self.summary()
 
     def summary(self) -> dict[str, Any]:
@@ -663,7 +671,7 @@ class MetaGP:
             "evaluations": self.evals, "generations": self.generation,
             "best_fitness": float(self.fit.max()), "best_hits": int(self.hits.max()),
             "best_program": disassemble([int(t) for t in self.pop[int(np.argmax(self.fit))]]),
-            "rejections": dict(self.rejections),
+            "rejections": dict(self.rejections), "stalled": self.stalled,
         }
         if self.s.depth:
             out["operators"] = {lv: [o.to_json() for o in sorted(
