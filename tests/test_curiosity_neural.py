@@ -32,6 +32,15 @@ from metahook.rl.ppo import RewardForwardFilter, RunningMeanStd, gae, normalise_
 D, A, B = 6, 2, 64  # observation bits, actions, batch
 
 
+@pytest.fixture(autouse=True)
+def _one_thread() -> Any:
+    """Tiny networks: one intra-op thread (idle-spinning threads cost more than they give)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _gen(seed: int = 0) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(seed)
