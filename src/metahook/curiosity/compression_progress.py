@@ -21,8 +21,10 @@ history), and each new experience is paid its own term of ``C(h, p_old) - C(h, p
 code length under the model before the update minus after, ``model.before_bits -
 model.code_length(...)``. :func:`history_progress` gives the whole sum over the stored history.
 Because the model learns from the history and not from the new experience alone, an experience
-of pure noise is coded no better after the update than before, up to the jitter of a learner
-with a constant step size (docs/curiosity.md).
+of pure noise is coded hardly better after the update than before (a test: about zero on a
+stream of noise). In the noisy-TV room it still pays a little at the TV, where what can be
+learned (the moves from the TV's cells, behind 16 random input bits) is learned slowly
+(docs/curiosity.md).
 
 :func:`zlib_code_length` is a second, non-neural compressor for the same principle: the bits
 ``zlib`` (level 9) needs for a byte string; ``zlib_progress`` is how many bits fewer the history
