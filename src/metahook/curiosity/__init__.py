@@ -20,6 +20,9 @@ The neural members (PyTorch, the same interface over batches of tensors): :mod:`
 world model predicting the next observation's bits, with prediction error, learning progress by a
 confidence module, and information gain on it), :mod:`.compression_progress` (Schmidhuber
 2008/2010), :mod:`.icm` (Pathak et al. 2017) and :mod:`.rnd` (Burda et al. 2019).
+:mod:`.two_brains` is "Exploring the predictable" (Schmidhuber 1997/2002): two modules whose
+product picks each instruction bet on self-invented experiments for zero-sum surprise rewards,
+each with its own SSA stack (:mod:`.two_brains_reference`: its pure-Python reference).
 
 Layer: like :mod:`metahook.rl`, this package may import ``core``, ``machines``, ``envs`` and ``rl``.
 """
