@@ -13,10 +13,15 @@ from metahook.evolution.meta_gp import (
     MetaGP,
     Settings,
     apply_operator,
+    arity_of,
     check_child,
     make_problem,
     operator_stream,
+    stack_effect,
+    subtree_start,
+    tree_nodes,
 )
+from metahook.evolution.meta_gp_deap import run_deap
 from metahook.machines.forth import assemble, disassemble, vm
 from metahook.machines.forth import reference as ref
 from metahook.machines.forth.instructions import N_EXTENDED
@@ -115,6 +120,22 @@ def test_seed_operators_do_what_they_say() -> None:
     assert disassemble(child.tolist()) == "c1 outb outb not"
 
 
+def test_subtree_seed_replaces_a_subtree_by_one_of_the_other_parent() -> None:
+    p = np.array(assemble("c1 outb c2 outb and c3 outb or not"), dtype=np.int64)
+    q = np.array(assemble("c2 outb c3 outb and not"), dtype=np.int64)
+    eff, ar = stack_effect(PARITY3), arity_of(PARITY3)
+    assert tree_nodes(p, eff)[0].tolist() == [2, 4, 5, 7, 8, 9]  # c1, c2, c3 are leaf parts
+    for prog in (p, q):
+        for end, n in zip(*tree_nodes(prog, eff), strict=True):
+            assert subtree_start(prog, int(end) - 1, ar) == end - n
+    op = np.array(assemble(SEEDS["subtree"][0]), dtype=np.int64)
+    for k, m, a, c in ((4, 5, 2, 5), (8, 6, 8, 6), (9, 2, 9, 2), (2, 4, 2, 2)):
+        top_first = [len(p), len(q), 1, 1, 77, 2, k, m, a, c]
+        _, _, child, _ = MACHINE.run_operator(op, np.concatenate([p, q]),
+                                              np.array(top_first[::-1]), 500)
+        assert child.tolist() == [*p[:k - a], *q[m - c:m], *p[k:]]
+
+
 def test_operator_fitness_is_measured_from_its_children() -> None:
     gp = MetaGP(PARITY3, Settings(depth=1, population=30, evaluations=200, window=1000),
                 np.random.default_rng(1))
@@ -133,8 +154,7 @@ def test_operator_fitness_is_measured_from_its_children() -> None:
 
 
 def test_fixed_operator_baseline_solves_even3() -> None:
-    gp = MetaGP(PARITY3, Settings(population=100, evaluations=5000), np.random.default_rng(0))
-    out = gp.run()
+    out = run_deap(PARITY3, Settings(population=100, evaluations=5000), np.random.default_rng(1))
     assert out["solved"] and out["best_hits"] == 8 and out["evals_to_solve"] <= 5000
 
 

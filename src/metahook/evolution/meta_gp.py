@@ -51,7 +51,8 @@ from metahook.machines.forth.instructions import N_EXTENDED
 from metahook.machines.forth.layout import MAXDP
 
 ERR_CAP = 10**6  # regression: error of a case the program failed (halted, out of steps)
-STREAM_RECORDS = 6  # records (i, j, t, L) on an operator's input stream
+STREAM_RECORDS = 6  # records (i, j, t, L, k, m, a, c) on an operator's input stream
+RECORD = 8  # values per record
 
 
 # ------------------------------------------------------------------ object problems
@@ -93,6 +94,9 @@ class Problem:
 
 def _tok(name: str) -> int:
     return assemble(name)[0]
+
+
+_OUTB = assemble("outb")[0]
 
 
 def parity(k: int) -> Problem:
@@ -158,13 +162,21 @@ def random_tree(rng: np.random.Generator, problem: Problem, depth: int, full: bo
 
 def ramped(rng: np.random.Generator, problem: Problem, n: int, lo: int = 2, hi: int = 6
            ) -> list[np.ndarray]:
-    """Ramped half-and-half initial population (Koza), within ``problem.max_len``."""
+    """Ramped half-and-half initial population (Koza), within ``problem.max_len``.
+
+    Draw k takes depth ``lo + (k // 2) % (hi - lo + 1)``, full if k is odd; a tree too long is
+    dropped and the ramp moves on (a full binary tree of depth 6 never fits 96 tokens, so the
+    ramp must not wait for one). Bounded: at most ``50 * n`` draws."""
     pop: list[np.ndarray] = []
-    while len(pop) < n:
-        d = lo + len(pop) % (hi - lo + 1)
-        t = random_tree(rng, problem, d, full=bool(len(pop) % 2))
+    for k in range(50 * n + 50):
+        if len(pop) == n:
+            break
+        t = random_tree(rng, problem, lo + (k // 2) % (hi - lo + 1), full=bool(k % 2))
         if len(t) <= problem.max_len:
             pop.append(np.array(t, dtype=np.int64))
+    if len(pop) < n:
+        raise ValueError(f"ramped: trees of depth {lo}..{hi} do not fit {problem.max_len} "
+                         "tokens")
     return pop
 
 
@@ -178,22 +190,61 @@ def subtree_start(prog: Sequence[int] | np.ndarray, j: int, arity: dict[int, int
     return -1
 
 
+def stack_effect(problem: Problem) -> np.ndarray:
+    """``effect[v]``: what object token v adds to the height of ``ds`` (pushes 1, pops its
+    arity); 0 for tokens outside the problem's set."""
+    eff = np.zeros(N_EXTENDED + 1, dtype=np.int64)
+    for t, ar in arity_of(problem).items():
+        eff[t] = 1 - ar
+    return eff
+
+
+def tree_nodes(prog: np.ndarray, effect: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes of a postfix program's tree: the positions (1-based) where a subtree ends and
+    the subtree's length. With S the running sum of the tokens' stack effects (each at most
+    +1), the subtree ending at k starts after the last position before k where S was S[k] - 1
+    (the subtree :func:`subtree_start` finds). An input's index (a constant that ``outb``
+    reads: ``c2`` of the leaf ``c2 outb``) is part of its leaf, not a node."""
+    codes = prog.tolist()
+    run = 0
+    last: dict[int, int] = {0: 0}
+    ends: list[int] = []
+    lens: list[int] = []
+    for k in range(1, len(codes) + 1):
+        run += int(effect[codes[k - 1]])
+        start = last.get(run - 1)
+        if start is not None and not (k < len(codes) and codes[k] == _OUTB
+                                      and effect[codes[k - 1]] == 1):
+            ends.append(k)
+            lens.append(k - start)
+        last[run] = k
+    return np.array(ends, dtype=np.int64), np.array(lens, dtype=np.int64)
+
+
+def _random_node(rng: np.random.Generator, prog: np.ndarray, effect: np.ndarray
+                 ) -> tuple[int, int]:
+    """(start, end) of a uniformly chosen node's subtree, 0-based inclusive; (-1, -1): none."""
+    ends, lens = tree_nodes(prog, effect)
+    if not len(ends):
+        return -1, -1
+    k = int(rng.integers(len(ends)))
+    return int(ends[k] - lens[k]), int(ends[k] - 1)
+
+
 def subtree_crossover(rng: np.random.Generator, p1: np.ndarray, p2: np.ndarray,
-                      arity: dict[int, int]) -> np.ndarray:
-    """Replace a random subtree of ``p1`` by a random subtree of ``p2`` (uniform points)."""
-    j1 = int(rng.integers(len(p1)))
-    j2 = int(rng.integers(len(p2)))
-    s1, s2 = subtree_start(p1, j1, arity), subtree_start(p2, j2, arity)
+                      effect: np.ndarray) -> np.ndarray:
+    """Replace a random subtree of ``p1`` by a random subtree of ``p2`` (uniform nodes)."""
+    s1, j1 = _random_node(rng, p1, effect)
+    s2, j2 = _random_node(rng, p2, effect)
     if s1 < 0 or s2 < 0:
         return p1.copy()
     return np.concatenate([p1[:s1], p2[s2:j2 + 1], p1[j1 + 1:]])
 
 
 def subtree_mutation(rng: np.random.Generator, p: np.ndarray, problem: Problem,
-                     arity: dict[int, int], depth: int = 2) -> np.ndarray:
+                     effect: np.ndarray, depth: int = 2) -> np.ndarray:
     """Replace a random subtree of ``p`` by a random tree of depth 0..``depth`` (grow)."""
-    j = int(rng.integers(len(p)))
-    s = subtree_start(p, j, arity)
+    s, j = _random_node(rng, p, effect)
     if s < 0:
         return p.copy()
     new = random_tree(rng, problem, int(rng.integers(depth + 1)), full=False)
@@ -204,12 +255,14 @@ def subtree_mutation(rng: np.random.Generator, p: np.ndarray, problem: Problem,
 OP_TOKEN_NAMES = ("fromD delD toD ex up del innb outb outn inn deln insn mvn cpn cpnb xmn xmnb "
                   "c0 c1 c2 c3 c4 c5 add sub inc dec by2 half pushdp setdp nop neg grt eq")
 OP_TOKENS: tuple[int, ...] = tuple(sorted(assemble(OP_TOKEN_NAMES)))
-OP_MAX_LEN = 48
+OP_MAX_LEN = 64
 OP_MAX_STEPS = 3000
 
 # The hand-written seed operators (name: code, arity). Stream, top first: n1 n2, then records
-# i j t L (i: a position in parent 1, j: in parent 2 (unary: in parent 1), t: a random token of
-# the child's level, L in 1..3).
+# i j t L k m a c (i: a position in parent 1, j: in parent 2 (unary: in parent 1), t: a random
+# token of the child's level, L in 1..3; when the child is an object program, k and m: where a
+# random node of parent 1 and of parent 2 (unary: 1) ends, a and c: their subtrees' lengths;
+# for an operator child k = i, m = j, a = c = 1).
 SEEDS: dict[str, tuple[str, int]] = {
     # ds[i] := t
     "point": ("delD delD fromD delD delD fromD delD ex innb del", 1),
@@ -219,18 +272,35 @@ SEEDS: dict[str, tuple[str, int]] = {
     "delete": ("delD delD fromD dec delD delD delD fromD deln", 1),
     # p1[1..i] ++ p2[j..n2]
     "crossover": ("fromD delD delD fromD ex c2 outn sub deln fromD delD fromD delD dec deln", 2),
+    # p1[1..k-a] ++ p2[m-c+1..m] ++ p1[k+1..n1]: the subtree ending at k replaced by the one
+    # ending at m. On ds above the parents it computes X = n1-a+c, Y = n1-a+m+1, c, e = k-a,
+    # e, a, then deln (drop p1's subtree), insn (copy p2's in), setdp X (drop the rest).
+    "subtree": ("fromD delD delD delD delD delD delD fromD delD fromD delD fromD delD fromD "
+                "c5 outn c3 outn sub c2 outn add up c3 outn sub c5 outn add inc c3 outn "
+                "c5 c2 add outn c3 by2 outn sub up c5 c2 add outn deln insn setdp", 2),
 }
 
 
-def operator_stream(rng: np.random.Generator, n1: int, n2: int, tokens: Sequence[int]
-                    ) -> np.ndarray:
-    """The input stream of an operator run, bottom first (so that ``n1`` is on top of Ds)."""
+def operator_stream(rng: np.random.Generator, n1: int, n2: int, tokens: Sequence[int],
+                    nodes1: tuple[np.ndarray, np.ndarray] | None = None,
+                    nodes2: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The input stream of an operator run, bottom first (so that ``n1`` is on top of Ds).
+    ``nodes1``/``nodes2``: :func:`tree_nodes` of parent 1 and 2 (unary: both parent 1's);
+    without them (operator children, or a parent with no node) k = i, m = j, a = c = 1."""
     r = STREAM_RECORDS
-    rec = np.empty((r, 4), dtype=np.int64)
-    rec[:, 0] = rng.integers(1, n1 + 1, size=r)
-    rec[:, 1] = rng.integers(1, (n2 or n1) + 1, size=r)
-    rec[:, 2] = np.asarray(tokens, dtype=np.int64)[rng.integers(len(tokens), size=r)]
-    rec[:, 3] = rng.integers(1, 4, size=r)
+    u = rng.random((r, 6))  # one draw for every random field (uniform choices below)
+    rec = np.ones((r, RECORD), dtype=np.int64)
+    rec[:, 0] = 1 + (u[:, 0] * n1).astype(np.int64)
+    rec[:, 1] = 1 + (u[:, 1] * (n2 or n1)).astype(np.int64)
+    rec[:, 2] = np.asarray(tokens, dtype=np.int64)[(u[:, 2] * len(tokens)).astype(np.int64)]
+    rec[:, 3] = 1 + (u[:, 3] * 3).astype(np.int64)
+    rec[:, 4] = rec[:, 0]
+    rec[:, 5] = rec[:, 1]
+    for col, nodes in ((4, nodes1), (5, nodes2)):
+        if nodes is not None and len(nodes[0]):
+            pick = (u[:, col] * len(nodes[0])).astype(np.int64)
+            rec[:, col] = nodes[0][pick]
+            rec[:, col + 2] = nodes[1][pick]
     return np.concatenate([[n1, n2], rec.ravel()])[::-1].copy()
 
 
@@ -262,15 +332,26 @@ def check_child(child: np.ndarray, parents: Sequence[np.ndarray], tokens: Sequen
 
 def apply_operator(machine: GPMachine, op: np.ndarray, arity: int, parents: Sequence[np.ndarray],
                    tokens: Sequence[int], max_len: int, rng: np.random.Generator,
-                   max_steps: int = OP_MAX_STEPS) -> tuple[np.ndarray | None, str]:
+                   max_steps: int = OP_MAX_STEPS, effect: np.ndarray | None = None,
+                   nodes: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+                   ) -> tuple[np.ndarray | None, str]:
     """Run operator program ``op`` on ``parents`` (its arity's first ones): (child, "") or
-    (None, the reason it was rejected)."""
+    (None, the reason it was rejected). ``effect`` (:func:`stack_effect`, object children only)
+    puts random nodes of the parents' trees on the stream (``nodes``: a cached
+    :func:`tree_nodes` for that ``effect``)."""
     p1 = parents[0]
     p2 = parents[1] if arity == 2 else np.zeros(0, dtype=np.int64)
     ds0 = np.concatenate([p1, p2])
     if len(ds0) > MAXDP:
         return None, "parents do not fit on ds"
-    stream = operator_stream(rng, len(p1), len(p2), tokens)
+    s1 = s2 = None
+    if effect is not None and nodes is None:
+        def nodes(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return tree_nodes(p, effect)
+    if nodes is not None:
+        s1 = nodes(p1)
+        s2 = nodes(p2) if arity == 2 else s1
+    stream = operator_stream(rng, len(p1), len(p2), tokens, s1, s2)
     code, why, child, _ = machine.run_operator(op, ds0, stream, max_steps)
     if code == HALTED:
         return None, f"operator halted: {HALT_REASONS[why]}"
@@ -380,7 +461,8 @@ class Settings:
     economy: bool = False  # PSALM credit instead of windowed fitness
     pool: tuple[int, ...] = (12, 6, 4)  # operators per level 1, 2, 3
     window: int = 40  # applications an operator's fitness is measured over
-    replace_every: int = 100  # evaluated applications at a level between two replacements
+    replace_every: int = 100  # applications at a level between two replacements (level 1:
+    # rejected ones included)
     min_trials: int = 20  # an operator is replaced only after this many applications
     rejection_penalty: float = 0.01  # the window's entry for a rejected child
     max_idle: int = 5  # generations in a row without an evaluation end the run (stalled)
@@ -410,6 +492,8 @@ class MetaGP:
         self.p, self.s, self.rng = problem, settings, rng
         self.m = machine or GPMachine()
         self.arity = arity_of(problem)
+        self.effect = stack_effect(problem)
+        self._node_cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self.evals = 0
         self.solved_at = 0  # evaluations when the first solution was evaluated (0: none)
         self.generation = 0
@@ -437,6 +521,16 @@ class MetaGP:
 
     def _tokens(self, level: int) -> tuple[int, ...]:
         return self.p.tokens if level == 0 else OP_TOKENS
+
+    def _nodes(self, prog: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`tree_nodes` of an object program, cached (parents are chosen many times)."""
+        key = prog.tobytes()
+        got = self._node_cache.get(key)
+        if got is None:
+            if len(self._node_cache) > 4 * self.s.population:
+                self._node_cache.clear()
+            got = self._node_cache[key] = tree_nodes(prog, self.effect)
+        return got
 
     def _max_len(self, level: int) -> int:
         return self.p.max_len if level == 0 else OP_MAX_LEN
@@ -521,11 +615,11 @@ class MetaGP:
         if self.s.depth == 0:
             if self.rng.random() < self.s.crossover:
                 j = self._tournament()
-                child = subtree_crossover(self.rng, self.pop[i], self.pop[j], self.arity)
+                child = subtree_crossover(self.rng, self.pop[i], self.pop[j], self.effect)
                 fp = max(self.fit[i], self.fit[j])
             else:
                 j = i
-                child = subtree_mutation(self.rng, self.pop[i], self.p, self.arity)
+                child = subtree_mutation(self.rng, self.pop[i], self.p, self.effect)
                 fp = self.fit[i]
             if len(child) > self.p.max_len:
                 return self.pop[i], self.fit[i], None, i
@@ -538,11 +632,13 @@ class MetaGP:
             j = self._tournament() if op.arity == 2 else i
             self._pay(op)
             made, reason = apply_operator(self.m, op.code, op.arity, [self.pop[i], self.pop[j]],
-                                          self.p.tokens, self.p.max_len, self.rng)
+                                          self.p.tokens, self.p.max_len, self.rng,
+                                          nodes=self._nodes)
             if made is not None:
                 return made, max(self.fit[i], self.fit[j]), op, -1
             self._reject(reason)
             op.record(-self.s.rejection_penalty, self.s.window, rejected=True)
+            self._after_application(1)  # a rejection counts: a pool that only rejects is renewed
             i = self._tournament()
         return self.pop[i], self.fit[i], None, i
 
@@ -697,6 +793,8 @@ __all__ = [
     "make_problem",
     "parity",
     "regression",
+    "stack_effect",
     "subtree_crossover",
     "subtree_mutation",
+    "tree_nodes",
 ]

@@ -95,12 +95,16 @@ def _loop(problem: Problem, s: Settings, rng: np.random.Generator, ps: Any, gp: 
         return [float(v) for v in f], [int(v) for v in h]
 
     pop: list[Any] = []
-    while len(pop) < s.population:
-        d = 2 + len(pop) % 5
-        gen = gp.genFull if len(pop) % 2 else gp.genGrow
+    for k in range(50 * s.population + 50):  # the ramp of meta_gp.ramped (bounded the same)
+        if len(pop) == s.population:
+            break
+        d = 2 + (k // 2) % 5
+        gen = gp.genFull if k % 2 else gp.genGrow
         t = gp.PrimitiveTree(gen(ps, d, d))
         if len(to_tokens(t)) <= problem.max_len:
             pop.append(t)
+    if len(pop) < s.population:
+        raise ValueError(f"ramped: trees of depth 2..6 do not fit {problem.max_len} tokens")
     toks = [to_tokens(t) for t in pop]
     fit, hits = evaluate(toks)
     gens = 0

@@ -14,7 +14,8 @@ under the same budget of object-level evaluations:
 
 Reported per method (and per problem): success rate, median evaluations to solve (over the solved
 runs), and two-sided tests of each meta method against ``fixed`` (Fisher's exact test on the
-successes; Mann-Whitney U on evaluations to solve, unsolved runs ranked beyond the budget).
+successes; Mann-Whitney U on evaluations to solve, unsolved runs ranked beyond the budget, and
+on the best run's hits).
 ``operators.json`` lists the operators that survived the first run of each meta method.
 """
 
@@ -163,6 +164,9 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                 xb = [r["evals_to_solve"] if r["solved"] else cens for r in b]
                 m[f"p_evals_{meth}_vs_fixed_{_short(p)}"] = (
                     float(mannwhitneyu(xa, xb).pvalue) if set(xa) | set(xb) != {cens} else 1.0)
+                ha, hb = [r["best_hits"] for r in a], [r["best_hits"] for r in b]
+                m[f"p_hits_{meth}_vs_fixed_{_short(p)}"] = (
+                    float(mannwhitneyu(ha, hb).pvalue) if len(set(ha) | set(hb)) > 1 else 1.0)
     rejections: dict[str, int] = {}
     for r in recs.values():
         for k, v in r.get("rejections", {}).items():
@@ -241,7 +245,7 @@ EXPERIMENTS = (
         name="meta-gp-regression", system="Meta-GP", paper=PAPER,
         description="Meta-GP vs fixed-operator GP on Koza's quartic and sextic (OOPS language).",
         config=Config,
-        scales={"quick": Config(problems=("quartic",), seeds=2, evaluations=4000, workers=1),
+        scales={"quick": Config(problems=("quartic",), seeds=2, evaluations=3000, workers=1),
                 "full": Config(problems=("quartic", "sextic"))},
         run=run, smoke=smoke_regression)),
 )
