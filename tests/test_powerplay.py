@@ -276,8 +276,9 @@ def test_the_ledgers_powerplay_runs_verify(capsys: Any) -> None:
     from metahook.cli import main
 
     results = Path(__file__).resolve().parents[1] / "results"
-    for exp in ("powerplay-forth", "powerplay-slim-patterns", "powerplay-slim-fovea"):
-        run_dir = results / exp / "full"
+    for exp, label in (("powerplay-forth", "full"), ("powerplay-slim-patterns", "full"),
+                       ("powerplay-slim-fovea", "full"), ("powerplay-slim-fovea", "no-commands")):
+        run_dir = results / exp / label
         assert main(["powerplay", "verify", str(run_dir)]) == 0
         out = json.loads(capsys.readouterr().out)
         m = json.loads((run_dir / "result.json").read_text())["metrics"]
