@@ -99,6 +99,8 @@ def _loop(problem: Problem, s: Settings, rng: np.random.Generator, ps: Any, gp: 
         if len(pop) == s.population:
             break
         d = 2 + (k // 2) % 5
+        # deap's genGrow(ps, d, d) chooses a leaf only at depth d: a full tree too (unlike
+        # meta_gp.ramped's grow half; kept as deap's own ramp, see docs/meta_gp.md)
         gen = gp.genFull if k % 2 else gp.genGrow
         t = gp.PrimitiveTree(gen(ps, d, d))
         if len(to_tokens(t)) <= problem.max_len:
