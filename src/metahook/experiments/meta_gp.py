@@ -39,6 +39,7 @@ from metahook.harness.api import (
     plots,
     register,
 )
+from metahook.references import refs
 
 PAPER = ("J. Schmidhuber, Evolutionary principles in self-referential learning, or on learning "
          "how to learn: the meta-meta-... hook, diploma thesis, TU Munich, 1987 (pp. 7-13 "
@@ -236,6 +237,7 @@ def smoke_regression(m: dict[str, Any]) -> tuple[bool, str]:
 EXPERIMENTS = (
     register(Experiment(
         name="meta-gp-parity", system="Meta-GP", paper=PAPER,
+        reference=refs("meta_gp", "meta-gp-parity"),
         description="Meta-GP vs fixed-operator GP on even-4 and even-5 parity (OOPS language).",
         config=Config,
         scales={"quick": Config(problems=("even-3",), seeds=2, evaluations=5000, workers=1),
@@ -243,6 +245,7 @@ EXPERIMENTS = (
         run=run, smoke=smoke_parity)),
     register(Experiment(
         name="meta-gp-regression", system="Meta-GP", paper=PAPER,
+        reference=refs("meta_gp", "meta-gp-regression"),
         description="Meta-GP vs fixed-operator GP on Koza's quartic and sextic (OOPS language).",
         config=Config,
         scales={"quick": Config(problems=("quartic",), seeds=2, evaluations=3000, workers=1),
