@@ -68,6 +68,23 @@ def run_jit(program: Sequence[int], goal: int, n: int, frozen: Sequence[Sequence
                    int(M[vm.R_TOPT]), int(M[vm.R_TOPSP]), int(M[vm.R_MOVES])), pr
 
 
+def step_ref(m: ref.Machine, goal: int | None = None) -> str:
+    """Step the reference machine until it ends (code end, bad ip, time, halt, or solved when a
+    ``goal`` is given); the stop's name."""
+    while True:
+        if m.ip == m.qp + 1:
+            return "end"
+        if not m.valid_ip():
+            return "bad-ip"
+        if float(m.t + 1) > m.TP:
+            return "time"
+        m.step()
+        if goal is not None and m.solved(goal):
+            return "solved"
+        if m.halt:
+            return "halted"
+
+
 def run_ref(pr: ProgramRunner, goal: int, max_steps: int, extended: bool = False
             ) -> tuple[Outcome, ref.Machine]:
     """The reference on the same initial machine as ``pr`` (built, not yet run)."""
@@ -82,23 +99,7 @@ def run_ref(pr: ProgramRunner, goal: int, max_steps: int, extended: bool = False
     m.T = max_steps
     m.P = 1.0
     m.record = True
-    while True:
-        if m.ip == m.qp + 1:
-            stop = "end"
-            break
-        if not m.valid_ip():
-            stop = "bad-ip"
-            break
-        if float(m.t + 1) > m.TP:
-            stop = "time"
-            break
-        m.step()
-        if m.solved(goal):
-            stop = "solved"
-            break
-        if m.halt:
-            stop = "halted"
-            break
+    stop = step_ref(m, goal)
     cells = {k: m.mem[k] for k, _ in m.undo}
     return Outcome(stop, m.why if stop == "halted" else 0, m.totalt, m.insts, m.t,
                    list(m.undo), cells, m.topt, m.top_sp, m.moves), m

@@ -26,6 +26,7 @@ from metahook.machines.forth import assemble, disassemble, vm
 from metahook.machines.forth import reference as ref
 from metahook.machines.forth.instructions import N_EXTENDED
 from metahook.machines.forth.layout import ADDP, ADP, N_DECLARED, NROWS, ROW
+from oops_helpers import step_ref
 
 MACHINE = GPMachine()
 PARITY3 = make_problem("even-3")
@@ -47,20 +48,7 @@ def _ref_operator(op: np.ndarray, ds0: np.ndarray, Ds0: np.ndarray, max_steps: i
     m.set(ADDP, len(Ds0))
     for k, v in enumerate(Ds0, start=1):
         m.set(ADDP + k, int(v))
-    while True:
-        if m.ip == m.qp + 1:
-            stop = "end"
-            break
-        if not m.valid_ip():
-            stop = "bad-ip"
-            break
-        if float(m.t + 1) > m.TP:
-            stop = "time"
-            break
-        m.step()
-        if m.halt:
-            stop = "halted"
-            break
+    stop = step_ref(m)
     return stop, [m.cell(ADP + k) for k in range(1, max(0, min(m.dp, 200)) + 1)]
 
 
