@@ -132,21 +132,27 @@ EV_DONE, EV_STACK_FULL, EV_NEED_RANDOM = range(3)
 
 
 @njit(cache=True, inline='always', **NO_REFCOUNT)
-def sample_joint(LR: np.ndarray, i: int, u: float) -> int:
-    """Inverse-CDF draw from ``LEFT[i] * RIGHT[i]`` normalised (one scan: 1 time step).
+def _weight(LR: np.ndarray, k: int, i: int, j: int) -> float:
+    """Value ``j``'s weight in row ``i``: module ``k``'s, or both modules' product (``k < 0``)."""
+    if k < 0:
+        return float(LR[0, i, j] * LR[1, i, j])
+    return float(LR[k, i, j])
 
-    A value with a zero in either module has zero weight (the veto). Rounding can leave the
-    target above the last cumulative sum; then the last value with positive weight is drawn.
-    """
+
+@njit(cache=True, inline='always', **NO_REFCOUNT)
+def _draw(LR: np.ndarray, k: int, i: int, u: float) -> int:
+    """Inverse-CDF draw from row ``i``'s weights (:func:`_weight`) normalised (one scan: 1 time
+    step). Rounding can leave the target above the last cumulative sum; then the last value with
+    positive weight is drawn."""
     n = LR.shape[2]
     total = 0.0
     for j in range(n):
-        total += LR[0, i, j] * LR[1, i, j]
+        total += _weight(LR, k, i, j)
     target = u * total
     acc = 0.0
     last = 0
     for j in range(n):
-        w = LR[0, i, j] * LR[1, i, j]
+        w = _weight(LR, k, i, j)
         if w > 0.0:
             acc += w
             last = j
@@ -156,23 +162,16 @@ def sample_joint(LR: np.ndarray, i: int, u: float) -> int:
 
 
 @njit(cache=True, inline='always', **NO_REFCOUNT)
+def sample_joint(LR: np.ndarray, i: int, u: float) -> int:
+    """Draw from ``LEFT[i] * RIGHT[i]`` normalised: a value with a zero in either module has
+    zero weight (the veto)."""
+    return _draw(LR, -1, i, u)
+
+
+@njit(cache=True, inline='always', **NO_REFCOUNT)
 def sample_one(LR: np.ndarray, k: int, i: int, u: float) -> int:
-    """Inverse-CDF draw from module ``k``'s row ``i`` alone, normalised (1 time step)."""
-    n = LR.shape[2]
-    total = 0.0
-    for j in range(n):
-        total += LR[k, i, j]
-    target = u * total
-    acc = 0.0
-    last = 0
-    for j in range(n):
-        w = LR[k, i, j]
-        if w > 0.0:
-            acc += w
-            last = j
-            if target < acc:
-                return j
-    return last
+    """Draw from module ``k``'s row ``i`` alone, normalised (1 time step)."""
+    return _draw(LR, k, i, u)
 
 
 @njit(cache=True, inline='always', **NO_REFCOUNT)
