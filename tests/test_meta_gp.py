@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +26,8 @@ from metahook.evolution.meta_gp import (
     tree_nodes,
 )
 from metahook.evolution.meta_gp_deap import run_deap
+from metahook.harness.registry import get_experiment
+from metahook.harness.runner import run_experiment
 from metahook.machines.forth import assemble, disassemble, vm
 from metahook.machines.forth import reference as ref
 from metahook.machines.forth.instructions import N_EXTENDED
@@ -152,3 +158,40 @@ def test_credit_is_conserved_except_external_reward() -> None:
     out = gp.run()
     assert abs(out["credit_total"] - out["credit_expected"]) < 1e-9
     assert gp.economy is not None and len(gp.removed) > 0
+
+
+def _quick(name: str, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The experiment's quick scale through the harness: (metrics, operators.json)."""
+    res = run_experiment(name, out=tmp_path, scale="quick", seed=0)
+    assert res["status"] == "ok"
+    ok, why = get_experiment(name).smoke(res["metrics"])  # type: ignore[misc]
+    assert ok, why
+    return res["metrics"], json.loads((tmp_path / "operators.json").read_text())
+
+
+def _check_operators(ops: dict[str, Any]) -> None:
+    """Every surviving operator is a program of the machine with a fitness from its children."""
+    for per_level in ops.values():
+        for level, listed in per_level.items():
+            for op in listed:
+                assert op["level"] == int(level) and op["text"]
+                code = np.array(assemble(op["text"]), dtype=np.int64)
+                assert disassemble(code) == op["text"]  # serialisable and runnable as written
+                if op["applied"] == 0:
+                    assert op["fitness"] == 0.0  # no children, no measured effect
+
+
+def test_parity_quick_scale_bounded_and_baseline_solves_even3(tmp_path: Path) -> None:
+    m, ops = _quick("meta-gp-parity", tmp_path)
+    assert m["success_rate_deap"] > 0 and m["evals_to_solve_median_deap"] <= 5000
+    # random operators halt, overrun or write junk; each such child is rejected with a reason
+    assert m["rejections"]["operator halted"] > 0
+    assert all(why and n > 0 for why, n in m["rejections"].items())
+    assert set(ops) == {"even-3/meta1", "even-3/meta2", "even-3/credit"}
+    _check_operators(ops)
+
+
+def test_regression_quick_scale_fixed_gp_solves_the_quartic(tmp_path: Path) -> None:
+    m, ops = _quick("meta-gp-regression", tmp_path)
+    assert m["success_rate_fixed"] > 0
+    _check_operators(ops)
