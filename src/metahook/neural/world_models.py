@@ -45,6 +45,7 @@ from torch import nn
 
 from metahook.evolution.network import NetSpec
 from metahook.evolution.problem import BatchResult
+from metahook.neural.training import seeded
 
 PAPER_CHANNELS = (32, 64, 128, 256)
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -166,6 +167,12 @@ class MDNRNN(nn.Module):
         return (*self.split(self.head(y)), st)
 
 
+def seeded_mdnrnn(z_dim: int, a_dim: int, hidden: int, n_gauss: int = 5,
+                  predict_done: bool = False, seed: int = 0) -> MDNRNN:
+    """An :class:`MDNRNN` whose initial weights are drawn from ``seed`` (global RNG untouched)."""
+    return seeded(lambda: MDNRNN(z_dim, a_dim, hidden, n_gauss, predict_done), seed)
+
+
 def mdn_nll(logpi: torch.Tensor, mu: torch.Tensor, logsigma: torch.Tensor,
             target: torch.Tensor) -> torch.Tensor:
     """Negative log-likelihood of ``target`` ``(..., z)`` under the mixtures, per dimension."""
@@ -267,8 +274,8 @@ def train_m(m: MDNRNN, seq: Sequences, *, epochs: int, batch: int, lr: float,
             loss.backward()
             nn.utils.clip_grad_norm_(m.parameters(), grad_clip)
             opt.step()
-            tot_nll += float(nll)
-            tot_bce += float(bce)
+            tot_nll += float(nll.detach())
+            tot_bce += float(bce.detach())
             nb += 1
         curve.append((tot_nll / nb, tot_bce / nb))
     return curve
@@ -371,3 +378,67 @@ class DreamProblem:
 
     def solution_score(self, spec: NetSpec, genome: np.ndarray) -> int:
         return -1
+
+
+# ----------------------------------------------------------------------------- 1990
+class RecurrentModel(nn.Module):
+    """M of Schmidhuber (1990), "Making the world differentiable" (FKI-126-90): a recurrent net
+    (here ``torch.nn.LSTM``) that reads the controller's input and action ``[x_t, a_t]`` and
+    predicts the change of the input ``x_{t+1} − x_t`` and the pain signal (the logit of
+    "the pole fell" at ``t + 1``)."""
+
+    def __init__(self, obs_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.obs_dim, self.hidden = obs_dim, hidden
+        self.lstm = nn.LSTM(obs_dim + 1, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, obs_dim + 1)
+
+    def forward(self, x: torch.Tensor, a: torch.Tensor,
+                state: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """``x`` ``(B, T, obs)``, ``a`` ``(B, T, 1)`` -> (Δx, pain logit ``(B, T)``, state)."""
+        y, st = self.lstm(torch.cat([x, a], -1), state)
+        o = self.out(y)
+        return o[..., :-1], o[..., -1], st
+
+
+class Controller1990(nn.Module):
+    """C: a feedforward tanh net from the observation to the force in [−1, 1]."""
+
+    def __init__(self, obs_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(hidden, 1),
+                                 nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def model_loss(m: RecurrentModel, obs: torch.Tensor, act: torch.Tensor, fell: torch.Tensor,
+               mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, squared error of Δx, pain BCE) on windows ``obs`` ``(B, T+1, d)``, ``act``
+    ``(B, T, 1)``, ``fell`` ``(B, T)``, ``mask`` ``(B, T)`` (teacher forcing)."""
+    dx, logit, _ = m(obs[:, :-1], act)
+    se = (((dx - (obs[:, 1:] - obs[:, :-1])) ** 2).sum(-1) * mask).sum() / mask.sum()
+    bce = (F.binary_cross_entropy_with_logits(logit, fell, reduction="none")
+           * mask).sum() / mask.sum()
+    return se * 100.0 + bce, se, bce
+
+
+def pain_through_model(c: Controller1990, m: RecurrentModel, x0: torch.Tensor,
+                       horizon: int) -> torch.Tensor:
+    """C's expected pain over ``horizon`` steps imagined by the frozen M from states ``x0``:
+    Σ_t P(alive before t) · P(fall at t), the gradient flowing through M into C (1990's
+    "backpropagation through the model")."""
+    x = x0
+    state = None
+    alive = torch.ones(x0.shape[0])
+    pain = torch.zeros(x0.shape[0])
+    for _ in range(horizon):
+        a = c(x)
+        dx, logit, state = m(x.unsqueeze(1), a.unsqueeze(1), state)
+        p = torch.sigmoid(logit[:, 0])
+        pain = pain + alive * p
+        alive = alive * (1 - p)
+        x = x + dx[:, 0]
+    return pain.mean()

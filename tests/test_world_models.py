@@ -1,0 +1,187 @@
+"""World Models: V, M and C have the paper's sizes; M's mixture density and temperature; the dream
+as a Problem; the real TakeCover game; the quick pipeline and its bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import cli_inproc
+from metahook.envs import carracing
+from metahook.envs import vizdoom_takecover as doom
+from metahook.evolution.network import NetSpec
+from metahook.harness.registry import get_experiment
+from metahook.harness.runner import run_experiment
+from metahook.neural import world_models as wm
+
+needs_vizdoom = pytest.mark.skipif(not doom.available(),
+                                   reason="the vizdoom wheel is not installed here")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Any:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _n(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_v_m_and_c_have_the_papers_weight_counts() -> None:
+    """4,348,547 / 4,446,915 (V), 422,368 / 1,678,785 (M), 867 / 1,088 (C): CarRacing /
+    TakeCover. torch's LSTM keeps two bias vectors where the paper's had one (4·hidden more)."""
+    assert _n(wm.ConvVAE(32)) == 4_348_547
+    assert _n(wm.ConvVAE(64)) == 4_446_915
+    assert _n(wm.MDNRNN(32, 3, 256)) - 4 * 256 == 422_368
+    assert _n(wm.MDNRNN(64, 2, 512, predict_done=True)) - 4 * 512 == 1_678_785
+    assert wm.controller_size(32, 256, 3, with_cell=False, bias=True) == 867
+    assert wm.controller_size(64, 512, 1, with_cell=True, bias=False) == 1_088
+    vae = wm.ConvVAE(16, (4, 4, 8, 8))
+    recon, mu, logvar = vae(torch.rand(3, 3, 64, 64))
+    assert recon.shape == (3, 3, 64, 64) and mu.shape == logvar.shape == (3, 16)
+
+
+def test_mdn_nll_is_the_mixture_log_density() -> None:
+    """Differential: our per-dimension NLL against torch.distributions' mixture."""
+    g = torch.Generator().manual_seed(0)
+    logpi = torch.log_softmax(torch.randn(4, 6, 5, generator=g), -1)
+    mu, logsig = torch.randn(4, 6, 5, generator=g), 0.3 * torch.randn(4, 6, 5, generator=g)
+    x = torch.randn(4, 6, generator=g)
+    mix = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(logits=logpi),
+        torch.distributions.Normal(mu, logsig.exp()))
+    assert torch.allclose(wm.mdn_nll(logpi, mu, logsig, x), -mix.log_prob(x), atol=1e-5)
+
+
+def test_temperature_sharpens_or_widens_the_samples_and_must_be_positive() -> None:
+    g = torch.Generator().manual_seed(1)
+    n = 4000
+    logpi = torch.log(torch.tensor([0.7, 0.3])).expand(n, 1, 2)
+    mu = torch.tensor([0.0, 5.0]).expand(n, 1, 2)
+    logsig = torch.zeros(n, 1, 2)
+    cold = wm.mdn_sample(logpi, mu, logsig, 0.01, g)[:, 0]
+    warm = wm.mdn_sample(logpi, mu, logsig, 1.0, g)[:, 0]
+    hot = wm.mdn_sample(logpi, mu, logsig, 1.3, g)[:, 0]
+    assert cold.abs().max() < 0.5  # one mode, almost no noise
+    assert 0.2 < float((warm > 2.5).float().mean()) < 0.4  # the learned weights
+    assert float(hot.std()) > float(warm.std()) > float(cold.std())
+    for tau in (0.0, -1.0):
+        with pytest.raises(ValueError, match="tau"):
+            wm.mdn_sample(logpi, mu, logsig, tau, g)
+
+
+def _toy_episodes(rng: np.random.Generator, n: int = 24, T: int = 40) -> list[Any]:
+    """z rotates by an angle set by the action: learnable from (z, a)."""
+    eps = []
+    for _ in range(n):
+        ang = rng.uniform(0, 2 * np.pi)
+        a = rng.integers(0, 3, T)
+        zs = [ang]
+        for t in range(T):
+            zs.append(zs[-1] + 0.3 * (a[t] - 1) + 0.1)
+        z = np.stack([np.cos(zs), np.sin(zs)], 1).astype(np.float32)
+        done = np.zeros(T, np.float32)
+        done[-1] = 1
+        eps.append((z, np.full_like(z, -8.0), wm.BUTTONS[torch.from_numpy(a)].numpy(), done))
+    return eps
+
+
+def test_m_learns_to_predict_the_next_latent() -> None:
+    seq = wm.make_sequences(_toy_episodes(np.random.default_rng(0)), 20)
+    assert seq.mu.shape == (48, 21, 2) and seq.mask.sum() == 24 * 40
+    m = wm.seeded_mdnrnn(2, 2, 16, predict_done=True, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    curve = wm.train_m(m, seq, epochs=15, batch=8, lr=1e-2, gen=gen)
+    assert curve[-1][0] < curve[0][0] - 1.0  # z NLL per dimension falls by > 1 nat
+    assert curve[-1][1] < curve[0][1]
+
+
+def test_the_dream_is_a_problem_with_seeded_scores() -> None:
+    m = wm.seeded_mdnrnn(4, 2, 8, predict_done=True, seed=0)
+    z0 = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    n_w = wm.controller_size(4, 8, 1, with_cell=True, bias=False)
+    genomes = np.random.default_rng(1).normal(size=(3, n_w))
+    spec = NetSpec(n_in=n_w, h=0)
+    with torch.no_grad():
+        for bias, steps in ((30.0, 1.0), (-30.0, 50.0)):
+            m.head.bias[-1] = bias  # done certain / impossible
+            res = wm.DreamProblem(m, z0, 1.0, 4, 50).evaluate(spec, genomes)
+            assert res.n_evaluated == 3 and np.all(res.fitness == steps)
+        m.head.bias[-1] = -3.0
+    a = wm.DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
+    b = wm.DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
+    assert np.array_equal(a.fitness, b.fitness) and np.all((a.fitness >= 1) & (a.fitness <= 50))
+    with pytest.raises(ValueError, match="tau"):
+        wm.DreamProblem(m, z0, 0.0, 4, 50)
+
+
+@needs_vizdoom
+def test_takecover_frames_actions_and_seeds() -> None:
+    def episode(seed: int) -> tuple[int, np.ndarray]:
+        g = doom.TakeCover(max_steps=300, seed=seed)
+        f = g.reset()
+        assert f.shape == (64, 64, 3) and f.dtype == np.uint8
+        rng = np.random.default_rng(0)
+        t, end = 0, False
+        while not end:
+            f, r, term, trunc = g.step(int(rng.integers(3)))
+            t += 1
+            end = term or trunc
+            assert r == 1.0
+        with pytest.raises(ValueError, match="action"):
+            g.step(3)
+        g.close()
+        return t, f
+
+    (t1, f1), (t2, f2) = episode(5), episode(5)
+    assert t1 == t2 <= 300 and np.array_equal(f1, f2)
+
+
+@needs_vizdoom
+def test_quick_pipeline(tmp_path: Path) -> None:
+    """Real rollouts -> V -> M -> C in the dream -> C and the random policy in the real game."""
+    res = run_experiment("world-models-takecover", out=tmp_path, scale="quick", seed=0)
+    assert res["status"] == "ok"
+    m = res["metrics"]
+    ok, why = get_experiment("world-models-takecover").smoke(m)  # type: ignore[misc]
+    assert ok, why
+    assert m["m_heldout_nll_after"] < m["m_heldout_nll_before"]
+    assert m["m_heldout_done_bce_after"] < m["m_heldout_done_bce_before"]
+    assert m["v_loss_last"] < m["v_loss_first"]
+    assert 100 < m["random_mean"] < 400  # the paper's random policy: 210 +- 108
+    assert 1 <= m["actual_mean_tau_1.15"] <= 1000 and m["virtual_mean_tau_1.15"] >= 1
+    for name in ("tau_table", "learning_curves", "frames"):
+        assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("setting, words", [("env=doom2", "unknown environment"),
+                                            ("taus=0.0,1.15", "tau"),
+                                            ("taus=-1", "tau")])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          setting: str, words: str) -> None:
+    code, _, err = cli_inproc(capsys, "run", "world-models-takecover", "--scale", "quick",
+                              "--set", setting, "--out", str(tmp_path / "x"))
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(not carracing.available(), reason="the box2d or pygame-ce wheel is missing")
+def test_carracing_runs_headless_with_64px_frames() -> None:
+    env = carracing.CarRacing(max_steps=30)
+    f = env.reset(seed=1)
+    assert f.shape == (64, 64, 3) and f.dtype == np.uint8
+    total, t, end = 0.0, 0, False
+    while not end:
+        f, r, term, trunc = env.step(np.array([0.0, 0.5, 0.0]))
+        total, t, end = total + r, t + 1, term or trunc
+    assert t == 30 and f.shape == (64, 64, 3) and np.isfinite(total)
+    with pytest.raises(ValueError, match="finite"):
+        env.step(np.array([np.nan, 0, 0]))
+    env.close()
