@@ -51,8 +51,10 @@ METHODS = ("chunker", "a_alone", "rnn", "lstm")
 class Config:
     runs: int = 17  # the paper's test runs
     lag: int = 20  # b1 .. b_lag; 22 symbols for lag 20
-    sequences: int = 35_000  # training sequences per run (the paper's 35,000 mark)
-    marks: tuple[int, ...] = (5_000, 35_000)  # report runs solved within these
+    sequences: int = 10_000  # training sequences per run and method (ours; see marks)
+    # report runs solved within these; a mark beyond ``sequences`` is reported for the chunker
+    # only (a run solved within the budget is solved within the mark), not for the baselines
+    marks: tuple[int, ...] = (1_000, 5_000, 35_000)
     hidden_a: int = 16  # A's hidden units (ours)
     hidden_c: int = 8  # C's hidden units (ours)
     lr_a: float = 0.3  # ours
@@ -226,6 +228,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     for meth in METHODS:
         at = track[meth].solved_at
         for mark in cfg.marks:
+            if meth != "chunker" and mark > cfg.sequences:
+                continue
             key = f"runs_solved_within_{mark}" if meth == "chunker" else \
                 f"{meth}_runs_solved_within_{mark}"
             m[key] = int(((at >= 0) & (at < mark)).sum())
@@ -275,11 +279,10 @@ def smoke(m: dict[str, Any]) -> tuple[bool, str]:
     """At equal sequences the chunking system solves more runs than the conventional net, and
     at least half of all runs."""
     ch, rn = m["chunker_runs_solved"], m["rnn_runs_solved"]
-    top = f"runs_solved_within_{m['sequences']}"
     ok = ch > rn and ch >= m["runs"] / 2
     return ok, (f"runs solved within {m['sequences']} sequences: chunker {ch}, conventional "
-                f"net {rn}, LSTM {m['lstm_runs_solved']} (of {m['runs']}); {top} "
-                f"{m[top]}; A alone {m['runs_solved_a_alone']}")
+                f"net {rn}, LSTM {m['lstm_runs_solved']} (of {m['runs']}); A alone "
+                f"{m['runs_solved_a_alone']}")
 
 
 EXPERIMENT = register(Experiment(
