@@ -258,3 +258,32 @@ def test_task_counts_standard_evaluations_up_to_the_solver() -> None:
     assert res.steps[-1] == 500 and (res.steps[:-1] < 500).all()
     with pytest.raises(ValueError):
         problem.evaluate(NetSpec(3, 0, False, False), np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("n_poles", [1, 2])
+@pytest.mark.parametrize("friction", [True, False])
+def test_scalar_fast_path_is_bit_identical_to_the_array_path(n_poles: int, friction: bool) -> None:
+    """pole_step and step_batch integrate in scalars; they must equal, to the last bit, two
+    _rk4 steps on arrays (the form the results were first computed with)."""
+    rng = np.random.default_rng(n_poles + 2 * friction)
+    work = np.empty((5, 6))
+    B = 64
+    states = np.tile(pole.start_state(), (B, 1)) + rng.normal(0, 0.05, (B, 6))
+    if n_poles == 1:
+        states[:, 4:] = 0.0
+    slow = states.copy()
+    done = np.zeros(B, dtype=np.bool_)
+    done_slow = np.zeros(B, dtype=np.bool_)
+    for _ in range(200):
+        actions = rng.uniform(-1.2, 1.2, B)
+        single = states.copy()
+        fell = [pole.pole_step(single[b], actions[b], n_poles, friction, work) for b in range(B)]
+        pole.step_batch(states, actions, n_poles, friction, done)
+        for b in range(B):
+            if not done_slow[b]:
+                for _ in range(pole.SUBSTEPS):
+                    pole._rk4(slow[b], pole.force_of(actions[b]), n_poles, friction, work)
+                done_slow[b] = pole.failed(slow[b], n_poles)
+                assert fell[b] == done_slow[b]
+                assert np.array_equal(single[b], slow[b])
+        assert np.array_equal(states, slow) and np.array_equal(done, done_slow)

@@ -164,6 +164,67 @@ def _rk4(s: np.ndarray, force: float, n_poles: int, cart_friction: bool,
         s[i] += TAU / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
 
 
+@njit(cache=True, forceinline=True)
+def _deriv(x1, x3, x4, x5, xa, force, n_poles, cart_friction):
+    """:func:`derivatives` on scalars (``x1`` = ẋ, ``xa`` = θ1, ``x3`` = θ̇1, ``x4`` = θ2,
+    ``x5`` = θ̇2; the cart position does not enter): (ẍ, θ̈1, θ̈2), with the same operations in
+    the same order, so the results are the same to the last bit."""
+    c1 = math.cos(xa)
+    s1 = math.sin(xa)
+    ml1 = POLE1_MASS * POLE1_HALF
+    fr1 = MU_P * x3 / ml1
+    f_eff = ml1 * x3 * x3 * s1 + 0.75 * POLE1_MASS * c1 * (fr1 - GRAVITY * s1)
+    m_eff = POLE1_MASS * (1.0 - 0.75 * c1 * c1)
+    c2 = 0.0
+    s2 = 0.0
+    fr2 = 0.0
+    if n_poles > 1:
+        c2 = math.cos(x4)
+        s2 = math.sin(x4)
+        ml2 = POLE2_MASS * POLE2_HALF
+        fr2 = MU_P * x5 / ml2
+        f_eff += ml2 * x5 * x5 * s2 + 0.75 * POLE2_MASS * c2 * (fr2 - GRAVITY * s2)
+        m_eff += POLE2_MASS * (1.0 - 0.75 * c2 * c2)
+    cart_fr = 0.0
+    if cart_friction:
+        if x1 > 0.0:
+            cart_fr = MU_C
+        elif x1 < 0.0:
+            cart_fr = -MU_C
+    xacc = (force - cart_fr + f_eff) / (CART_MASS + m_eff)
+    a1 = -0.75 * (xacc * c1 - GRAVITY * s1 + fr1) / POLE1_HALF
+    a2 = 0.0
+    if n_poles > 1:
+        a2 = -0.75 * (xacc * c2 - GRAVITY * s2 + fr2) / POLE2_HALF
+    return xacc, a1, a2
+
+
+@njit(cache=True, forceinline=True)
+def _rk4_scalar(y0, y1, y2, y3, y4, y5, force, n_poles, cart_friction):
+    """One RK4 step of length TAU on scalars; the same arithmetic as :func:`_rk4`."""
+    h = 0.5 * TAU
+    # k1
+    b1, d1, f1 = _deriv(y1, y3, y4, y5, y2, force, n_poles, cart_friction)
+    a1, c1, e1 = y1, y3, y5 if n_poles > 1 else 0.0
+    # k2 (the cart position does not enter the derivatives)
+    t1, t2, t3, t4, t5 = (y1 + h * b1, y2 + h * c1, y3 + h * d1, y4 + h * e1, y5 + h * f1)
+    b2, d2, f2 = _deriv(t1, t3, t4, t5, t2, force, n_poles, cart_friction)
+    a2, c2, e2 = t1, t3, t5 if n_poles > 1 else 0.0
+    # k3
+    t1, t2, t3, t4, t5 = (y1 + h * b2, y2 + h * c2, y3 + h * d2, y4 + h * e2, y5 + h * f2)
+    b3, d3, f3 = _deriv(t1, t3, t4, t5, t2, force, n_poles, cart_friction)
+    a3, c3, e3 = t1, t3, t5 if n_poles > 1 else 0.0
+    # k4
+    t1, t2, t3, t4, t5 = (y1 + TAU * b3, y2 + TAU * c3, y3 + TAU * d3, y4 + TAU * e3,
+                          y5 + TAU * f3)
+    b4, d4, f4 = _deriv(t1, t3, t4, t5, t2, force, n_poles, cart_friction)
+    a4, c4, e4 = t1, t3, t5 if n_poles > 1 else 0.0
+    g = TAU / 6.0
+    return (y0 + g * (a1 + 2.0 * a2 + 2.0 * a3 + a4), y1 + g * (b1 + 2.0 * b2 + 2.0 * b3 + b4),
+            y2 + g * (c1 + 2.0 * c2 + 2.0 * c3 + c4), y3 + g * (d1 + 2.0 * d2 + 2.0 * d3 + d4),
+            y4 + g * (e1 + 2.0 * e2 + 2.0 * e3 + e4), y5 + g * (f1 + 2.0 * f2 + 2.0 * f3 + f4))
+
+
 @njit(cache=True)
 def failed(s: np.ndarray, n_poles: int) -> bool:
     """True when the cart left the track or a pole fell past its limit."""
@@ -179,11 +240,25 @@ def pole_step(s: np.ndarray, action: float, n_poles: int, cart_friction: bool,
               work: np.ndarray) -> bool:
     """Apply ``action`` for 0.02 s (two RK4 steps) to ``s`` in place; return True on failure.
 
-    ``work`` is a preallocated (5, 6) scratch array.
+    ``work`` is a preallocated (5, 6) scratch array (kept for callers; the state is integrated in
+    scalars, bit for bit as :func:`_rk4` does it).
     """
+    return _pole_step_scalar(s, action, n_poles, cart_friction)
+
+
+@njit(cache=True, forceinline=True)
+def _pole_step_scalar(s, action, n_poles, cart_friction):
     force = force_of(action)
+    y0, y1, y2, y3, y4, y5 = s[0], s[1], s[2], s[3], s[4], s[5]
     for _ in range(SUBSTEPS):
-        _rk4(s, force, n_poles, cart_friction, work)
+        y0, y1, y2, y3, y4, y5 = _rk4_scalar(y0, y1, y2, y3, y4, y5, force, n_poles,
+                                             cart_friction)
+    s[0] = y0
+    s[1] = y1
+    s[2] = y2
+    s[3] = y3
+    s[4] = y4
+    s[5] = y5
     return failed(s, n_poles)
 
 
@@ -204,10 +279,9 @@ def step_batch(states: np.ndarray, actions: np.ndarray, n_poles: int, cart_frict
 
     Failed states get ``done`` set and are not advanced further.
     """
-    work = np.empty((5, 6))
     for b in range(states.shape[0]):
         if not done[b]:
-            done[b] = pole_step(states[b], actions[b], n_poles, cart_friction, work)
+            done[b] = _pole_step_scalar(states[b], actions[b], n_poles, cart_friction)
 
 
 # ----------------------------------------------------------------------------- slow reference
