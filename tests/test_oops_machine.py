@@ -179,3 +179,102 @@ def test_cache_guard_drops_only_the_machines_stale_entries(tmp_path: object) -> 
     cachecheck._checked.discard(str(folder))
     cachecheck.ensure_fresh([fake], also=[])  # stamp matches: nothing removed
     assert (folder / "levin.x-1.py311.nbi").exists()
+
+
+# ---------------------------------------------------------------- search-level differential fuzz
+def _fuzz_case(rng: object, extended: bool) -> tuple[object, object, int, int, int, int]:
+    """A random search set-up on both machines: random frozen programs, random (per-task)
+    token distributions, a random ring and start; returns (jit state, reference, lo, hi, start,
+    T)."""
+    import numpy as np
+
+    from metahook.envs.oops_tasks import init_all
+    from metahook.machines.forth import reference as ref
+    from metahook.search.oops import OOPS, prewired_state, reset_task_list
+
+    assert isinstance(rng, np.random.Generator)
+    goal = int(rng.choice([GOAL_NONE, GOAL_1N2N, GOAL_HANOI]))
+    top = ins.N_EXTENDED if extended else 73
+    frozen = [[int(rng.integers(58, 64)) if rng.random() < 0.35 else int(rng.integers(1, top + 1))
+               for _ in range(int(rng.integers(1, 12)))] for _ in range(int(rng.integers(0, 3)))]
+    st = prewired_state(1 << 18, extended=extended)
+    oops = OOPS.__new__(OOPS)
+    oops.st = st
+    if frozen:
+        OOPS.preload(oops, frozen)
+    st.R[vm.R_PUSHEN] = 0
+    reset_task_list(st)
+    init_all(st.tape, goal)
+    st.R[vm.R_GOAL] = goal
+    hi = int(rng.integers(1, 5))
+    lo = int(rng.integers(1, hi + 1))
+    for task in range(lo, hi + 1):  # a random distribution: mostly equal, a few tokens boosted
+        p = np.ones(mem.NSQ + 1, dtype=np.int64)
+        p[0] = 0
+        for i in rng.integers(1, mem.NSQ + 1, size=int(rng.integers(0, 12))):
+            p[i] += int(rng.choice([1, 7, 73, 200]))
+        if rng.random() < 0.2:
+            p[1:] = rng.integers(1, 9, size=mem.NSQ)
+        row = task * mem.ROW
+        st.tape[row - (mem.ACURP + 1)] = int(p.sum())
+        st.tape[row - (mem.ACURP + 2)] = int(p[1:].max())
+        for i in range(1, mem.NSQ + 1):
+            st.tape[row - (mem.ACURP + 2 + i)] = int(p[i])
+    qp = int(st.R[vm.R_AFROZEN])
+    oldp = int(st.R[vm.R_OLDP])
+    rs = ref.Search([int(x) for x in st.qQ[1:qp + 1]],
+                    [(int(st.OLD[k, 0]), int(st.OLD[k, 1])) for k in range(1, oldp + 1)],
+                    qp, goal)
+    rs.mem = st.tape.tolist()
+    if extended:  # the appendix instructions, as ref.Machine(n_tokens=...) registers them
+        rs.n_tokens = int(st.R[vm.R_NQS])
+        for i in ins.EXTENSION:
+            rs.ops[i.number] = getattr(rs, "op_" + ref._ident(i.name))
+    T = int(2 ** rng.uniform(4, 13.5)) * (hi - lo + 1)
+    return st, rs, lo, hi, qp + 1, T
+
+
+def _fuzz(n_prefixes: int, seed: int) -> tuple[int, int]:
+    """Searches on random set-ups until ``n_prefixes`` prefixes were tested; the compiled search
+    and the reference must agree on the outcome, every counter, the program found and the
+    tapes afterwards. Returns (prefixes, searches)."""
+    import numpy as np
+
+    from metahook.search.levin import RUNNING, SOLVED, begin_ring, end_ring
+
+    rng = np.random.default_rng(seed)
+    total = searches = 0
+    while total < n_prefixes:
+        st, rs, lo, hi, start, T = _fuzz_case(rng, extended=rng.random() < 0.1)
+        st.R[vm.R_T] = T
+        st.R[vm.R_QP] = st.R[vm.R_AFROZEN]
+        assert begin_ring(st, lo, hi, start)
+        status = RUNNING
+        while status == RUNNING:  # small slices: the search resumes mid-way often
+            status = st.slice(int(rng.integers(1, 5000)))
+        program = [int(x) for x in st.qQ[start:int(st.R[vm.R_QP]) + 1]]
+        end_ring(st, lo, hi)
+        solved = rs.run_ring(list(range(lo, hi + 1)), start, T)
+        R = st.R
+        got = (status == SOLVED, int(R[vm.R_PREFS]), int(R[vm.R_INSTS]), int(R[vm.R_TOTALT]),
+               int(R[vm.R_TOPT]), int(R[vm.R_TOPSP]))
+        assert got == (solved, rs.prefs, rs.insts, rs.totalt, rs.topt, rs.top_sp), (seed, searches)
+        if solved:
+            assert program == rs.q[start:rs.qp + 1]
+        assert st.tape.tolist() == rs.mem
+        total += rs.prefs
+        searches += 1
+    return total, searches
+
+
+def test_search_fuzz_agrees_with_the_reference() -> None:
+    prefixes, searches = _fuzz(5_000, 19)
+    assert prefixes >= 5_000 and searches >= 5
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("METAHOOK_LONG_TESTS"),
+                    reason="1e5 random prefixes against the pure-Python reference (minutes); "
+                           "set METAHOOK_LONG_TESTS=1")
+def test_search_fuzz_long() -> None:
+    prefixes, _ = _fuzz(100_000, 20260705)
+    assert prefixes >= 100_000
