@@ -185,3 +185,32 @@ def test_carracing_runs_headless_with_64px_frames() -> None:
     with pytest.raises(ValueError, match="finite"):
         env.step(np.array([np.nan, 0, 0]))
     env.close()
+
+
+def test_1990_pain_flows_through_the_frozen_model_into_the_controller() -> None:
+    m = wm.RecurrentModel(4, 8)
+    c = wm.Controller1990(4, 4)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    loss = wm.pain_through_model(c, m, torch.randn(5, 4), horizon=6)
+    loss.backward()
+    assert 0 < float(loss.detach()) < 6
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in c.parameters())
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_1990_quick_controller_learns_through_the_model(tmp_path: Path) -> None:
+    res = run_experiment("world-model-1990", out=tmp_path, scale="quick", seed=0)
+    m = res["metrics"]
+    ok, why = get_experiment("world-model-1990").smoke(m)  # type: ignore[misc]
+    assert ok, why
+    assert m["model_final_test_mean"] > m["model_first_test_mean"]
+    assert m["cmaes_mean_steps_capped"] <= m["budget"]
+    assert (tmp_path / "plots" / "learning_curves.png").stat().st_size > 0
+
+
+def test_1990_bad_input_is_one_line_and_exit_2(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli_inproc(capsys, "run", "world-model-1990", "--scale", "quick", "--set",
+                              "methods=cmaes", "--out", str(tmp_path / "x"))
+    assert code == 2 and "methods" in err and len(err.strip().splitlines()) == 1
