@@ -1,4 +1,4 @@
-"""chunker-deep: credit assignment over more than 1,000 steps with a stack of history compressors.
+"""chunker-deep: credit assignment over 1,000 steps with a stack of history compressors.
 
 Schmidhuber's account of his 1993 Habilitation thesis (people.idsia.ch/~juergen/
 very-deep-learning-1991.html): "by 1993, the approach solved problems of depth 1000". The
@@ -9,7 +9,7 @@ Each training sequence begins with ``a`` or ``x`` (drawn fairly; the target, giv
 after the sequence's end, is 1 for ``a``), followed by ``K`` segments: segment ``j`` is the marker
 ``m_j`` followed by the fillers ``f_1 .. f_L``, the same fillers in every segment. Lag:
 ``K (1 + L)``
-steps (1,200 for ``K = 40``, ``L = 29``). An automatizer that looks a few steps back predicts
+steps (1,000 for ``K = 10``, ``L = 99``). An automatizer that looks a few steps back predicts
 everything but the first symbol and the marker after each ``f_L`` (which one comes depends on the
 segment, ``L`` steps back); the level above sees ``s, m_2 .. m_K`` and predicts every marker from
 the one before, but not the target, ``K`` of its steps after ``s``; the level above that sees only
@@ -17,7 +17,7 @@ the sequences' first symbols and their targets, one step apart.
 
 Three-level stacks (:class:`metahook.neural.history_compressor.HistoryCompressor`, BPTT truncated
 to 3 steps per level, distillation on, weights updated every ``update_every`` raw steps) learn
-beside a two-level stack and a ``torch.nn.LSTM``
+beside a ``torch.nn.LSTM`` (and, with ``two_level``, a stack of only the bottom and top levels)
 (BPTT over the whole sequence, Adam), all on the same streams for the same number of sequences.
 Reported: runs solved (``window`` consecutive correct targets), each level's inputs per
 sequence, and the depth reduction: the lag in raw steps over the lag the top level sees.
@@ -47,9 +47,9 @@ from metahook.references import refs
 @dataclass(frozen=True)
 class Config:
     runs: int = 8
-    markers: int = 40  # K
-    fillers: int = 29  # L; lag = K (1 + L)
-    sequences: int = 250
+    markers: int = 10  # K
+    fillers: int = 99  # L; lag = K (1 + L)
+    sequences: int = 200
     hidden: tuple[int, ...] = (16, 16, 8)  # per level, bottom up (ours)
     lr_a: float = 0.3  # the automatizer's (ours)
     lr_c: float = 1.0  # every chunker's (ours)
@@ -59,7 +59,7 @@ class Config:
     confident: float = 0.1  # a lower level answers for the system when this near 0 or 1 (ours)
     window: int = 20  # consecutive correct targets that make a run solved (ours)
     update_every: int = 30  # raw steps between the stacks' weight updates (ours)
-    two_level: bool = True  # also a stack of the bottom and top level only
+    two_level: bool = False  # also a stack of the bottom and top level only
     lstm: bool = True
     lstm_hidden: int = 16
     lr_lstm: float = 0.01  # Adam
@@ -231,7 +231,7 @@ EXPERIMENT = register(Experiment(
     system="neural history compressor (chunker, automatizer, distillation)",
     paper="Schmidhuber, Habilitation thesis, TU Munich 1993 (very deep learning with the "
           "history compressor); Neural Computation 4(2):234-242, 1992",
-    description="A three-level history compressor assigns credit across a 1,200-step lag: each "
+    description="A three-level history compressor assigns credit across a 1,000-step lag: each "
                 "level passes up only what it cannot predict, so the top level sees the cue and "
                 "its target one step apart.",
     config=Config,
