@@ -17,8 +17,8 @@ the sequences' first symbols and their targets, one step apart.
 
 Three-level stacks (:class:`metahook.neural.history_compressor.HistoryCompressor`, BPTT truncated
 to 3 steps per level, distillation on, weights updated every ``update_every`` raw steps) learn
-beside a ``torch.nn.LSTM`` (and, with ``two_level``, a stack of only the bottom and top levels)
-(BPTT over the whole sequence, Adam), all on the same streams for the same number of sequences.
+beside a ``torch.nn.LSTM`` (BPTT over the whole sequence, Adam) and, with ``two_level``, a stack
+of only the bottom and top levels, all on the same streams for the same number of sequences.
 Reported: runs solved (``window`` consecutive correct targets), each level's inputs per
 sequence, and the depth reduction: the lag in raw steps over the lag the top level sees.
 """
