@@ -280,8 +280,26 @@ def step_batch(states: np.ndarray, actions: np.ndarray, n_poles: int, cart_frict
     Failed states get ``done`` set and are not advanced further.
     """
     for b in range(states.shape[0]):
-        if not done[b]:
-            done[b] = _pole_step_scalar(states[b], actions[b], n_poles, cart_friction)
+        if done[b]:
+            continue
+        force = force_of(actions[b])
+        y0, y1, y2, y3, y4, y5 = (states[b, 0], states[b, 1], states[b, 2], states[b, 3],
+                                  states[b, 4], states[b, 5])
+        for _ in range(SUBSTEPS):
+            y0, y1, y2, y3, y4, y5 = _rk4_scalar(y0, y1, y2, y3, y4, y5, force, n_poles,
+                                                 cart_friction)
+        states[b, 0] = y0
+        states[b, 1] = y1
+        states[b, 2] = y2
+        states[b, 3] = y3
+        states[b, 4] = y4
+        states[b, 5] = y5
+        if abs(y0) > TRACK_LIMIT:  # failed(), on the scalars
+            done[b] = True
+        elif n_poles == 1:
+            done[b] = abs(y2) > ANGLE_LIMIT_1
+        else:
+            done[b] = abs(y2) > ANGLE_LIMIT_2 or abs(y4) > ANGLE_LIMIT_2
 
 
 # ----------------------------------------------------------------------------- slow reference
