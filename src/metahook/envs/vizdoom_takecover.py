@@ -24,6 +24,7 @@ random policy: 210 ± 108). The window is never shown; nothing needs a display.
 from __future__ import annotations
 
 import os
+import tempfile
 
 import numpy as np
 from PIL import Image
@@ -59,6 +60,8 @@ class TakeCover:
         self.max_steps = max_steps
         g = vzd.DoomGame()
         g.load_config(os.path.join(vzd.scenarios_path, "take_cover.cfg"))
+        # the engine's own settings file, which it would otherwise write into the working folder
+        g.set_doom_config_path(os.path.join(tempfile.gettempdir(), "metahook_vizdoom.ini"))
         g.set_window_visible(False)
         g.set_screen_resolution(vzd.ScreenResolution.RES_160X120)
         g.set_screen_format(vzd.ScreenFormat.RGB24)
