@@ -6,10 +6,13 @@ non-uniform subsection). A code net (shared hidden units, logistic code units) a
 predictor per code unit (:class:`~metahook.neural.predictability_minimization.PMNets`): the
 predictors learn the conditional expectations, the code units maximise their error ``V_C``.
 Off-line: 5 predictor epochs (PASS 1) per code epoch (PASS 2); on-line: one pattern drives both,
-the predictors learning 10 times faster. A unit is binary when no activation is further than 0.05
-from 0 or 1; a run has found a factorial code when its code is (quasi-)binary, invertible and its
-symbols independent under the input distribution (:func:`~metahook.neural.
-predictability_minimization.code_report`).
+the predictors learning 10 times faster. By default the code units' error signals do not pass
+through the predictors' input units (``semilinear``, the 1996 paper's first simplification): with
+the full gradient our code units learn to blind the other predictors by turning constant (see
+docs/compression.md); ``semilinear=False`` is the 1992 gradient. A unit is binary when no
+activation is further than 0.05 from 0 or 1; a run has found a factorial code when its code is
+(quasi-)binary, invertible and its symbols independent under the input distribution
+(:func:`~metahook.neural.predictability_minimization.code_report`).
 
 The table rows (``ROWS``), each 10 runs batched into one computation:
 
