@@ -2,9 +2,10 @@
 
 Schmidhuber, "Learning complex, extended sequences using the principle of history compression",
 Neural Computation 4(2):234-242 (1992), experiments (people.idsia.ch/~juergen/chunker/node7.html).
-22 symbols ``a, x, b1 .. b20``; the input stream is a sequence of training sequences, each ``a``
-or ``x`` (drawn fairly) followed by ``b1 .. b20``; at the step after ``b20`` a teacher gives the
-target 1 if the sequence began with ``a`` and 0 if with ``x``: a 20-step lag. The paper: a
+The paper's task has 22 symbols and a 20-step lag; the page does not spell out the sequences, so
+ours are the usual reconstruction: symbols ``a, x, b1 .. b20``, a stream of training sequences,
+each ``a`` or ``x`` (drawn fairly) followed by ``b1 .. b20``; at the step after ``b20`` a teacher
+gives the target 1 if the sequence began with ``a`` and 0 if with ``x``. The paper: a
 conventional recurrent net made no significant progress on the target in more than 1,000,000
 sequences; the chunking system (truncated BPTT of 3 steps, no time representation) solved it in
 13 of 17 runs within 5,000 sequences and in the rest within 35,000, and A's final weights had
