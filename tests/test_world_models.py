@@ -144,6 +144,7 @@ def test_takecover_frames_actions_and_seeds() -> None:
     assert t1 == t2 <= 300 and np.array_equal(f1, f2)
 
 
+@pytest.mark.slow
 @needs_vizdoom
 def test_quick_pipeline(tmp_path: Path) -> None:
     """Real rollouts -> V -> M -> C in the dream -> C and the random policy in the real game."""
@@ -199,6 +200,7 @@ def test_1990_pain_flows_through_the_frozen_model_into_the_controller() -> None:
     assert all(p.grad is None for p in m.parameters())
 
 
+@pytest.mark.slow
 def test_1990_quick_controller_learns_through_the_model(tmp_path: Path) -> None:
     res = run_experiment("world-model-1990", out=tmp_path, scale="quick", seed=0)
     m = res["metrics"]
