@@ -13,6 +13,7 @@ import torch
 from conftest import cli_inproc
 from metahook.envs import carracing
 from metahook.envs import vizdoom_takecover as doom
+from metahook.evolution.dream import DreamProblem
 from metahook.evolution.network import NetSpec
 from metahook.harness.registry import get_experiment
 from metahook.harness.runner import run_experiment
@@ -112,14 +113,14 @@ def test_the_dream_is_a_problem_with_seeded_scores() -> None:
     with torch.no_grad():
         for bias, steps in ((30.0, 1.0), (-30.0, 50.0)):
             m.head.bias[-1] = bias  # done certain / impossible
-            res = wm.DreamProblem(m, z0, 1.0, 4, 50).evaluate(spec, genomes)
+            res = DreamProblem(m, z0, 1.0, 4, 50).evaluate(spec, genomes)
             assert res.n_evaluated == 3 and np.all(res.fitness == steps)
         m.head.bias[-1] = -3.0
-    a = wm.DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
-    b = wm.DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
+    a = DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
+    b = DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
     assert np.array_equal(a.fitness, b.fitness) and np.all((a.fitness >= 1) & (a.fitness <= 50))
     with pytest.raises(ValueError, match="tau"):
-        wm.DreamProblem(m, z0, 0.0, 4, 50)
+        DreamProblem(m, z0, 0.0, 4, 50)
 
 
 @needs_vizdoom

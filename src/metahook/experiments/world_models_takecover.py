@@ -14,7 +14,7 @@ worldmodels.github.io, "Learning Inside of a Dream"). Pipeline, each stage check
    after training.
 4. **C** (linear on ``[z, h, c]``, one output: left below −1/3, right above 1/3, else stay) is
    evolved by CMA-ES (pycma through :class:`~metahook.evolution.cmaes.CMAES`) *only inside M's
-   dream* (:class:`~metahook.neural.world_models.DreamProblem`) at each temperature τ: fitness =
+   dream* (:class:`~metahook.evolution.dream.DreamProblem`) at each temperature τ: fitness =
    mean steps survived over ``dream_rollouts`` dreams; the controller kept is CMA-ES's final mean.
 5. Its **virtual score** (mean steps over ``virtual_episodes`` dreams) and its **actual score**
    (mean steps over ``eval_episodes`` episodes of the real game, V encoding real frames and M
@@ -35,6 +35,7 @@ import torch
 
 from metahook.envs import vizdoom_takecover as doom
 from metahook.evolution.cmaes import CMAES
+from metahook.evolution.dream import DreamProblem
 from metahook.evolution.network import NetSpec
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.neural import world_models as wm
@@ -292,7 +293,7 @@ def _stage_c(ctx: RunContext, cfg: Config, st: dict[str, Any], k: int, tau: floa
         es = algo.load_state_dict(run["es"])
         rng = np.random.default_rng()
         rng.bit_generator.state = run["rng"]
-    problem = wm.DreamProblem(m, _z0(st), tau, cfg.dream_rollouts, cfg.max_steps,
+    problem = DreamProblem(m, _z0(st), tau, cfg.dream_rollouts, cfg.max_steps,
                               cfg.with_cell, False, seed=ctx.seed * 1000 + k, calls=run["gen"])
     while run["gen"] < cfg.generations:
         pop = algo.ask(es, rng)
@@ -310,7 +311,7 @@ def _stage_c(ctx: RunContext, cfg: Config, st: dict[str, Any], k: int, tau: floa
     params = np.asarray(es.es.mean, np.float32)
     gen = torch.Generator()
     gen.manual_seed(ctx.seed * 7 + 31 * k + 5)
-    virt = wm.DreamProblem(m, _z0(st), tau, cfg.virtual_episodes, cfg.max_steps, cfg.with_cell)
+    virt = DreamProblem(m, _z0(st), tau, cfg.virtual_episodes, cfg.max_steps, cfg.with_cell)
     vsteps, _ = virt.dream(params[None], gen)
     agent = _ControllerAgent(vae, m, params, min(cfg.games, cfg.eval_episodes), cfg.with_cell)
     real = play(cfg, agent, cfg.eval_episodes, seed=ctx.seed * 1000 + 10 + k)
