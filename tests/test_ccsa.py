@@ -4,6 +4,8 @@ both experiments' quick scales through the harness."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +114,26 @@ def test_ccsa_arm_quick_scale(tmp_path: Path) -> None:
     assert ok, why
     assert m["distinct_skills"] >= 2
     assert set(m["skills_acquired"]) <= {"topple", "grasp", "place"}
+
+
+def test_step_compiled_is_its_python_source() -> None:
+    """Random walks from random starts: the compiled world step equals its Python source."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cup = int(rng.choice([pa.UPRIGHT, pa.TOPPLED, pa.PLACED]))
+        hx, hy = pa.free_cells(cup, 0)[int(rng.integers(len(pa.free_cells(cup, 0))))]
+        a, b = pa.initial(hx, hy, cup), pa.initial(hx, hy, cup)
+        for _ in range(40):
+            act, low = int(rng.integers(pa.N_ACTIONS)), int(rng.integers(0, 3))
+            assert pa.step(a, act, low) == pa.step.py_func(b, act, low)
+            assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("name, bad", [("misfa-streams", "seeds=0"),
+                                       ("ccsa-arm", "skill_gamma=1.0")])
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, name: str, bad: str) -> None:
+    out = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "metahook", "run", name, "--scale", "quick",
+                          "--out", str(out), "--set", bad], capture_output=True, text=True)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not out.exists()
