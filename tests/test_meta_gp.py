@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -194,4 +195,8 @@ def test_parity_quick_scale_bounded_and_baseline_solves_even3(tmp_path: Path) ->
 def test_regression_quick_scale_fixed_gp_solves_the_quartic(tmp_path: Path) -> None:
     m, ops = _quick("meta-gp-regression", tmp_path)
     assert m["success_rate_fixed"] > 0
+    # both means: over the solved runs, and with unsolved runs counted at the budget
+    solved, rate = m["evals_to_solve_mean_fixed"], m["success_rate_fixed"]
+    capped = m["evals_mean_capped_fixed"]
+    assert capped == pytest.approx(rate * solved + (1 - rate) * m["evaluations_budget"])
     _check_operators(ops)

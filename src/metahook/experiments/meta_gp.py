@@ -143,15 +143,11 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         p: {meth: [recs[f"{p}/{meth}/{i}"] for i in range(cfg.seeds)] for meth in cfg.methods}
         for p in cfg.problems}
     for meth in cfg.methods:
-        runs = [r for p in cfg.problems for r in per[p][meth]]
-        m[f"success_rate_{meth}"] = float(np.mean([r["solved"] for r in runs]))
-        e = [r["evals_to_solve"] for r in runs if r["solved"]]
-        m[f"evals_to_solve_median_{meth}"] = float(np.median(e)) if e else None
+        m |= _solve_stats([r for p in cfg.problems for r in per[p][meth]], meth,
+                          cfg.evaluations)
         for p in cfg.problems:
             rs = per[p][meth]
-            m[f"success_rate_{meth}_{_short(p)}"] = float(np.mean([r["solved"] for r in rs]))
-            e = [r["evals_to_solve"] for r in rs if r["solved"]]
-            m[f"evals_to_solve_median_{meth}_{_short(p)}"] = float(np.median(e)) if e else None
+            m |= _solve_stats(rs, f"{meth}_{_short(p)}", cfg.evaluations)
             m[f"best_hits_mean_{meth}_{_short(p)}"] = float(np.mean([r["best_hits"] for r in rs]))
     if "fixed" in cfg.methods:
         for meth in (x for x in cfg.methods if x != "fixed"):
@@ -218,6 +214,17 @@ def _plot(ctx: RunContext, cfg: Config, per: dict[str, dict[str, list[dict[str, 
         ax.set_ylabel("credit" if meth == "credit" else "operator fitness (mean gain)")
         ax.legend()
     plots.save(fig, ctx.plot_path("operator_fitness"))
+
+
+def _solve_stats(runs: list[dict[str, Any]], key: str, cap: int) -> dict[str, Any]:
+    """Success rate and evaluations to solve of ``runs``: the median and mean over the solved
+    runs, and the mean with each unsolved run counted at the budget ``cap``."""
+    e = [r["evals_to_solve"] for r in runs if r["solved"]]
+    return {f"success_rate_{key}": float(np.mean([r["solved"] for r in runs])),
+            f"evals_to_solve_median_{key}": float(np.median(e)) if e else None,
+            f"evals_to_solve_mean_{key}": float(np.mean(e)) if e else None,
+            f"evals_mean_capped_{key}": float(np.mean(
+                [r["evals_to_solve"] if r["solved"] else cap for r in runs]))}
 
 
 def smoke_parity(m: dict[str, Any]) -> tuple[bool, str]:
