@@ -105,6 +105,9 @@ def test_misfa_streams_quick_scale(tmp_path: Path) -> None:
     assert m["abstractions_unchanged_seeds"] == m["seeds"]
     assert m["latent_corr_min"] > 0.7  # each abstraction tracks its stream's slow latent
     assert m["omega_by_rank"] == sorted(m["omega_by_rank"])
+    for solved, capped in zip(m["frozen_chunk_by_rank"], m["frozen_chunk_capped_by_rank"],
+                              strict=True):  # unencoded seeds count at the cap: never lower
+        assert solved is None or capped >= solved
 
 
 def test_ccsa_arm_quick_scale(tmp_path: Path) -> None:

@@ -197,6 +197,9 @@ def run(ctx: RunContext, cfg: Config) -> Result:
             float(np.mean([d["frozen_chunk"][d["order"].index(r)] for d in done
                            if r in d["order"]])) if any(r in d["order"] for d in done) else None
             for r in range(n_learn)],
+        "frozen_chunk_capped_by_rank": [  # a seed that never encoded the stream: max_chunks
+            float(np.mean([d["frozen_chunk"][d["order"].index(r)] if r in d["order"]
+                           else cfg.max_chunks for d in done])) for r in range(n_learn)],
         "end_xi_max": float(max((x for d in done for x in d["end_xi"]), default=float("nan"))),
         "latent_corr_min": float(min((c for d in done for c in d["latent_corr"]),
                                      default=float("nan"))),
