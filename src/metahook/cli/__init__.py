@@ -2,7 +2,9 @@
 
     metahook list [NAME]
     metahook run NAME --scale quick|full --seed N --out DIR [--resume] [--set key=value ...]
+                 [--ray-address ADDR]
     metahook reproduce --scale quick|full --out DIR [--only NAME ...] [--resume]
+                       [--backend process|ray] [--ray-address ADDR]
     metahook bench NAME
     metahook report RUNS_DIR
     metahook forth "PROGRAM" [--task hanoi:N|1n2n:N] [--trace]
@@ -180,6 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress.start()
         progress.update(task, completed=done, total=total, description=description)
 
+    restore_address = _check_ray_address(args)
     try:
         doc = run_experiment(args.name, out=Path(args.out), scale=args.scale, seed=args.seed,
                              resume=args.resume, overrides=args.set,
@@ -188,6 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if progress.live.is_started:
             progress.stop()
+        restore_address()
     from metahook.harness.report import terminal_table
 
     if not args.quiet:
@@ -195,6 +199,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(json.dumps({k: doc[k] for k in ("experiment", "scale", "seed", "status", "metrics")}))
     print(f"wrote {Path(args.out) / 'result.json'}", file=sys.stderr)
     return 0 if doc["status"] == "ok" else 1
+
+
+def _check_ray_address(args: argparse.Namespace) -> Callable[[], None]:
+    """``run --ray-address ADDR``: only for a config whose ``backend`` is ``ray`` (else a
+    UsageError); the address reaches the run as ``RAY_ADDRESS`` (kept out of config.json: the
+    cluster does not change the result). Returns what puts the environment back."""
+    if args.ray_address is None:
+        return lambda: None
+    from metahook.harness import config as config_mod
+    from metahook.harness.registry import get_experiment
+
+    exp = get_experiment(args.name)
+    if args.resume:
+        from metahook.harness.runner import read_saved_run
+
+        backend = read_saved_run(Path(args.out))["config"].get("backend")
+    else:
+        cfg = config_mod.apply_overrides(exp.config_for(args.scale or "quick"), args.set,
+                                         exp.name)
+        backend = getattr(cfg, "backend", None)
+    if backend != "ray":
+        has = "has backend=" + str(backend) if backend is not None else "has no backend key"
+        raise UsageError(f"--ray-address needs a run on Ray: {exp.name} {has} (set it with "
+                         "--set backend=ray where the experiment has that key)")
+    before = os.environ.get("RAY_ADDRESS")
+    os.environ["RAY_ADDRESS"] = args.ray_address
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = before
+
+    return restore
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -205,11 +243,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     summaries = reproduce(out, scale=args.scale, only=args.only, seed=args.seed,
-                          workers=args.workers, live=not args.quiet, resume=args.resume)
+                          workers=args.workers, live=not args.quiet, resume=args.resume,
+                          backend=args.backend, ray_address=args.ray_address)
     stopped = [s["experiment"] for s in summaries if s["status"] == "interrupted"]
     if stopped:
         again = ["metahook", "reproduce", "--resume", "--scale", args.scale, "--seed",
                  str(args.seed), "--out", str(out)] + (["--only", *args.only] if args.only else [])
+        if args.backend != "process":
+            again += ["--backend", args.backend]
+        if args.ray_address is not None:
+            again += ["--ray-address", args.ray_address]
         raise RunInterrupted(f"interrupted: {len(stopped)} of {len(summaries)} experiments "
                              f"unfinished ({', '.join(stopped)}); continue them with: "
                              + " ".join(again))
@@ -317,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
                    help="seconds between checkpoints, >= 0 (default 30)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="the Ray cluster for a run with --set backend=ray (default: "
+                   "RAY_ADDRESS, else a local Ray started for the run)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -338,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="keep finished runs in --out, continue the unfinished ones")
     p.add_argument("--quiet", action="store_true", help="no live progress display")
+    p.add_argument("--backend", choices=["process", "ray"], default="process",
+                   help="process: worker processes on this machine (default); ray: one Ray "
+                   "task per experiment (same results)")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="with --backend ray: the cluster to join (default: RAY_ADDRESS, else a "
+                   "local Ray with --workers CPUs)")
     p.extra_help = _experiment_names_help
     p.set_defaults(func=cmd_reproduce)
 

@@ -7,8 +7,10 @@ nothing, so they are farmed out:
 
 - ``backend="process"``: a ``concurrent.futures.ProcessPoolExecutor`` over ``workers`` processes
   (``workers=1`` runs them in this process, which is what the quick scales do);
-- ``backend="ray"``: one Ray task per run; ``ray.init`` starts a local Ray with ``workers`` CPUs
-  unless a cluster is already connected (``RAY_ADDRESS``).
+- ``backend="ray"``: one Ray task per run (:func:`metahook.core.ray_pool.ray_imap`): the cluster
+  at ``RAY_ADDRESS`` (``metahook run --ray-address``), the one this process already joined, or
+  else a local Ray started with ``workers`` CPUs. A run whose worker process dies is run again
+  by Ray and gives the same record.
 
 Each run's seed is derived from the study seed, the method's name and the run's index
 (``numpy.random.SeedSequence``), so a run's result does not depend on which worker ran it or in
@@ -26,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from metahook.core.ray_pool import THREAD_VARS, check_backend, ray_imap
 from metahook.core.sweep import Checkpointer, collect
 from metahook.evolution.base import Algorithm, Driver
 from metahook.evolution.budget import RunRecord
@@ -64,19 +67,19 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
 
 
 def _init_worker() -> None:
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
+    for var in THREAD_VARS:
         os.environ[var] = "1"
 
 
 def execute(specs: list[RunSpec], backend: Literal["process", "ray"] = "process",
             workers: int = 1) -> Iterator[dict[str, Any]]:
     """Yield each run's result as it finishes (order may differ from ``specs``)."""
+    check_backend(backend)
     if not specs:
         return
     workers = workers or os.cpu_count() or 1
     if backend == "ray":
-        yield from _execute_ray(specs, workers)
+        yield from ray_imap(run_one, specs, num_cpus=workers)
         return
     if workers == 1:
         for s in specs:
@@ -107,28 +110,6 @@ def run_all(ctx: Checkpointer, specs: list[RunSpec], backend: Literal["process",
             yield rec.pop("key"), rec
 
     return collect(ctx, list(by_key), compute, on_record)
-
-
-def _execute_ray(specs: list[RunSpec], workers: int) -> Iterator[dict[str, Any]]:
-    try:
-        import ray
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError("backend=ray needs the 'ray' package (pip install ray)") from exc
-    started = False
-    if not ray.is_initialized():
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
-        started = True
-    try:
-        remote = ray.remote(num_cpus=1)(run_one)
-        pending = [remote.remote(s) for s in specs]
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                yield ray.get(ref)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def summarize(records: Iterable[dict[str, Any]], max_evaluations: int) -> dict[str, Any]:

@@ -5,6 +5,15 @@ numba so the workers do not oversubscribe the cores) into ``DIR/<name>/``. Worke
 through a queue; the parent shows a live rich progress display with one bar per experiment. A
 failing experiment is recorded with status ``error`` and does not stop the others.
 
+Backends. ``backend="process"`` (the default) is the pool above. ``backend="ray"`` runs each
+experiment as one Ray task (one CPU, one thread) on the cluster at ``ray_address`` (else
+``RAY_ADDRESS``, else a local Ray of ``workers`` CPUs started for the call); a small Ray actor
+carries the progress messages and the stop request. The run folders are the same and must be
+reachable by the workers at the same path (a shared file system on a multi-node cluster). Each
+run is a function of its experiment, scale and seed, so its ``result.json`` equals the process
+backend's apart from timing figures. A task whose worker process dies is run again by Ray
+(:data:`~metahook.core.ray_pool.MAX_RETRIES` times), continuing the run from its last checkpoint.
+
 Run folders. Everything is checked before anything is written or deleted. ``DIR/<name>/`` is
 replaced only when it holds a run of the same experiment, scale and seed (or nothing): a folder
 holding a run of another scale or seed, of another experiment, or files that are no run is
@@ -33,11 +42,13 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from metahook.core.ray_pool import BACKENDS, THREAD_VARS, import_ray
 from metahook.harness.errors import RunInterrupted, UsageError, choices
 from metahook.harness.registry import SCALES, experiment_names
 from metahook.harness.runner import (
@@ -50,7 +61,7 @@ from metahook.harness.runner import (
     run_experiment,
 )
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+_THREAD_VARS = THREAD_VARS
 
 # Set in each worker by _init_worker: the parent's message queue and its stop event.
 _QUEUE: Any = None
@@ -68,13 +79,21 @@ def _init_worker(q: Any, stop: Any) -> None:
 
 
 def _job(name: str, scale: str, seed: int, out: str, resume: bool) -> dict[str, Any]:
-    q, stop = _QUEUE, _STOP
-    q.put(("start", name, os.getpid()))
-    if stop.is_set():
+    """One experiment in a worker process of the pool."""
+    return _execute(name, scale, seed, out, resume, _QUEUE.put, _STOP.is_set)
+
+
+def _execute(name: str, scale: str, seed: int, out: str, resume: bool,
+             put: Callable[[tuple[Any, ...]], Any], stop_set: Callable[[], bool]
+             ) -> dict[str, Any]:
+    """Run one experiment, sending ``("start", ...)`` and ``("progress", ...)`` messages through
+    ``put`` and stopping at its next checkpoint once ``stop_set()``; return its summary."""
+    put(("start", name, os.getpid()))
+    if stop_set():
         return {"experiment": name, "status": "interrupted", "wall_s": None}
 
     def sink(done: float, total: float, description: str) -> None:
-        q.put(("progress", name, done, total, description))
+        put(("progress", name, done, total, description))
 
     torch = sys.modules.get("torch")  # torch imported later reads OMP_NUM_THREADS=1 itself
     if torch is not None:
@@ -82,13 +101,13 @@ def _job(name: str, scale: str, seed: int, out: str, resume: bool) -> dict[str, 
     try:
         doc = run_experiment(name, out=Path(out), scale=scale, seed=seed, resume=resume,
                              progress_sink=sink, catch_errors=True, checkpoint_every_s=60.0,
-                             stop_check=stop.is_set, record_interrupted=True,
+                             stop_check=stop_set, record_interrupted=True,
                              handle_sigint=False)
     except (RunInterrupted, KeyboardInterrupt):
         doc = read_result(Path(out)) or {"status": "interrupted", "metrics": {}}
     except UsageError as exc:  # e.g. a corrupt checkpoint of the run being resumed
         return {"experiment": name, "status": "error", "wall_s": None, "error": str(exc)}
-    q.put(("progress", name, 1.0, 1.0, doc["status"]))
+    put(("progress", name, 1.0, 1.0, doc["status"]))
     return {"experiment": name, "status": doc["status"],
             "wall_s": doc.get("metrics", {}).get("wall_s")}
 
@@ -186,17 +205,31 @@ def reproduce(
     live: bool = True,
     resume: bool = False,
     grace_s: float = 30.0,
+    backend: str = "process",
+    ray_address: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run the selected experiments into ``out/<name>`` in parallel; return their summaries.
 
     A summary is ``{"experiment", "status", "wall_s"}`` (status ``interrupted`` for every run a
     Ctrl-C stopped or kept from starting). See the module docstring for folders and Ctrl-C.
+    ``backend="ray"`` runs each experiment as a Ray task (see the module docstring), on the
+    cluster at ``ray_address`` (else ``RAY_ADDRESS``, else a local Ray of ``workers`` CPUs).
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     if scale not in SCALES:
         raise UsageError(f"unknown scale {scale!r}; valid: {choices(list(SCALES))}")
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; valid: {choices(list(BACKENDS))}")
+    if ray_address is not None and backend != "ray":
+        raise UsageError(f"--ray-address {ray_address!r} needs --backend ray (the process "
+                         "backend runs on this machine only)")
+    if backend == "ray":
+        try:
+            import_ray()
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
     seed = check_seed(seed)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
@@ -228,8 +261,12 @@ def reproduce(
              for n in names}
     if todo:
         with _Interrupts() as interrupts, progress:
-            _run_all(todo, plan, out, scale, seed, workers, progress, tasks, summaries,
-                     interrupts, grace_s, console)
+            if backend == "ray":
+                _run_all_ray(todo, plan, out, scale, seed, workers, progress, tasks, summaries,
+                             interrupts, grace_s, console, ray_address)
+            else:
+                _run_all(todo, plan, out, scale, seed, workers, progress, tasks, summaries,
+                         interrupts, grace_s, console)
     return [summaries[n] for n in sorted(summaries)]
 
 
@@ -305,16 +342,141 @@ def _drain(q: Any, timeout: float, most: int) -> list[Any]:
 def _summary(fut: Future[dict[str, Any]], name: str, out: Path, scale: str, seed: int,
              stopping: bool) -> dict[str, Any]:
     """The summary of one finished future (recording a result.json where the worker could not)."""
-    folder = out / name
     if fut.cancelled():
         return {"experiment": name, "status": "interrupted", "wall_s": None}
     try:
         return fut.result()
     except Exception as exc:  # a worker that died outside the run (killed, out of memory)
-        if stopping:
-            if (folder / "config.json").is_file() and not (folder / "result.json").is_file():
-                _record(folder, name, scale, seed, "interrupted")
-            return {"experiment": name, "status": "interrupted", "wall_s": None}
-        error = f"{type(exc).__name__}: {exc}"
-        _record(folder, name, scale, seed, "error", error)
-        return {"experiment": name, "status": "error", "wall_s": None, "error": error}
+        return _lost(exc, name, out, scale, seed, stopping)
+
+
+def _lost(exc: BaseException, name: str, out: Path, scale: str, seed: int,
+          stopping: bool) -> dict[str, Any]:
+    """The summary of a run whose worker gave no summary (recording a result.json for it)."""
+    folder = out / name
+    if stopping:
+        if (folder / "config.json").is_file() and not (folder / "result.json").is_file():
+            _record(folder, name, scale, seed, "interrupted")
+        return {"experiment": name, "status": "interrupted", "wall_s": None}
+    error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    _record(folder, name, scale, seed, "error", error)
+    return {"experiment": name, "status": "error", "wall_s": None, "error": error}
+
+
+# ------------------------------------------------------------------ the Ray backend
+
+
+class _Relay:
+    """A Ray actor between the driver and the experiment tasks: progress messages one way, the
+    stop request the other (the Ray counterpart of the pool's queue and event)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Any, ...]] = []
+        self.stop = False
+
+    def put(self, message: tuple[Any, ...]) -> None:
+        self.messages.append(message)
+
+    def take(self) -> list[tuple[Any, ...]]:
+        out, self.messages = self.messages, []
+        return out
+
+    def request_stop(self) -> None:
+        self.stop = True
+
+    def stop_requested(self) -> bool:
+        return self.stop
+
+
+def _ray_job(name: str, scale: str, seed: int, out: str, resume: bool,
+             relay: Any) -> dict[str, Any]:
+    """One experiment as a Ray task.
+
+    The driver emptied a fresh run's folder before submitting it, so a ``config.json`` found
+    there was written by an earlier attempt of this very task whose worker process died: Ray
+    runs the task again (``max_retries``) and the run continues from that attempt's checkpoint,
+    ending as an uninterrupted run would.
+    """
+    import ray
+
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+    folder = Path(out)
+    if not resume and (folder / "config.json").is_file():
+        try:
+            result = read_result(folder)
+        except UsageError:
+            result = None
+        if is_finished(result):
+            assert result is not None
+            return {"experiment": name, "status": result["status"],
+                    "wall_s": result.get("metrics", {}).get("wall_s")}
+        resume = True
+
+    def put(message: tuple[Any, ...]) -> None:
+        relay.put.remote(message)
+
+    def stop_set() -> bool:
+        return bool(ray.get(relay.stop_requested.remote()))
+
+    return _execute(name, scale, seed, out, resume, put, stop_set)
+
+
+def _run_all_ray(
+    todo: list[str], plan: dict[str, str], out: Path, scale: str, seed: int,
+    workers: int | None, progress: Any, tasks: dict[str, Any],
+    summaries: dict[str, dict[str, Any]], interrupts: _Interrupts, grace_s: float, console: Any,
+    address: str | None,
+) -> None:
+    """Run ``todo`` as Ray tasks, one per experiment, filling ``summaries``.
+
+    Ctrl-C asks the running tasks (through the relay) to stop at their next checkpoint and
+    cancels the queued ones; after ``grace_s`` seconds or a second Ctrl-C the rest are killed.
+    """
+    from metahook.core.ray_pool import MAX_RETRIES, ray_session
+
+    n_cpus = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+    with ray_session(n_cpus, address) as ray:
+        relay = ray.remote(num_cpus=0)(_Relay).remote()
+        job = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(_ray_job)
+        refs = {job.remote(n, scale, seed, str(out / n), plan[n] == "resume", relay): n
+                for n in todo}
+        pending = list(refs)
+        started: set[str] = set()
+        killed: set[Any] = set()
+        deadline: float | None = None
+        try:
+            while pending:
+                if interrupts.count and deadline is None:
+                    ray.get(relay.request_stop.remote())
+                    deadline = time.monotonic() + grace_s
+                    for ref in pending:
+                        if refs[ref] not in started:  # queued: never start it
+                            ray.cancel(ref)
+                    console.print("[bold]Ctrl-C[/]: stopping the runs at their next checkpoint "
+                                  f"(at most {grace_s:.0f} s; Ctrl-C again to stop at once)")
+                if deadline is not None and (interrupts.count >= 2
+                                             or time.monotonic() > deadline):
+                    for ref in pending:
+                        if ref not in killed:
+                            killed.add(ref)
+                            ray.cancel(ref, force=True)
+                for msg in ray.get(relay.take.remote()):
+                    if msg[0] == "start":
+                        started.add(msg[1])
+                        continue
+                    _, name, done, total, desc = msg
+                    progress.update(tasks[name], completed=done, total=total, description=desc)
+                ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.1)
+                for ref in ready:
+                    name = refs[ref]
+                    try:
+                        summary = ray.get(ref)
+                    except Exception as exc:  # cancelled, or its worker died MAX_RETRIES times
+                        summary = _lost(exc, name, out, scale, seed, deadline is not None)
+                    summaries[name] = summary
+                    progress.update(tasks[name], completed=1.0, total=1.0,
+                                    description=summary["status"])
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
