@@ -10,10 +10,20 @@ network, each of m weights; row j of P is network j. One generation:
 2. recombine the top quarter of the networks (multi-point crossover, one point per neuron, and
    Cauchy mutation) into l offspring;
 3. in each subpopulation sort by fitness and put the l offspring in place of the l weakest;
-4. permute: in each subpopulation mark each evaluated weight x_ij with probability
-   ``p(x_ij) = 1 − ((f(x_ij) − f_min) / (f_max − f_min))^(1/n)`` and shuffle the marked weights
-   among themselves, so that weights from poor networks try new partners while good networks
-   tend to stay together (the best network is never broken up).
+4. permute: in each subpopulation mark each evaluated weight x_ij (the m − l survivors; the
+   offspring have no fitness yet) with probability
+   ``p(x_ij) = 1 − ((f(x_ij) − f_min) / (f_max − f_min))^(1/n)``, f_min and f_max the lowest and
+   highest fitness among those evaluated weights, and shuffle the marked weights among
+   themselves, so that weights from poor networks try new partners while good networks tend to
+   stay together (a network stays intact with probability equal to its normalised fitness; the
+   best one is never broken up).
+
+Under the fitness-proportional marking most survivors come through a generation intact. The
+pole tasks are deterministic, so an intact network's fitness is already known: it is not
+simulated again (``skip_intact``), except the best network, which is evaluated with the new
+ones so that the generation's best network is the one the task tests, as when every row is
+evaluated. Only networks simulated count as evaluations. ``permute_prob=False`` (``cosyne-all``)
+permutes every evaluated weight and evaluates every row each generation.
 
 Glossary: m population size (networks), n number of weights (subpopulations), l offspring per
 generation, P_i subpopulation i, x_ij weight i of network j, f its fitness, α Cauchy scale.
@@ -35,6 +45,8 @@ class CoSyNEState:
     spec: NetSpec
     P: np.ndarray  # (m, n): row j is network j, column i is subpopulation i
     generation: int = 0
+    fitness: np.ndarray | None = None  # (m,) known fitness of each row (None: none known)
+    fresh: np.ndarray | None = None  # (m,) bool: rows the next ask hands out (None: every row)
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class CoSyNE(DataclassState):
     alpha: float = 0.3  # Cauchy scale of the mutation
     init_scale: float = 1.0  # initial weights uniform in ±init_scale
     permute_prob: bool = True  # fitness-proportional marking; False permutes all survivors
+    skip_intact: bool = True  # marking only: do not re-simulate intact networks but the best
     name: str = "cosyne"
 
     def __post_init__(self) -> None:
@@ -68,7 +81,11 @@ class CoSyNE(DataclassState):
         return CoSyNEState(spec, P)
 
     def ask(self, state: CoSyNEState, rng: np.random.Generator) -> Population:
-        return Population(state.spec, state.P.copy())
+        """The networks to evaluate: every row, or (``skip_intact``) the rows whose fitness is
+        not known plus the best one."""
+        if state.fresh is None:
+            return Population(state.spec, state.P.copy())
+        return Population(state.spec, state.P[state.fresh].copy())
 
     def _crossover(self, a: np.ndarray, b: np.ndarray, spec: NetSpec,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -83,11 +100,18 @@ class CoSyNE(DataclassState):
         return c1, c2
 
     def tell(self, state: CoSyNEState, fitness: np.ndarray, rng: np.random.Generator) -> None:
+        """One generation from the fitness of the networks the last ask handed out."""
         P, spec = state.P, state.spec
         m, n = P.shape
-        order = rank(fitness, rng)
+        if state.fresh is None:
+            fit_all = np.asarray(fitness, dtype=float)
+        else:
+            assert state.fitness is not None
+            fit_all = state.fitness.copy()
+            fit_all[state.fresh] = fitness
+        order = rank(fit_all, rng)
         P[:] = P[order]
-        f = np.asarray(fitness, dtype=float)[order]
+        f = fit_all[order]
         n_par = max(2, round(self.parents_frac * m))
         l = min(self.l, m - 1)
         kids = np.empty((l, n))
@@ -99,16 +123,28 @@ class CoSyNE(DataclassState):
                 kids[k + 1] = c2
         cauchy_mutate(kids, self.mutation_prob, self.alpha, rng)
         survivors = m - l
+        before = P[:survivors].copy()
         # permutation of the evaluated survivors, column by column
-        fmin, fmax = f.min(), f.max()
-        if self.permute_prob and fmax > fmin:
-            q = (f[:survivors] - fmin) / (fmax - fmin)
-            prob = 1.0 - q ** (1.0 / n)
-        else:
-            prob = np.ones(survivors)
+        prob = self.marking_probability(f[:survivors], n)
         for i in range(n):
             marked = np.flatnonzero(rng.random(survivors) < prob)
             if marked.size > 1:
                 P[marked, i] = P[rng.permutation(marked), i]
         P[survivors:] = kids
+        if self.permute_prob and self.skip_intact:
+            intact = np.zeros(m, dtype=bool)
+            intact[:survivors] = np.all(P[:survivors] == before, axis=1)
+            intact[0] = False  # the best survivor (never broken up) is evaluated again
+            state.fitness = np.where(intact, f, 0.0)
+            state.fresh = ~intact
         state.generation += 1
+
+    def marking_probability(self, f: np.ndarray, n: int) -> np.ndarray:
+        """Probability that each survivor's weights are marked for permutation: the paper's
+        ``1 − q^(1/n)``, q its fitness normalised over the survivors (1 for every survivor under
+        ``permute_prob=False``, or when all survivors have the same fitness)."""
+        fmin, fmax = float(f.min()), float(f.max())
+        if not self.permute_prob or fmax <= fmin:
+            return np.ones(f.size)
+        q = (f - fmin) / (fmax - fmin)
+        return 1.0 - q ** (1.0 / n)
