@@ -439,7 +439,8 @@ def _run_all_ray(
     with ray_session(n_cpus, address) as ray:
         relay = ray.remote(num_cpus=0)(_Relay).remote()
         job = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(_ray_job)
-        refs = {job.remote(n, scale, seed, str(out / n), plan[n] == "resume", relay): n
+        where = out.resolve()  # a worker's working folder need not be this process's
+        refs = {job.remote(n, scale, seed, str(where / n), plan[n] == "resume", relay): n
                 for n in todo}
         pending = list(refs)
         started: set[str] = set()
