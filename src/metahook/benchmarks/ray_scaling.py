@@ -6,10 +6,10 @@ Table 1: five methods x 50 independent runs = 250 runs); ``--quick`` runs its qu
 three runs go one after another into temporary folders through the harness (so each is exactly
 ``metahook run pole-single --scale full --set backend=... --set workers=...``), with the load
 average (``os.getloadavg``) read before and after each: on a shared machine the timings mean
-little without it, and so is the CPU time each run used (``cpu_s``: this process and its
-finished child processes, so a Ray run's driver, raylet and workers; on a machine loaded beyond
-its cores a process gets a share of them, and two worker processes get two shares whether or not
-the machine has a core free). The Ray runs include starting and stopping the local Ray (reported
+little without it (on a machine loaded beyond its cores a process gets a share of them, and two
+worker processes get two shares whether or not a core is free). ``runs_s`` is the sum of the
+runs' own wall times, measured inside the workers, and ``concurrency`` = ``runs_s`` / wall: how
+many runs were in progress on average. The Ray runs include starting and stopping the local Ray (reported
 apart as ``ray_start_s``, measured once before). The results of the three runs are compared (every
 metric but the timing ones) and must agree.
 """
@@ -17,7 +17,6 @@ metric but the timing ones) and must agree.
 from __future__ import annotations
 
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -31,15 +30,6 @@ EXPERIMENT = "pole-single"
 
 def _untimed(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if not k.endswith("wall_s")}
-
-
-def _cpu_s() -> float:
-    """CPU seconds used so far by this process and its finished descendants (a local Ray's
-    processes count once it has shut down: its raylet reaps its workers, this process the
-    raylet)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _ray_start_s() -> float:
@@ -65,13 +55,16 @@ def bench(quick: bool) -> dict[str, Any]:
         for backend, workers in settings:
             label = f"{backend}_{workers}"
             load0 = os.getloadavg()[0]
-            cpu0 = _cpu_s()
             t0 = time.perf_counter()
             doc = run_experiment(EXPERIMENT, out=Path(tmp) / label, scale=scale,
                                  overrides=[f"backend={backend}", f"workers={workers}"],
                                  checkpoint_every_s=60.0, handle_sigint=False)
             wall = time.perf_counter() - t0
-            figures[f"{label}_cpu_s"] = round(_cpu_s() - cpu0, 1)
+            m = doc["metrics"]
+            runs_s = sum(v * m["runs_per_method"] for k, v in m.items()
+                         if k.endswith("_mean_wall_s") and v is not None)
+            figures[f"{label}_runs_s"] = round(runs_s, 1)
+            figures[f"{label}_concurrency"] = round(runs_s / wall, 2)
             figures[f"{label}_wall_s"] = round(wall, 1)
             figures[f"{label}_load_before"] = round(load0, 2)
             figures[f"{label}_load_after"] = round(os.getloadavg()[0], 2)
