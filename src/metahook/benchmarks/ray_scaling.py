@@ -9,9 +9,9 @@ average (``os.getloadavg``) read before and after each: on a shared machine the 
 little without it (on a machine loaded beyond its cores a process gets a share of them, and two
 worker processes get two shares whether or not a core is free). ``runs_s`` is the sum of the
 runs' own wall times, measured inside the workers, and ``concurrency`` = ``runs_s`` / wall: how
-many runs were in progress on average. The Ray runs include starting and stopping the local Ray (reported
-apart as ``ray_start_s``, measured once before). The results of the three runs are compared (every
-metric but the timing ones) and must agree.
+many runs were in progress on average. The Ray runs include starting and stopping the local
+Ray (reported apart as ``ray_start_s``, measured once before). The results of the three runs
+are compared (every metric but the timing ones) and must agree.
 """
 
 from __future__ import annotations
