@@ -18,7 +18,9 @@ maze or ``budget`` real steps are spent:
    from the whole history, to predict the next observation and the step's outcome.
 Variants (:mod:`metahook.neural.learning_to_think`): ``no_m`` (C an Elman RNN without M),
 ``final_h`` (C linear on [o, M's hidden state]), ``think`` (C linear on [o, M's hidden state,
-M's answers] after ``k`` query steps into a copy of M). M costs no real steps: it learns from the
+M's answers] after ``k`` query steps into a copy of M), and two controls, ``final_h_random_m``
+and ``think_random_m``, whose M is never trained (a fixed random LSTM): they tell whether C uses
+what M learned or merely an extra recurrent state. M costs no real steps: it learns from the
 episodes C's search walks anyway. Reported: seeds solved, real steps and episodes to solve
 (mean over solved runs, and mean with unsolved runs counted at the budget), M's query steps and
 the wall time per variant.
@@ -40,11 +42,14 @@ from metahook.neural import learning_to_think as ltt
 from metahook.neural.training import seeded, set_threads
 from metahook.references import refs
 
+RANDOM_M = "_random_m"  # suffix of the controls whose M is never trained (a fixed random LSTM)
+VARIANTS = (*ltt.VARIANTS, f"final_h{RANDOM_M}", f"think{RANDOM_M}")
+
 
 @dataclass(frozen=True)
 class Config:
-    seeds: int = 6
-    variants: tuple[str, ...] = ltt.VARIANTS
+    seeds: int = 16
+    variants: tuple[str, ...] = VARIANTS
     length: int = 10  # corridor length L (memory span in steps)
     max_steps: int = 30  # a walk is cut off after this many steps
     budget: int = 30_000  # real environment steps per run
@@ -61,10 +66,10 @@ class Config:
     plots: bool = True
 
     def validate(self) -> None:
-        bad = [v for v in self.variants if v not in ltt.VARIANTS]
+        bad = [v for v in self.variants if v not in VARIANTS]
         if bad or "think" not in self.variants or len(set(self.variants)) < len(self.variants):
             raise ValueError(f"variants must include think and come from "
-                             f"{', '.join(ltt.VARIANTS)} (each once), got "
+                             f"{', '.join(VARIANTS)} (each once), got "
                              f"{', '.join(self.variants) or 'none'}")
         for name in ("seeds", "length", "budget", "k", "m_hidden", "c_hidden", "m_updates",
                      "m_batch"):
@@ -85,15 +90,16 @@ class _Run:
     """One variant, one seed: CMA-ES generations of C alternating with M's sleep phases."""
 
     def __init__(self, cfg: Config, variant: str, seed: int) -> None:
-        self.cfg, self.variant = cfg, variant
+        self.cfg, self.variant = cfg, variant.removesuffix(RANDOM_M)
+        self.train_m = not variant.endswith(RANDOM_M)
         self.rng = np.random.default_rng([seed, 2015])
-        self.n = ltt.n_params(variant, cfg.m_hidden, cfg.c_hidden)
+        self.n = ltt.n_params(self.variant, cfg.m_hidden, cfg.c_hidden)
         self.algo = CMAES(sigma0=cfg.sigma0, popsize=cfg.popsize, min_std_frac=0.0)
         self.es = self.algo.init(NetSpec(n_in=self.n, h=0), self.rng)
-        self.m = (None if variant == "no_m"
+        self.m = (None if self.variant == "no_m"
                   else seeded(lambda: ltt.TMazeModel(cfg.m_hidden), seed))
         self.opt = (torch.optim.Adam(self.m.parameters(), lr=cfg.m_lr)
-                    if self.m is not None else None)
+                    if self.m is not None and self.train_m else None)
         self.history = ltt.Episodes.empty(cfg.max_steps)
         self.steps = 0
         self.episodes = 0
@@ -191,7 +197,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         m[f"{v}_mean_steps_capped"] = st["mean_capped"]
         ep = _stats([r["solved_episodes"] for r in rs], cfg.budget // (cfg.length + 1))
         m[f"{v}_mean_episodes_solved"] = ep["mean_solved"]
-        m[f"{v}_params"] = ltt.n_params(v, cfg.m_hidden, cfg.c_hidden)
+        m[f"{v}_params"] = ltt.n_params(v.removesuffix(RANDOM_M), cfg.m_hidden, cfg.c_hidden)
         m[f"{v}_queries_mean"] = float(np.mean([r["queries"] for r in rs]))
         m[f"{v}_wall_s_mean"] = float(np.mean([r["wall_s"] for r in rs]))
         withm = [r for r in rs if r["m_ce0"] is not None]
@@ -212,7 +218,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
 
 
 NAMES = {"no_m": "C without M (RNN)", "final_h": "C reads M's hidden state",
-         "think": "C queries M, then acts"}
+         "think": "C queries M, then acts", f"final_h{RANDOM_M}": "C reads an untrained M's state",
+         f"think{RANDOM_M}": "C queries an untrained M"}
 
 
 def _plot(ctx: RunContext, cfg: Config, done: dict[str, Any]) -> None:
@@ -252,7 +259,7 @@ EXPERIMENT = register(Experiment(
                 "experience) before acting, against one without the model and one reading only "
                 "the model's hidden state: real steps to solve a T-maze (a memory POMDP).",
     config=Config,
-    scales={"quick": Config(seeds=1, budget=6_000, m_updates=50),
+    scales={"quick": Config(seeds=1, variants=ltt.VARIANTS, budget=6_000, m_updates=50),
             "full": Config()},
     run=run,
     smoke=smoke,
