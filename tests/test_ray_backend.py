@@ -89,12 +89,12 @@ class KillOnce:
         return getattr(self.inner, name)
 
 
-def _specs(kill_marker: str | None = None, kill_index: int = 2) -> list[RunSpec]:
-    """Two methods x three runs of the single pole, small caps (a few seconds in all)."""
+def _specs(kill_marker: str | None = None, kill_index: int = 1) -> list[RunSpec]:
+    """Two methods x two runs of the single pole, small caps (a few seconds in all)."""
     from metahook.experiments._pole_common import build
     from metahook.experiments.pole_single import Config
 
-    cfg = Config(methods=("cosyne", "cmaes"), runs=3, max_evaluations=3_000)
+    cfg = Config(methods=("cosyne", "cmaes"), runs=2, max_evaluations=2_000)
     problem = PoleProblem(n_poles=1, markov=True, fitness="standard")
     specs = []
     for method in cfg.methods:
@@ -125,7 +125,7 @@ def test_a_killed_worker_is_retried_and_the_study_ends_identically(
     logged: list[str] = []
     on_ray = run_all(MemoryCheckpointer(), _specs(str(marker)), "ray", 2,
                      lambda key, rec, n: logged.append(key))
-    assert marker.is_file()  # a worker process was really killed by the run cmaes/2
+    assert marker.is_file()  # a worker process was really killed by the run cmaes/1
     assert int(marker.read_text()) != os.getpid()
     assert sorted(logged) == sorted(local_records)  # every run recorded once
     assert _untimed(on_ray) == _untimed(local_records)
@@ -138,8 +138,7 @@ def test_a_study_stopped_midway_resumes_on_ray_to_the_same_records(
         run_all(first, _specs(), "ray", 2)
     assert first.saved is not None and len(first.saved["done"]) == 2
     marker = tmp_path / "killed-once"  # and a worker dies during the resumed part
-    resumed = run_all(MemoryCheckpointer(first.saved), _specs(str(marker), kill_index=1),
-                      "ray", 2)
+    resumed = run_all(MemoryCheckpointer(first.saved), _specs(str(marker)), "ray", 2)
     assert _untimed(resumed) == _untimed(local_records)
 
 
@@ -216,3 +215,22 @@ def test_bad_backend_input_is_one_line_and_exit_2(
     assert ray_address() == "10.0.0.1:6379" and ray_address("a:1") == "a:1"
     monkeypatch.delenv("RAY_ADDRESS")
     assert ray_address() is None
+
+
+def test_run_ray_address_reaches_the_run_as_RAY_ADDRESS_and_is_put_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from metahook.cli import _check_ray_address
+
+    monkeypatch.setenv("RAY_ADDRESS", "before:1")
+    args = argparse.Namespace(name="pole-double", resume=False, out="unused", scale="full",
+                              set=["backend=ray"], ray_address="10.0.0.5:6379")
+    restore = _check_ray_address(args)
+    assert os.environ["RAY_ADDRESS"] == "10.0.0.5:6379" and ray_address() == "10.0.0.5:6379"
+    restore()
+    assert os.environ["RAY_ADDRESS"] == "before:1"
+    monkeypatch.delenv("RAY_ADDRESS")
+    restore = _check_ray_address(args)
+    restore()
+    assert "RAY_ADDRESS" not in os.environ
