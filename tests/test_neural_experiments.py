@@ -40,6 +40,13 @@ def test_meta_lstm_quadratic_quick_learns_within_the_stream_faster_than_backprop
     assert m["examples_to_fit_least_squares"] is not None
     assert m["examples_to_fit_least_squares"] <= 12
     assert m["cum_online_error_least_squares"] < m["cum_online_error_backprop"]
+    # like for like: backprop's rate is chosen on held-out streams, not on the test streams, and
+    # the error curve is reported at fixed exemplar counts: at exemplar 30 the frozen net is ahead
+    assert m["backprop_lr_chosen_on"].endswith("held-out streams")
+    assert set(m["cum_online_error_backprop_by_lr_heldout"]) == {"0.03", "0.3"}
+    at30 = m["error_over_variance_at_exemplar"]["30"]
+    assert at30["meta_lstm"] < at30["backprop"]
+    assert m["examples_to_fit_by_level"]["0.05"]["meta_lstm"] == m["examples_to_fit_meta_lstm"]
 
 
 def test_fwp_assoc_retrieval_quick_fast_weights_beat_the_lstm(tmp_path: Path) -> None:
