@@ -16,7 +16,8 @@ The searchers run their own loop (``searcher.step()``), so they are wrapped as a
 :class:`~metahook.evolution.budget.EvaluationBudget` (the same counting, cap, "solved" rule and
 generalization test as every other method), and the loop stops as soon as the budget is done.
 Every network EvoTorch asks to evaluate is one evaluation, including the elite that its CoSyNE
-re-evaluates each generation (our CoSyNE re-evaluates every row as well).
+re-evaluates each generation (our ``cosyne-all`` simulates every row too; our ``cosyne`` does not
+simulate again a network that came through a generation intact, except the best one).
 
 Randomness: the Problem gets its own ``torch.Generator`` seeded from the run's
 ``numpy.random.Generator`` (EvoTorch draws all its samples from it), and the starting point is drawn
