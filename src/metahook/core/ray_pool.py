@@ -21,8 +21,8 @@ Ray is an optional dependency (the ``dev`` extra): importing this module does no
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from typing import Any, TypeVar
 
 BACKENDS = ("process", "ray")
@@ -108,6 +108,17 @@ def ray_imap(fn: Callable[[T], R], items: Iterable[T], num_cpus: int | None = No
     :func:`ray_session`). A task whose worker process dies is run again, up to ``max_retries``
     times; an exception raised by ``fn`` is not retried and propagates here.
     """
+    with closing(ray_imap_idle(fn, items, num_cpus, address, max_retries, None)) as results:
+        for _, result in results:
+            yield result  # type: ignore[misc]
+
+
+def ray_imap_idle(fn: Callable[[T], R], items: Iterable[T], num_cpus: int | None = None,
+                  address: str | None = None, max_retries: int = MAX_RETRIES,
+                  poll_s: float | None = 1.0) -> Generator[tuple[bool, R | None], None, None]:
+    """:func:`ray_imap` that also says when it waits: yields ``(True, result)`` as results
+    finish and ``(False, None)`` after every ``poll_s`` seconds without one (None: never), so
+    that the consumer can look for Ctrl-C; closing it early cancels the tasks still pending."""
     todo = list(items)
     if not todo:
         return
@@ -117,9 +128,11 @@ def ray_imap(fn: Callable[[T], R], items: Iterable[T], num_cpus: int | None = No
         pending = [remote.remote(item) for item in todo]
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+                done, pending = ray.wait(pending, num_returns=1, timeout=poll_s)
+                if not done:
+                    yield False, None
                 for ref in done:
-                    yield ray.get(ref)
+                    yield True, ray.get(ref)
         finally:
             for ref in pending:  # the consumer stopped early (an error, Ctrl-C)
                 ray.cancel(ref, force=True)

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from metahook.core.ray_pool import check_backend
 from metahook.core.seeding import rng_for
 from metahook.curiosity.misfa import Abstraction, CuriousDrMISFA, MISFAParams
 from metahook.envs import push_arm as pa
@@ -77,8 +78,10 @@ class Config:
     skill_eps: float = 0.2
     eval_episodes: int = 200
     plots: bool = True
+    backend: str = "process"  # or "ray": one Ray task per seed, same results
 
     def validate(self) -> None:
+        check_backend(self.backend)
         if self.seeds < 1 or self.episode < 10 or self.tau < 2 or self.max_chunks < 1:
             raise ValueError("seeds >= 1, episode >= 10, tau >= 2, max_chunks >= 1 required")
         if not 0 <= self.noise_std < 1 or self.block < 1 or self.k < 2:
@@ -356,7 +359,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                 chunks=out["chunks"])
         return out
 
-    done = list(run_jobs(ctx, keys, make, step, summarise).values())
+    done = list(run_jobs(ctx, keys, make, step, summarise, backend=cfg.backend).values())
     names = sorted({n for d in done for n in d["skills"] if n != "none"})
     m: dict[str, Any] = {
         "seeds": cfg.seeds,

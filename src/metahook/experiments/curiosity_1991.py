@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from metahook.core.ray_pool import check_backend
 from metahook.core.seeding import rng_for
 from metahook.curiosity.model_building import KINDS, ModelBuildingRun
 from metahook.envs.reactive_grid import LAYOUTS, SIDE, deterministic_states, moves, reactions
@@ -49,8 +50,10 @@ class Config:
     eps: float = 0.1  # probability of a random action (ours)
     q_init: float = 0.01  # Q starts uniform in [0, q_init) (paper: random initialisation)
     plots: bool = True
+    backend: str = "process"  # or "ray": one Ray task per agent and seed, same results
 
     def validate(self) -> None:
+        check_backend(self.backend)
         unknown = [a for a in self.agents if a not in KINDS]
         if unknown:
             raise ValueError(f"unknown agents {unknown}; have {', '.join(KINDS)}")
@@ -126,7 +129,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         ctx.log(j, job=keys[j], final_error=out["errors"][-1], det_share=out["det_share"])
         return out
 
-    done = run_jobs(ctx, keys, make, step, summarise)
+    done = run_jobs(ctx, keys, make, step, summarise, backend=cfg.backend)
     curves = {a: np.array([done[f"{a}/{i}"]["errors"] for i in range(cfg.seeds)])
               for a in cfg.agents}
     e0 = float(curves["random"][0, 0])

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import mannwhitneyu
 
+from metahook.core.ray_pool import check_backend
 from metahook.core.seeding import rng_for
 from metahook.curiosity.two_brains import TwoBrains, TwoBrainsParams
 from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
@@ -52,8 +53,10 @@ class Config:
     minp: float = 0.004
     eval_delay: int = 1
     plots: bool = True
+    backend: str = "process"  # or "ray": one Ray task per method and seed, same results
 
     def validate(self) -> None:
+        check_backend(self.backend)
         if self.seeds < 2 or self.log_every < 1 or self.steps < self.log_every:
             raise ValueError("seeds >= 2, log_every >= 1 and steps >= log_every required")
         if self.ext_reward <= 0 or any(r <= 0 for r in self.ext_rewards_extra):
@@ -121,7 +124,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                 first_goal=out["first_goal"])
         return out
 
-    done = run_jobs(ctx, keys, make, step, summarise)
+    done = run_jobs(ctx, keys, make, step, summarise, backend=cfg.backend)
     m: dict[str, Any] = {"seeds": cfg.seeds, "time_steps": cfg.steps, "grid": cfg.grid,
                          "ext_reward": cfg.ext_reward}
     totals = {}

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from metahook.core.ray_pool import check_backend
+from metahook.core.sweep import source
 from metahook.envs.pole import obs_dim, observe, pole_step, start_state
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.network import NetSpec
@@ -64,8 +66,10 @@ class Config:
     cmaes_sigma0: float = 0.5
     threads: int = 1
     plots: bool = True
+    backend: str = "process"  # or "ray": one Ray task per method and seed, same results
 
     def validate(self) -> None:
+        check_backend(self.backend)
         bad = [m for m in self.methods if m not in METHODS]
         if bad or "model" not in self.methods:
             raise ValueError(f"methods must include model and come from {', '.join(METHODS)}")
@@ -237,21 +241,21 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     jobs = [(meth, i) for meth in cfg.methods for i in range(cfg.seeds)]
     keys = [f"{meth}/{i}" for meth, i in jobs]
 
-    def compute(missing: list[str]) -> Any:
-        for key in missing:
-            j = keys.index(key)
-            meth, i = jobs[j]
-            seed = ctx.seed * 10_007 + i
-            job: Any = _ModelRun(cfg, seed) if meth == "model" else _CMARun(cfg, seed)
-            while job.step():
-                ctx.progress(j + min(1.0, job.steps / cfg.budget), len(keys), key)
-            yield key, {"curve": job.curve, "solved_at": job.solved_at, "steps": job.steps,
-                        "final_test": job.curve[-1][1] if job.curve else 0.0}
+    def one(key: str) -> dict[str, Any]:
+        set_threads(cfg.threads)  # also in a Ray worker
+        j = keys.index(key)
+        meth, i = jobs[j]
+        seed = ctx.seed * 10_007 + i
+        job: Any = _ModelRun(cfg, seed) if meth == "model" else _CMARun(cfg, seed)
+        while job.step():
+            ctx.progress(j + min(1.0, job.steps / cfg.budget), len(keys), key)
+        return {"curve": job.curve, "solved_at": job.solved_at, "steps": job.steps,
+                "final_test": job.curve[-1][1] if job.curve else 0.0}
 
     def logged(key: str, rec: dict[str, Any], n: int) -> None:
         ctx.log(n, job=key, solved_at=rec["solved_at"], final_test=rec["final_test"])
 
-    done = collect(ctx, keys, compute, logged)
+    done = collect(ctx, keys, source(ctx, one, cfg.backend), logged)
     m: dict[str, Any] = {"seeds": cfg.seeds, "budget": cfg.budget, "max_steps": cfg.max_steps}
     for meth in cfg.methods:
         rs = [done[f"{meth}/{i}"] for i in range(cfg.seeds)]
