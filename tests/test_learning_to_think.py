@@ -74,7 +74,7 @@ def _scripted_history(length: int, max_steps: int, repeats: int) -> ltt.Episodes
 def _trained_model(length: int, hidden: int = 8) -> ltt.TMazeModel:
     torch.manual_seed(0)
     m = seeded(lambda: ltt.TMazeModel(hidden), 0)
-    hist = _scripted_history(length, length + 3, 2)
+    hist = _scripted_history(length, length + 3, 1)
     opt = torch.optim.Adam(m.parameters(), lr=2e-2)
     idx = np.arange(len(hist))
     for _ in range(300):
