@@ -1,5 +1,6 @@
-"""Sweeps (:mod:`metahook.core.sweep`) on the Ray backend give the local backend's results: one
-Ray task per job of ``run_jobs`` and per record of ``collect``, also when a sweep is stopped
+"""Sweeps (:mod:`metahook.core.sweep`) and SSA lives (:mod:`metahook.rsi.lives`) on the Ray
+backend give the local backend's results: one Ray task per job of ``run_jobs`` (a life) and per
+record of ``collect``, also when a sweep is stopped
 half-way and resumed (from a checkpoint of either backend), and when a worker process dies.
 
 One local Ray (two CPUs, no dashboard) serves the whole module.
@@ -200,10 +201,26 @@ def test_curiosity_1991_on_ray_gives_the_same_result_json(tmp_path: Path) -> Non
         (tmp_path / "ray" / "metrics.jsonl").read_bytes()
 
 
+def test_ssa_lives_on_ray_give_the_same_result_json(tmp_path: Path) -> None:
+    """Two short SSA lives of is-function-approx (``metahook.rsi.lives``), one Ray task each."""
+    tiny = ["runs=2", "time_steps=2000000", "baseline_time_steps=0", "chunk_steps=1000000",
+            "head_trials=5", "tail_trials=10"]
+    for backend in ("process", "ray"):
+        doc = run_experiment("is-function-approx", out=tmp_path / backend,
+                             overrides=[*tiny, f"backend={backend}"])
+        assert doc["status"] == "ok", doc.get("error")
+    a, b = (json.loads((tmp_path / k / "result.json").read_text()) for k in ("process", "ray"))
+    assert _untimed(a) == _untimed(b)
+    assert a["metrics"]["time_steps"] == [2_000_000, 2_000_001]  # both lives ran their budget
+    assert (tmp_path / "process" / "metrics.jsonl").read_bytes() == \
+        (tmp_path / "ray" / "metrics.jsonl").read_bytes()
+
+
 def test_a_bad_backend_is_one_line_and_exit_2(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r"
-    assert main(["run", "curiosity-1991", "--set", "backend=dask", "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "unknown backend 'dask'" in err
-    assert not out.exists()
+    for name in ("curiosity-1991", "is-function-approx", "ssa-doors-keys"):
+        assert main(["run", name, "--set", "backend=dask", "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "unknown backend 'dask'" in err, err
+        assert not out.exists()

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from metahook.core.ray_pool import check_backend
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.machines.smp import SMPParams
 from metahook.machines.smp.machine import N_MODS
@@ -45,8 +46,10 @@ class Config:
     head_trials: int = 100
     tail_trials: int = 1000
     chunk_steps: int = 20_000_000
+    backend: str = "process"  # or "ray": one Ray task per life, same results
 
     def validate(self) -> None:
+        check_backend(self.backend)
         if self.runs < 1 or self.time_steps < 1 or self.baseline_time_steps < 0:
             raise ValueError("runs >= 1, time_steps >= 1, baseline_time_steps >= 0 required")
         if self.n_work < INSTRUCTIONS.n_ops:
@@ -81,7 +84,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         make=lambda index, seed: FunctionCurriculumLife(cfg.params(phases[index][1]), seed),
         step=step,
         summarise=lambda index, life: _summarise(ctx, cfg, phases[index][0], phases[index][2],
-                                                 life))
+                                                 life),
+        backend=cfg.backend)
     return Result(metrics=_metrics(ctx, cfg, done))
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from metahook.core.ray_pool import check_backend
 from metahook.envs import doors_keys as dk
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.machines.smp.machine import N_EVALS, N_MODS, N_SMS
@@ -51,8 +52,10 @@ class Config(DoorsKeysParams):
     head_trials: int = 100  # "in the beginning": the first trials of a life
     tail_trials: int = 1000  # the end of a life: its last trials
     chunk_cycles: int = 10_000_000  # cycles between progress reports / checkpoint checks
+    backend: str = "process"  # or "ray": one Ray task per life, same results
 
     def validate(self) -> None:
+        check_backend(self.backend)
         if self.runs < 1 or self.trials < 1 or self.baseline_runs < 0:
             raise ValueError("runs >= 1, trials >= 1, baseline_runs >= 0 required")
         if self.max_cycles < 1 or self.baseline_cycles < 0 or self.chunk_cycles < 1:
@@ -113,7 +116,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         make=lambda index, seed: DoorsKeysLife(cfg.life_params(), phases[index][1],
                                                phases[index][2], seed),
         step=step,
-        summarise=lambda index, lf: _summarise(ctx, cfg, phases[index][0], phases[index][3], lf))
+        summarise=lambda index, lf: _summarise(ctx, cfg, phases[index][0], phases[index][3], lf),
+        backend=cfg.backend)
     return Result(metrics=_metrics(ctx, cfg, done))
 
 

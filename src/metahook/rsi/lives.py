@@ -10,7 +10,9 @@ Wiering, ML 28, 1997; Schmidhuber, Zhao & Schraudolph, 1997): an experiment is a
 3. on resume, rebuild the life that was running and load its saved state, so that the run ends
    exactly as an uninterrupted one.
 
-It is :func:`metahook.core.sweep.run_jobs` with the seeds as the jobs' shared state.
+It is :func:`metahook.core.sweep.run_jobs` with the seeds as the jobs' shared state. With
+``backend="ray"`` every life is one Ray task (the seeds are still drawn here, once), with the
+same results; the run then checkpoints between lives, not inside them.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ L = TypeVar("L", bound=Job)
 
 def run_lives(ctx: Checkpointer, keys: Sequence[str], make: Callable[[int, int], L],
               step: Callable[[int, L], bool],
-              summarise: Callable[[int, L], dict[str, Any]]) -> dict[str, Any]:
+              summarise: Callable[[int, L], dict[str, Any]], backend: str = "process",
+              workers: int | None = None) -> dict[str, Any]:
     """Run the lives named ``keys`` in order; return ``{key: summarise(index, life)}``.
 
     ``make(index, seed)`` builds life ``index``; ``step(index, life)`` advances it by one chunk
     (reporting progress) and returns True, or returns False once its budget is spent.
+    ``backend``, ``workers``: as :func:`~metahook.core.sweep.run_jobs`'s.
     """
 
     def seeds() -> dict[str, Any]:
@@ -38,4 +42,5 @@ def run_lives(ctx: Checkpointer, keys: Sequence[str], make: Callable[[int, int],
     def build(index: int, shared: dict[str, Any]) -> L:
         return make(index, int(shared["seeds"][index]))
 
-    return run_jobs(ctx, keys, build, step, summarise, shared=seeds)
+    return run_jobs(ctx, keys, build, step, summarise, shared=seeds, backend=backend,
+                    workers=workers)
