@@ -154,7 +154,7 @@ def _draw_numba(a: np.ndarray, b: np.ndarray, half_width: np.ndarray,
     return out
 
 
-def render(class_ids: np.ndarray, sample_ids: np.ndarray, seed: int = 0,
+def render(class_ids: np.ndarray, sample_ids: np.ndarray | int, seed: int = 0,
            jitter: bool = True, reference: bool = False, chunk: int = 64) -> np.ndarray:
     """Images ``(n, 28, 28)`` float32 in [0, 1] of the given (class, sample) pairs.
     ``jitter=False`` draws the class's clean template (sample ids ignored); ``reference=True``
