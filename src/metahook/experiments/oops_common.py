@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from metahook.core.ray_pool import check_backend
 from metahook.harness.api import Experiment, RunContext, plots, register
 from metahook.machines.forth.asm import assemble
 from metahook.references import original_run, refs
@@ -42,6 +43,7 @@ class SearchBudget:
     slice_insts: int = 20_000_000  # tokens between checkpoints / progress updates
     max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
     workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
+    workers_backend: str = "process"  # or "ray": the workers are Ray actors; same results
 
     def validate(self) -> None:
         if self.slice_insts < 1:
@@ -50,6 +52,7 @@ class SearchBudget:
             raise ValueError("max_time_steps must be >= 0")
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
+        check_backend(self.workers_backend)
 
 
 def workers_for(cfg_workers: int) -> int:
@@ -62,8 +65,9 @@ def workers_for(cfg_workers: int) -> int:
 def drive(ctx: RunContext, oops: OOPS, budget: SearchBudget) -> dict[str, Any]:
     """Run ``oops`` to the end (or the step cap), logging and checkpointing; return metrics.
 
-    With ``workers > 1`` the searches run in worker processes (:mod:`metahook.search.parallel`);
-    the result is identical. A checkpoint of either kind resumes with any number of workers.
+    With ``workers > 1`` the searches run in worker processes (:mod:`metahook.search.parallel`),
+    or Ray actors with ``workers_backend="ray"``; the result is identical. A checkpoint of
+    either kind resumes with any number of workers.
     """
     slice_insts, max_time_steps = budget.slice_insts, budget.max_time_steps
     workers = workers_for(budget.workers)
@@ -73,12 +77,12 @@ def drive(ctx: RunContext, oops: OOPS, budget: SearchBudget) -> dict[str, Any]:
     if state is not None:
         wall = {k: float(v) for k, v in state["wall"].items()}
         if "inflight" in state:
-            par = ParallelOOPS.from_state_dict(state, workers)
+            par = ParallelOOPS.from_state_dict(state, workers, backend=budget.workers_backend)
             oops = par.oops
         else:
             oops = OOPS.from_state_dict(state["oops"])
     if par is None and workers > 1:
-        par = ParallelOOPS(oops, workers)
+        par = ParallelOOPS(oops, workers, backend=budget.workers_backend)
     total_n = sum(n for _, n in oops.phases)
     capped = False
     try:

@@ -20,12 +20,19 @@ is run again with the true value. Results are therefore always exact.
 :class:`ParallelOOPS` wraps an :class:`metahook.search.oops.OOPS` (the merged state) and a pool of
 worker processes; ``state_dict`` includes snapshots of the searches in flight, so a run can be
 checkpointed and resumed at any time.
+
+With ``backend="ray"`` the workers are Ray actors (:class:`RayWorker`, one CPU each, on the
+cluster of :func:`metahook.core.ray_pool.ray_session`) instead of local processes. The protocol is
+the same: a worker receives the frozen context and a job, sends snapshots and its result (through
+a Ray queue instead of a pipe), and checks the cancellation bound (a small Ray actor instead of
+shared memory) between slices; the merge is this module's, so the counters are the same.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -33,6 +40,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from metahook.core.ray_pool import THREAD_VARS, check_backend, ray_session
 from metahook.envs.oops_tasks import BUILTIN_CODES, register_spec, task_set, task_set_spec
 from metahook.machines.forth import vm
 from metahook.search.levin import RUNNING, SOLVED, SearchState, begin_ring, end_ring
@@ -127,14 +135,93 @@ def _worker(conn: Connection, cancel: Any, snapshot_s: float) -> None:
         conn.send(("result", run_job(base, job, cancel, snapshot_s, conn.send, scratch)))
 
 
+class CancelFlag:
+    """The cancellation bound shared with Ray workers (a Ray actor; ``mp.Value`` locally)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def set(self, value: int) -> None:
+        self.value = max(self.value, int(value))
+
+    def get(self) -> int:
+        return self.value
+
+
+class _RemoteCancel:
+    """``.value`` of a :class:`CancelFlag` actor: read by a worker (one call per slice), written
+    by the master (without waiting; calls from one caller arrive in order)."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+        self._value = 0
+
+    @property
+    def value(self) -> int:
+        import ray
+
+        return int(ray.get(self.actor.get.remote()))
+
+    @value.setter
+    def value(self, v: int) -> None:
+        self.actor.set.remote(int(v))
+
+
+class RayWorker:
+    """A worker of :class:`ParallelOOPS` as a Ray actor: :func:`_worker`'s loop, one message at a
+    time, answering through the master's queue as ``(index, message)``."""
+
+    def __init__(self, index: int, queue: Any, cancel: Any, snapshot_s: float) -> None:
+        for var in THREAD_VARS:
+            os.environ[var] = "1"
+        self.index, self.queue, self.snapshot_s = index, queue, snapshot_s
+        self.cancel = _RemoteCancel(cancel)
+        self.base: SearchState | None = None
+        self.scratch: SearchState | None = None
+
+    def context(self, state: dict[str, Any], specs: list[dict[str, Any]]) -> None:
+        for spec in specs:
+            register_spec(spec)
+        self.base = SearchState.from_state_dict(state)
+
+    def job(self, job: dict[str, Any]) -> None:
+        assert self.base is not None
+        if self.scratch is None:
+            self.scratch = SearchState(int(self.base.M[vm.R_SCAP]), self.base.n_tapes)
+
+        def send(msg: Any) -> None:
+            self.queue.put((self.index, msg))
+
+        send(("result", run_job(self.base, Job(**job), self.cancel, self.snapshot_s, send,
+                                self.scratch)))
+
+
+class _RayConn:
+    """One Ray worker behind the pipe interface the dispatcher sends to."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+
+    def send(self, msg: tuple[Any, ...]) -> None:
+        if msg[0] == "context":
+            self.actor.context.remote(msg[1], msg[2])
+        elif msg[0] == "job":
+            self.actor.job.remote(msg[1])
+
+
 class ParallelOOPS:
-    """OOPS with ``workers`` processes; same results as :class:`OOPS` (see module docstring)."""
+    """OOPS with ``workers`` processes (or Ray actors: ``backend="ray"``); same results as
+    :class:`OOPS` (see module docstring)."""
 
     def __init__(self, oops: OOPS, workers: int = 2, snapshot_s: float = 300.0,
                  inflight: list[dict[str, Any]] | None = None,
-                 results: list[dict[str, Any]] | None = None) -> None:
+                 results: list[dict[str, Any]] | None = None, backend: str = "process") -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
+        self.backend = check_backend(backend)
+        self._ray: contextlib.ExitStack | None = None
+        self._queue: Any = None
+        self._cancel_actor: Any = None
         self.workers = workers
         # At most this many searches dispatched beyond the next one to merge. Each doubling of
         # T normally doubles a search's cost, which bounds speculation by itself; but searches
@@ -159,7 +246,9 @@ class ParallelOOPS:
         self.cursor: tuple[int, int] | None = (0, 0)  # (T, kind) of the next search to dispatch
         # Every search numbered below this is obsolete (merged, or speculative for a task that
         # is solved); it only grows, so a worker can never miss its cancellation.
-        self.cancel = self._ctx.Value("q", 0)
+        self.cancel: Any = self._ctx.Value("q", 0)
+        if self.backend == "ray":
+            self._cancel_actor = None  # made with the pool; the bound starts again at 0
         self.sent_context: dict[int, int] = {}
         self.context_version = 0
         self._context: dict[str, Any] | None = None
@@ -234,6 +323,9 @@ class ParallelOOPS:
 
     # ------------------------------------------------------------ pool
     def _ensure_pool(self) -> None:
+        if self.backend == "ray":
+            self._ensure_ray_pool()
+            return
         while len(self.conns) < self.workers:
             a, b = self._ctx.Pipe()
             p = self._ctx.Process(target=_worker, args=(b, self.cancel, self.snapshot_s),
@@ -243,7 +335,44 @@ class ParallelOOPS:
             self.procs.append(p)
             self.busy[len(self.conns) - 1] = None
 
+    def _ensure_ray_pool(self) -> None:
+        if self.conns:
+            return
+        if self._ray is None:
+            self._ray = contextlib.ExitStack()
+            self._ray.enter_context(ray_session(self.workers))
+        import ray
+        from ray.util.queue import Queue
+
+        self._queue = Queue(actor_options={"num_cpus": 0})
+        self._cancel_actor = ray.remote(num_cpus=0)(CancelFlag).remote()
+        self.cancel = _RemoteCancel(self._cancel_actor)
+        worker = ray.remote(num_cpus=1)(RayWorker)
+        for w in range(self.workers):
+            actor = worker.remote(w, self._queue, self._cancel_actor, self.snapshot_s)
+            self.conns.append(cast(Connection, _RayConn(actor)))
+            self.busy[w] = None
+
+    def _close_ray(self) -> None:
+        import ray
+
+        for c in self.conns:
+            ray.kill(cast(_RayConn, c).actor)
+        for actor in (self._cancel_actor, None if self._queue is None else self._queue.actor):
+            if actor is not None:
+                ray.kill(actor)
+        self.conns, self.busy = [], {}
+        self._queue = self._cancel_actor = None
+        self.cancel = self._ctx.Value("q", self.seq)
+        if self._ray is not None:
+            self._ray.close()
+            self._ray = None
+
     def close(self) -> None:
+        if self.backend == "ray":
+            if self.conns or self._ray is not None:
+                self._close_ray()
+            return
         for c in self.conns:
             with contextlib.suppress(BrokenPipeError, OSError):
                 c.send(("stop",))
@@ -296,10 +425,7 @@ class ParallelOOPS:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            for ready in wait(self.conns, timeout=min(left, 1.0)):
-                conn = cast(Connection, ready)
-                w = self.conns.index(conn)
-                msg: Any = conn.recv()
+            for w, msg in self._receive(min(left, 1.0)):
                 if msg[0] == "snapshot":
                     if msg[1] in self.jobs:
                         self.snapshots[msg[1]] = msg[2]
@@ -310,6 +436,22 @@ class ParallelOOPS:
                     self.results[res["seq"]] = res
                 self.snapshots.pop(res["seq"], None)
         return events
+
+    def _receive(self, timeout: float) -> list[tuple[int, Any]]:
+        """The workers' messages within ``timeout`` seconds, as (worker index, message)."""
+        if self.backend == "ray":
+            from queue import Empty
+
+            try:
+                first = self._queue.get(timeout=timeout)
+            except Empty:
+                return []
+            return [first, *self._queue.get_nowait_batch(self._queue.qsize())]
+        out = []
+        for ready in wait(self.conns, timeout=timeout):
+            conn = cast(Connection, ready)
+            out.append((self.conns.index(conn), conn.recv()))
+        return out
 
     def _merge(self) -> list[Solved]:
         events: list[Solved] = []
@@ -403,11 +545,12 @@ class ParallelOOPS:
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any], workers: int = 2,
-                        snapshot_s: float = 300.0) -> ParallelOOPS:
+                        snapshot_s: float = 300.0, backend: str = "process") -> ParallelOOPS:
         par = cls(OOPS.from_state_dict(d["oops"]), workers, snapshot_s,
-                  inflight=d.get("inflight") or None, results=d.get("results") or None)
+                  inflight=d.get("inflight") or None, results=d.get("results") or None,
+                  backend=backend)
         par.reruns = int(d.get("reruns", 0))
         return par
 
 
-__all__ = ["Job", "ParallelOOPS", "run_job"]
+__all__ = ["Job", "ParallelOOPS", "RayWorker", "run_job"]
