@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,9 @@ def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(
 @pytest.mark.parametrize("name,override,message", [
     ("meta-lstm-quadratic", "family=cubic", "family"),
     ("fwp-assoc-retrieval", "models=gru", "unknown models"),
+    ("fwp-assoc-retrieval", "dropout=1.0", "dropout"),
+    ("fwp-assoc-retrieval", "weight_decay=-0.1", "weight_decay"),
+    ("meta-lstm-quadratic", "fit_levels=0.05,1.5", "fit_levels"),
     ("fwp-capacity", "phis=rbf", "unknown phis"),
     ("srwm-fewshot", "device=tpu", "unknown device"),
 ])
@@ -190,3 +194,21 @@ def test_bad_config_is_a_usage_error(name: str, override: str, message: str,
     with pytest.raises(UsageError, match=message):
         run_experiment(name, out=tmp_path / "x", scale="quick", overrides=[override])
     assert not (tmp_path / "x").exists()
+
+
+def test_fwp_assoc_retrieval_regularised_lstm_trains_differently(tmp_path: Path) -> None:
+    """Weight decay (AdamW) and dropout, the regularisation a user tries against the LSTM's
+    overfitting, reach the training: the same tiny run with them follows another loss curve."""
+    base = ["models=lstm", "hidden_sizes=20", "steps=40", "eval_every=20", "n_train=500",
+            "n_val=200", "n_test=200"]
+
+    def losses(name: str, extra: list[str]) -> list[float]:
+        run_experiment("fwp-assoc-retrieval", out=tmp_path / name, scale="quick", seed=0,
+                       overrides=[*base, *extra])
+        lines = (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+        return [json.loads(line)["loss"] for line in lines]
+
+    plain = losses("plain", [])
+    assert len(plain) == 2
+    assert losses("decay", ["weight_decay=0.5"]) != plain
+    assert losses("dropout", ["dropout=0.5"]) != plain

@@ -50,6 +50,10 @@ class Config(Placement):
     eta: float = 1.0  # fast learning rate (0.5 learned far slower in our probes)
     inner_steps: int = 1  # settling steps S
     eval_every: int = 500
+    # regularisation a user would try against overfitting (off in the paper's protocol):
+    # decoupled weight decay (AdamW) and dropout on the recurrent core's last output
+    weight_decay: float = 0.0
+    dropout: float = 0.0
 
     def validate(self) -> None:
         if not 1 <= self.n_pairs <= ar.N_LETTERS:
@@ -64,6 +68,8 @@ class Config(Placement):
                 raise ValueError(f"{name} must be >= 1")
         if self.lr <= 0 or not 0 <= self.lam <= 1 or self.eta < 0:
             raise ValueError("need lr > 0, 0 <= lam <= 1, eta >= 0")
+        if not (self.weight_decay >= 0 and 0 <= self.dropout < 1):
+            raise ValueError("need weight_decay >= 0 and 0 <= dropout < 1")
         super().validate()
 
 
@@ -90,11 +96,14 @@ class Classifier(nn.Module):
         else:
             raise ValueError(f"unknown model {kind!r}; valid: {', '.join(MODELS)}")
         self.readout = nn.Linear(hidden, ar.N_DIGITS)
+        # only built when asked for, so that runs without dropout draw the same random numbers
+        self.drop = nn.Dropout(cfg.dropout) if cfg.dropout > 0 else None
 
     def forward(self, tokens: Tensor) -> Tensor:
         x = F.one_hot(tokens, ar.VOCAB).float()
         out, _ = self.core(x)
-        return self.readout(out[:, -1])
+        last = out[:, -1]
+        return self.readout(last if self.drop is None else self.drop(last))
 
 
 def _error(model: nn.Module, tokens: Tensor, target: Tensor, batch: int = 2000) -> float:
@@ -121,8 +130,9 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         kind, n_hidden = jobs[j]
         model = seeded(functools.partial(Classifier, kind, n_hidden, cfg), ctx.seed * 1000 + j)
         model.to(device)
-        return Training(model, torch.optim.Adam(model.parameters(), lr=cfg.lr),
-                        best_err=2.0, best_step=0, best_params={})
+        opt = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+               if cfg.weight_decay > 0 else torch.optim.Adam(model.parameters(), lr=cfg.lr))
+        return Training(model, opt, best_err=2.0, best_step=0, best_params={})
 
     def step(j: int, t: Training) -> bool:
         if t.step >= cfg.steps:
