@@ -130,7 +130,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     hcs = {name: HistoryCompressor(R, n_x, 1, list(h), ctx.torch_generator(2 + k),
                                    lrs=[cfg.lr_a] + [cfg.lr_c] * (len(h) - 1),
                                    bptt=cfg.bptt, tol=cfg.tol, init=cfg.init,
-                                   confident=cfg.confident)
+                                   confident=cfg.confident, fast_chunkers=True)
            for k, (name, h) in enumerate(stacks.items())}
     lstm = BatchedLSTM(R, n_x + 1, cfg.lstm_hidden, n_x + 1, ctx.torch_generator(9))
     opt = torch.optim.Adam(lstm.parameters(), lr=cfg.lr_lstm)

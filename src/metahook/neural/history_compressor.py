@@ -178,6 +178,9 @@ class HistoryCompressor:
     state of the level above (the third term of A's error). ``n_time``: units of the unique time
     representation fed to the chunkers (0: none). ``lrs[l]``: level ``l``'s learning rate.
     ``fast``: A's forward and backward passes compiled (same numbers as the PyTorch path).
+    ``fast_chunkers``: the chunkers' steps compiled too (:func:`history_compressor_kernels.
+    chunkers`; the PyTorch path of :meth:`_chunkers` is the reference, equal to float
+    tolerance).
     ``confident``: how near 0 or 1 a level's target prediction must be for the system to answer
     with it rather than with a level above (default ``tol``).
     """
@@ -185,8 +188,8 @@ class HistoryCompressor:
     def __init__(self, runs: int, n_x: int, n_d: int, hidden: Sequence[int],
                  generator: torch.Generator, *, lrs: Sequence[float], bptt: int = 3,
                  tol: float = 0.3, n_time: int = 0, distill: bool = True,
-                 init: float = 0.2, fast: bool = True, confident: float | None = None
-                 ) -> None:
+                 init: float = 0.2, fast: bool = True, confident: float | None = None,
+                 fast_chunkers: bool = False) -> None:
         if len(hidden) < 1 or len(lrs) != len(hidden):
             raise ValueError("need one learning rate per level and at least one level")
         if bptt < 1 or not tol > 0:
@@ -194,6 +197,7 @@ class HistoryCompressor:
         self.runs, self.n_x, self.n_d, self.bptt, self.tol = runs, n_x, n_d, bptt, tol
         self.n_time, self.distill, self.lrs = n_time, distill, list(lrs)
         self.fast = fast  # A's passes compiled (else PyTorch autograd, the reference)
+        self.fast_chunkers = fast_chunkers  # the chunkers' steps compiled (else PyTorch)
         self.confident = tol if confident is None else confident
         k = len(hidden)
         self.n_pred = n_x + n_d
@@ -297,6 +301,65 @@ class HistoryCompressor:
                     m1, cur, lv.target_prev)
         return loss, masks
 
+    def _chunkers_np(self, t0: int, i_all: Tensor, s: Stream, fx: Tensor, fd: Tensor,
+                     a_ans: Tensor, learn: bool) -> tuple[Tensor, Tensor, Tensor]:
+        """Levels 1..k-1 over a whole sequence, compiled: the steps :meth:`sequence` takes
+        with :meth:`_chunkers` and :meth:`_answer`, the chunkers' gradients left in their
+        ``.grad`` when ``learn``. Returns (the system's answers, the input masks per level,
+        level 1's state after each step)."""
+        from numba.typed import List
+
+        R, T, _ = s.x.shape
+        nq = len(self.levels)
+        ws, gs, bufs, sts, seen = List(), List(), List(), List(), List()
+        grads: list[list[np.ndarray]] = []
+        tps: list[Tensor] = []
+        valid = np.zeros(nq, np.bool_)
+        for q, lv in enumerate(self.levels):
+            arrs = lv.net._arrays()
+            grads.append([np.zeros_like(a) for a in arrs])
+            for a, g in zip(arrs, grads[-1], strict=True):
+                ws.append(a)
+                gs.append(g)
+            lv.buf, lv.base = lv.buf.contiguous(), lv.base.contiguous()
+            lv.h, lv.y = lv.h.contiguous(), lv.y.contiguous()
+            bufs.append(lv.buf.numpy())
+            above = self.state_size[q + 2] if self.distill and q + 1 < nq else 0
+            tp = torch.zeros(R, above) if lv.target_prev is None else lv.target_prev.contiguous()
+            valid[q] = lv.target_prev is not None
+            tps.append(tp)
+            for part in (lv.base, lv.h, lv.y, tp):
+                sts.append(part.numpy())
+            seen.append(lv.seen.numpy())
+        tcode = (torch.stack([time_code(t0 + t, self.n_time) for t in range(T)])
+                 if self.n_time else torch.zeros(T, 0))
+        busy = ((fx | fd).any(0) | s.dm.any(0)).numpy()
+        masks = np.zeros((nq, R, T), np.bool_)
+        sys_ans = np.ascontiguousarray(a_ans.numpy(), np.float32).copy()
+        st0 = np.empty((R, T, self.state_size[1]), np.float32)
+        events = np.zeros(nq, np.int64)
+        scales = np.array([self.lrs[q + 1] / self.lrs[0] for q in range(nq)], np.float32)
+        kernels.chunkers(
+            ws, gs, bufs, sts, seen, np.ascontiguousarray(i_all.numpy(), np.float32),
+            np.ascontiguousarray(tcode.numpy(), np.float32),
+            np.ascontiguousarray(s.x.numpy(), np.float32),
+            np.ascontiguousarray(s.d.numpy(), np.float32),
+            np.ascontiguousarray(fx.numpy()), np.ascontiguousarray(fd.numpy()), busy,
+            np.ascontiguousarray(s.dm.any(0).numpy()),
+            np.ascontiguousarray(a_ans.numpy(), np.float32), valid, learn, self.distill,
+            scales, np.float32(self.tol), np.float32(0.5 - self.confident), masks, sys_ans,
+            st0, events)
+        for q, lv in enumerate(self.levels):
+            self.events[q + 1] += int(events[q])
+            if valid[q]:
+                lv.target_prev = tps[q]
+            if learn:
+                for p, g in zip(lv.net.parameters(), grads[q], strict=True):
+                    p.grad = torch.from_numpy(g)
+        if not self.distill:
+            st0.fill(0.0)
+        return torch.from_numpy(sys_ans), torch.from_numpy(masks), torch.from_numpy(st0)
+
     def sequence(self, s: Stream, nxt: Stream | None = None, t0: int = 0,
                  learn: bool = True) -> dict[str, Tensor]:
         """One training sequence ``s`` (one gradient step at its end when ``learn``); ``nxt``
@@ -324,7 +387,11 @@ class HistoryCompressor:
         states = [self.level_state(1).unsqueeze(1).expand(R, T, -1).clone()] if k > 1 else []
         loss_c = torch.zeros(())
         masks = torch.zeros(max(k - 1, 0), R, T, dtype=torch.bool)
-        if k > 1:
+        if k > 1 and self.fast_chunkers:
+            sys_ans, masks, st0 = self._chunkers_np(t0, i_all, s, fx, fd, a_ans, learn)
+            if self.distill:
+                states = [st0]
+        elif k > 1:
             busy = ((fx | fd).any(0) | s.dm.any(0)).nonzero().flatten().tolist()
             for t in busy:
                 if bool(s.dm[:, t].any()):
