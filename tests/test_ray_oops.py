@@ -95,7 +95,7 @@ def test_a_bad_backend_is_refused() -> None:
 
 
 def test_oops_1n2n_with_ray_workers_gives_the_process_workers_result(tmp_path: Path) -> None:
-    """``--set workers=2 --set workers_backend=ray`` on the experiment: the same result.json
+    """``--set workers=2 --set backend=ray`` on the experiment: the same result.json
     (apart from timing, and from how often a search had to be run again, which depends on it)."""
     import json
 
@@ -105,7 +105,7 @@ def test_oops_1n2n_with_ray_workers_gives_the_process_workers_result(tmp_path: P
     for backend in ("process", "ray"):
         run_experiment("oops-1n2n", out=tmp_path / backend,
                        overrides=["n_max=2", "workers=2", "verify_solver=false",
-                                  f"workers_backend={backend}"])
+                                  f"backend={backend}"])
         doc = json.loads((tmp_path / backend / "result.json").read_text())
         assert doc["status"] == "ok", doc.get("error")
         docs[backend] = _untimed(doc)

@@ -43,7 +43,7 @@ class SearchBudget:
     slice_insts: int = 20_000_000  # tokens between checkpoints / progress updates
     max_time_steps: int = 0  # stop once totalt reaches this (0: no cap)
     workers: int = 1  # processes for the search (METAHOOK_WORKERS overrides); same results
-    workers_backend: str = "process"  # or "ray": the workers are Ray actors; same results
+    backend: str = "process"  # or "ray": the workers (workers > 1) are Ray actors; same results
 
     def validate(self) -> None:
         if self.slice_insts < 1:
@@ -52,7 +52,7 @@ class SearchBudget:
             raise ValueError("max_time_steps must be >= 0")
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
-        check_backend(self.workers_backend)
+        check_backend(self.backend)
 
 
 def workers_for(cfg_workers: int) -> int:
@@ -66,7 +66,7 @@ def drive(ctx: RunContext, oops: OOPS, budget: SearchBudget) -> dict[str, Any]:
     """Run ``oops`` to the end (or the step cap), logging and checkpointing; return metrics.
 
     With ``workers > 1`` the searches run in worker processes (:mod:`metahook.search.parallel`),
-    or Ray actors with ``workers_backend="ray"``; the result is identical. A checkpoint of
+    or Ray actors with ``backend="ray"``; the result is identical. A checkpoint of
     either kind resumes with any number of workers.
     """
     slice_insts, max_time_steps = budget.slice_insts, budget.max_time_steps
@@ -77,12 +77,12 @@ def drive(ctx: RunContext, oops: OOPS, budget: SearchBudget) -> dict[str, Any]:
     if state is not None:
         wall = {k: float(v) for k, v in state["wall"].items()}
         if "inflight" in state:
-            par = ParallelOOPS.from_state_dict(state, workers, backend=budget.workers_backend)
+            par = ParallelOOPS.from_state_dict(state, workers, backend=budget.backend)
             oops = par.oops
         else:
             oops = OOPS.from_state_dict(state["oops"])
     if par is None and workers > 1:
-        par = ParallelOOPS(oops, workers, backend=budget.workers_backend)
+        par = ParallelOOPS(oops, workers, backend=budget.backend)
     total_n = sum(n for _, n in oops.phases)
     capped = False
     try:
