@@ -15,6 +15,17 @@ residual, LayerNorm] -> classifier`` with the same width ``d_model``:
 extra blocks).  Reported: test accuracy per presentation (the k-th appearance of a class) and the
 mean accuracy over all presentations after the first.  The first presentation is not pure chance:
 a class not seen before must carry a label not used before, which a learner can infer.
+
+``dataset=strokes`` runs the paper's own protocol on procedural Omniglot-like characters
+(:mod:`metahook.envs.strokes`; thousands of classes, disjoint meta-train and meta-test classes):
+N-way K-shot in the *synchronous-label* setting (Irie et al. 2022, Table 1, after Mishra et al.
+2018): the ``n_way * k`` support images, each with its label, then ``queries`` unlabelled images
+per class; the loss and the accuracy are on the queries.  One learner is trained per model and
+per ``k`` in ``k_shots`` (the paper trains 1-shot and 5-shot separately).  Each image passes a
+conv-4 encoder (4 x [3x3 conv, BatchNorm, ReLU, 2x2 max-pool], 28 -> 14 -> 7 -> 3 -> 1, as the
+paper's Conv-4 backbone) whose features, with the one-hot label (zeros on queries), feed the
+sequence model; the encoder is trained end to end with it.  Reported: test accuracy on queries
+of 5-way episodes drawn from the unseen classes, per model and ``k``.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from metahook.envs import digits_fewshot as dfs
+from metahook.envs import strokes
 from metahook.harness.api import Experiment, Result, RunContext, plots, register, run_jobs
 from metahook.neural.fast_weights import DeltaNet
 from metahook.neural.srwm import ModernSRWM
@@ -36,6 +48,7 @@ from metahook.neural.training import Placement, Training, n_params, seeded
 from metahook.references import refs
 
 MODELS = ("srwm", "deltanet", "lstm")
+DATASETS = ("digits", "strokes")
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,30 @@ class Config(Placement):
     project: bool = False  # GPICL-style random orthogonal projection of meta-training images
     eval_every: int = 250
     test_episodes: int = 1000
+    # dataset=strokes (the paper's synchronous-label N-way K-shot protocol); ignored for digits
+    dataset: str = "digits"
+    k_shots: tuple[int, ...] = (1, 5)
+    queries: int = 1  # unlabelled query images per class after the support set
+    train_classes: int = 3000
+    test_classes: int = 1000
+    samples: int = 20  # drawings per class (Omniglot has 20)
+    conv_channels: int = 32
+    data_seed: int = 0  # the character set itself (fixed across run seeds)
 
     def validate(self) -> None:
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; valid: {', '.join(DATASETS)}")
+        if self.dataset == "strokes":
+            if not self.k_shots or min(self.k_shots) < 1 or len(set(self.k_shots)) < len(
+                    self.k_shots):
+                raise ValueError("k_shots must be distinct integers >= 1")
+            for name in ("queries", "conv_channels"):
+                if getattr(self, name) < 1:
+                    raise ValueError(f"{name} must be >= 1")
+            if max(self.k_shots) + self.queries > self.samples:
+                raise ValueError("max(k_shots) + queries must be <= samples")
+            if min(self.train_classes, self.test_classes) < self.n_way:
+                raise ValueError("train_classes and test_classes must be >= n_way")
         bad = [m for m in self.models if m not in MODELS]
         if bad or not self.models:
             raise ValueError(f"unknown models {bad}; valid: {', '.join(MODELS)}")
@@ -83,10 +118,10 @@ class Block(nn.Module):
 
 
 class Learner(nn.Module):
-    def __init__(self, kind: str, cfg: Config) -> None:
+    def __init__(self, kind: str, cfg: Config, d_in: int | None = None) -> None:
         super().__init__()
         d, H = cfg.d_model, cfg.n_heads
-        d_in = dfs.N_PIXELS + cfg.n_way
+        d_in = dfs.N_PIXELS + cfg.n_way if d_in is None else d_in
         self.kind = kind
         self.body: nn.Module
         if kind == "lstm":
@@ -105,6 +140,34 @@ class Learner(nn.Module):
         return self.head(h)
 
 
+def conv4(channels: int) -> nn.Sequential:
+    """The Conv-4 backbone (4 x [3x3 conv, BatchNorm, ReLU, 2x2 max-pool]): 28x28 -> ``channels``
+    features."""
+    layers: list[nn.Module] = []
+    for i in range(4):
+        layers += [nn.Conv2d(1 if i == 0 else channels, channels, 3, padding=1),
+                   nn.BatchNorm2d(channels), nn.ReLU(), nn.MaxPool2d(2)]
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+class ImageLearner(nn.Module):
+    """Conv-4 features of each image plus its shown label (one-hot; zeros for a query) ->
+    the sequence learner of ``kind`` -> ``n_way`` logits per step."""
+
+    def __init__(self, kind: str, cfg: Config) -> None:
+        super().__init__()
+        self.n_way, self.channels = cfg.n_way, cfg.conv_channels
+        self.encoder = conv4(cfg.conv_channels)
+        self.seq = Learner(kind, cfg, d_in=cfg.conv_channels + cfg.n_way)
+
+    def forward(self, images: Tensor, shown: Tensor) -> Tensor:
+        B, L = shown.shape
+        feats = self.encoder(images.reshape(B * L, 1, strokes.SIZE, strokes.SIZE))
+        labels = F.one_hot(shown.clamp(min=0), self.n_way).to(feats.dtype)
+        labels = labels * (shown >= 0).unsqueeze(-1).to(feats.dtype)
+        return self.seq(torch.cat([feats.view(B, L, self.channels), labels], dim=-1))
+
+
 def _evaluate(model: nn.Module, X: Tensor, Y: Tensor, P: Tensor, shots: int) -> np.ndarray:
     with torch.no_grad():
         correct = torch.cat([(model(X[i : i + 250]).argmax(-1) == Y[i : i + 250])
@@ -113,6 +176,8 @@ def _evaluate(model: nn.Module, X: Tensor, Y: Tensor, P: Tensor, shots: int) -> 
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
+    if cfg.dataset == "strokes":
+        return run_strokes(ctx, cfg)
     device = cfg.place()
     test = dfs.episodes(cfg.test_episodes, cfg.n_way, cfg.shots, "test",
                         np.random.default_rng([ctx.seed, 5]))
@@ -168,15 +233,106 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
+def _evaluate_queries(model: nn.Module, X: Tensor, Y: Tensor, S: Tensor, n_support: int) -> float:
+    """Accuracy on the query steps (those after ``n_support``) of the episodes ``X``."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        correct = torch.cat([(model(X[i : i + 250], S[i : i + 250])[:, n_support:].argmax(-1)
+                              == Y[i : i + 250, n_support:]).flatten()
+                             for i in range(0, len(X), 250)])
+    model.train(was_training)
+    return float(correct.float().mean())
+
+
+def run_strokes(ctx: RunContext, cfg: Config) -> Result:
+    """The paper's N-way K-shot protocol on procedural characters: one learner per (model, k)."""
+    device = cfg.place()
+    train_bank = strokes.bank("train", cfg.train_classes, cfg.samples, cfg.data_seed)
+    test_bank = strokes.bank("test", cfg.test_classes, cfg.samples, cfg.data_seed)
+    jobs = [(kind, k) for k in cfg.k_shots for kind in cfg.models]
+    keys = [f"{kind}_{k}shot" for kind, k in jobs]
+    tests: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
+    for k in cfg.k_shots:
+        X, Y, S = strokes.episodes(cfg.test_episodes, cfg.n_way, k, cfg.queries, test_bank,
+                                   np.random.default_rng([ctx.seed, 6, k]))
+        tests[k] = (torch.from_numpy(X).to(device), torch.from_numpy(Y).to(device),
+                    torch.from_numpy(S).to(device))
+
+    def make(j: int, _shared: dict[str, Any]) -> Training:
+        model = seeded(functools.partial(ImageLearner, jobs[j][0], cfg), ctx.seed * 100 + j)
+        model.to(device)
+        return Training(model, torch.optim.Adam(model.parameters(), lr=cfg.lr))
+
+    def step(j: int, t: Training) -> bool:
+        if t.step >= cfg.steps:
+            return False
+        kind, k = jobs[j]
+        ns = cfg.n_way * k
+        X, Y, S = strokes.episodes(cfg.batch, cfg.n_way, k, cfg.queries, train_bank, ctx.rng)
+        x, y, s = (torch.from_numpy(a).to(device) for a in (X, Y, S))
+        loss = F.cross_entropy(t.model(x, s)[:, ns:].flatten(0, 1), y[:, ns:].flatten())
+        t.update(loss, cfg.grad_clip)
+        if t.step % cfg.eval_every == 0 or t.step == cfg.steps:
+            acc = _evaluate_queries(t.model, *tests[k], ns)
+            t.curve.append([t.step, acc])
+            ctx.log(j * cfg.steps + t.step, model=kind, k_shot=k, model_step=t.step,
+                    loss=loss.item(), test_acc=acc)
+        ctx.progress(j * cfg.steps + t.step, len(jobs) * cfg.steps, f"{keys[j]} {t.step}")
+        return True
+
+    def summarise(j: int, t: Training) -> dict[str, Any]:
+        k = jobs[j][1]
+        return {"acc": _evaluate_queries(t.model, *tests[k], cfg.n_way * k), "curve": t.curve,
+                "params": n_params(t.model), "wall_s": t.wall_s}
+
+    done = run_jobs(ctx, keys, make, step, summarise)
+    metrics: dict[str, Any] = {}
+    for key, d in done.items():
+        metrics[f"acc_{key}"] = round(float(d["acc"]), 4)
+        metrics[f"params_{key}"] = d["params"]
+        metrics[f"train_wall_s_{key}"] = round(d["wall_s"], 1)
+    metrics["train_episodes_per_model"] = cfg.steps * cfg.batch
+    metrics["test_answers"] = cfg.test_episodes * cfg.n_way * cfg.queries
+    metrics["chance"] = 1.0 / cfg.n_way
+    fig, ax = plots.figure()
+    for key, d in done.items():
+        c = np.array(d["curve"])
+        ax.plot(c[:, 0], c[:, 1], "o-" if key.endswith("_1shot") else "s--", label=key)
+    ax.axhline(1.0 / cfg.n_way, color="gray", ls=":", label="chance")
+    plots.finish(fig, ax, ctx.plot_path("test_accuracy"), xlabel="training step",
+                 ylabel="query accuracy (unseen classes)",
+                 title=f"{cfg.n_way}-way K-shot procedural characters")
+    strokes.plot_samples(str(ctx.plot_path("samples")), seed=cfg.data_seed)
+    return Result(metrics=metrics)
+
+
 def smoke(m: dict[str, Any]) -> tuple[bool, str]:
     """DeltaNet and LSTM classify unseen classes above chance after the first presentation;
     smoke only for the SRWM (on its plateau at the quick scale's 300 steps)."""
     chance = m["chance"]
+    if "acc_after_first_deltanet" not in m:  # dataset=strokes
+        return smoke_strokes(m)
     acc = {k: m[f"acc_after_first_{k}"] for k in ("deltanet", "lstm", "srwm")}
     ok = acc["deltanet"] > chance + 0.03 and acc["lstm"] > chance + 0.03
     return ok, (f"accuracy after the first presentation: DeltaNet {acc['deltanet']:.3f}, LSTM "
                 f"{acc['lstm']:.3f} > chance {chance:.2f} + 0.03; SRWM {acc['srwm']:.3f} smoke "
                 f"only (its plateau lasts past 300 steps)")
+
+
+STROKES_MARGIN = 0.15
+
+
+def smoke_strokes(m: dict[str, Any]) -> tuple[bool, str]:
+    """Procedural characters: the best model's 5-way 1-shot query accuracy on unseen classes is
+    above chance by ``STROKES_MARGIN``."""
+    chance = m["chance"]
+    acc = {k: m[f"acc_{k}_1shot"] for k in MODELS if f"acc_{k}_1shot" in m}
+    best = max(acc, key=acc.__getitem__)
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in acc.items())
+    return acc[best] > chance + STROKES_MARGIN, (
+        f"1-shot query accuracy on unseen classes: {shown}; best ({best}) > chance {chance:.2f} "
+        f"+ {STROKES_MARGIN}")
 
 
 EXPERIMENT = register(
@@ -195,5 +351,27 @@ EXPERIMENT = register(
         run=run,
         smoke=smoke,
         reference=refs("neural", "srwm-fewshot"),
+    )
+)
+
+STROKES = register(
+    Experiment(
+        name="srwm-fewshot-strokes",
+        system="self-referential weight matrix (Irie et al. 2022)",
+        paper="Irie, Schlag, Csordas & Schmidhuber, A modern self-referential weight matrix that "
+              "learns to modify itself, ICML 2022",
+        description="Modern SRWM vs DeltaNet vs LSTM with a Conv-4 encoder, 5-way 1-shot and "
+                    "5-shot (synchronous labels) on procedural Omniglot-like characters",
+        config=Config,
+        scales={
+            "quick": Config(dataset="strokes", k_shots=(1,), steps=200, batch=16, d_model=32,
+                            layers=1, conv_channels=8, eval_every=100, test_episodes=200,
+                            train_classes=200, test_classes=100, samples=10),
+            "full": Config(dataset="strokes", k_shots=(1, 5), steps=1800, batch=16,
+                           conv_channels=32, eval_every=300, test_episodes=1000),
+        },
+        run=run,
+        smoke=smoke_strokes,
+        reference=refs("neural", "srwm-fewshot-strokes"),
     )
 )
