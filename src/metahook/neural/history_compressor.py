@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -209,6 +210,9 @@ class HistoryCompressor:
             n_out = self.n_pred + (self.state_size[l + 1] if distill and l + 1 < k else 0)
             self.nets.append(BatchedRNN(runs, n_in, hidden[l], n_out, generator, init))
         self.events = [0] * k  # inputs seen per level, summed over runs
+        self._np_key: tuple[object, ...] | None = None  # see _chunkers_np
+        self._np_lists: tuple[Any, ...] = ()
+        self._tp_scratch: list[Tensor | None] = [None] * (k - 1)
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -311,26 +315,43 @@ class HistoryCompressor:
 
         R, T, _ = s.x.shape
         nq = len(self.levels)
-        ws, gs, bufs, sts, seen = List(), List(), List(), List(), List()
-        grads: list[list[np.ndarray]] = []
-        tps: list[Tensor] = []
         valid = np.zeros(nq, np.bool_)
+        tps: list[Tensor] = []
+        tensors: list[Tensor] = []
         for q, lv in enumerate(self.levels):
-            arrs = lv.net._arrays()
-            grads.append([np.zeros_like(a) for a in arrs])
-            for a, g in zip(arrs, grads[-1], strict=True):
-                ws.append(a)
-                gs.append(g)
             lv.buf, lv.base = lv.buf.contiguous(), lv.base.contiguous()
             lv.h, lv.y = lv.h.contiguous(), lv.y.contiguous()
-            bufs.append(lv.buf.numpy())
-            above = self.state_size[q + 2] if self.distill and q + 1 < nq else 0
-            tp = torch.zeros(R, above) if lv.target_prev is None else lv.target_prev.contiguous()
             valid[q] = lv.target_prev is not None
+            if lv.target_prev is None:  # a place for it, kept until it is set
+                above = self.state_size[q + 2] if self.distill and q + 1 < nq else 0
+                scratch = self._tp_scratch[q]
+                if scratch is None or scratch.shape != (R, above):
+                    scratch = self._tp_scratch[q] = torch.zeros(R, above)
+                tp = scratch
+            else:
+                tp = lv.target_prev = lv.target_prev.contiguous()
             tps.append(tp)
-            for part in (lv.base, lv.h, lv.y, tp):
-                sts.append(part.numpy())
-            seen.append(lv.seen.numpy())
+            tensors += [*lv.net.parameters(), lv.buf, lv.base, lv.h, lv.y, tp, lv.seen]
+        # the typed lists of the arrays (costly to build) are kept while no array is replaced
+        key = tuple((t.data_ptr(), t.shape) for t in tensors)
+        if self._np_key != key:
+            ws, gs, bufs, sts, seen = List(), List(), List(), List(), List()
+            grads: list[list[np.ndarray]] = []
+            for q, lv in enumerate(self.levels):
+                arrs = lv.net._arrays()
+                grads.append([np.zeros_like(a) for a in arrs])
+                for a, g in zip(arrs, grads[-1], strict=True):
+                    ws.append(a)
+                    gs.append(g)
+                bufs.append(lv.buf.numpy())
+                for part in (lv.base, lv.h, lv.y, tps[q]):
+                    sts.append(part.numpy())
+                seen.append(lv.seen.numpy())
+            self._np_key, self._np_lists = key, (ws, gs, bufs, sts, seen, grads)
+        ws, gs, bufs, sts, seen, grads = self._np_lists
+        for gl in grads:
+            for g in gl:
+                g.fill(0.0)
         tcode = (torch.stack([time_code(t0 + t, self.n_time) for t in range(T)])
                  if self.n_time else torch.zeros(T, 0))
         busy = ((fx | fd).any(0) | s.dm.any(0)).numpy()
@@ -351,8 +372,9 @@ class HistoryCompressor:
             st0, events)
         for q, lv in enumerate(self.levels):
             self.events[q + 1] += int(events[q])
-            if valid[q]:
+            if valid[q] and lv.target_prev is None:
                 lv.target_prev = tps[q]
+                self._tp_scratch[q] = None
             if learn:
                 for p, g in zip(lv.net.parameters(), grads[q], strict=True):
                     p.grad = torch.from_numpy(g)
