@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from metahook.core.ray_pool import check_backend
 from metahook.core.seeding import rng_for
 from metahook.curiosity.model import summed_distance
 from metahook.curiosity.tabular import KINDS, CuriousRun
@@ -74,8 +75,10 @@ class Config:
     big_chunk: int = 1 << 22
     big_window: int = 1 << 20
     plots: bool = True
+    backend: str = "process"  # or "ray": one Ray task per agent and seed, same results
 
     def validate(self) -> None:
+        check_backend(self.backend)
         unknown = [a for a in (*self.agents, *self.big_agents) if a not in KINDS]
         if unknown:
             raise ValueError(f"unknown agents {unknown}; have {', '.join(KINDS)}")
@@ -212,7 +215,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                                    or isinstance(v, int)})
         return out
 
-    done = run_jobs(ctx, keys, make, step, summarise)
+    done = run_jobs(ctx, keys, make, step, summarise, backend=cfg.backend)
     metrics: dict[str, Any] = {"experiments_checkpoints": rows, "seeds": cfg.seeds}
     metrics |= _small_metrics(ctx, cfg, rows, {a: [done[f"small/{a}/{i}"]
                                                    for i in range(cfg.seeds)]
