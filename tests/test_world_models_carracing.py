@@ -62,28 +62,28 @@ def test_real_fitness_is_a_seeded_problem_and_processes_agree() -> None:
             for variant in ("full", "v_only", "v_hidden"):
                 n = wmc.n_weights(variant, 8, 8, 4)
                 genomes = np.random.default_rng(1).normal(0, 0.5, (2, n))
-                prob = wmc.CarRacingProblem(eps, variant, rollouts=2, max_steps=12, seed=3)
+                prob = wmc.CarRacingProblem(eps, variant, rollouts=2, max_steps=8, seed=3)
                 res = prob.evaluate(NetSpec(n_in=n, h=0), genomes)
                 assert res.n_evaluated == 2 and res.fitness.shape == (2,)
-                assert np.all(res.steps == 24) and prob.real_steps == 48
+                assert np.all(res.steps == 16) and prob.real_steps == 32
                 runs[workers, variant] = res.fitness
         finally:
             eps.close()
     for variant in ("full", "v_only", "v_hidden"):
         assert np.array_equal(runs[1, variant], runs[2, variant])
     eps = wmc.Episodes(1, payload)
-    again = wmc.CarRacingProblem(eps, "full", rollouts=2, max_steps=12, seed=3)
+    again = wmc.CarRacingProblem(eps, "full", rollouts=2, max_steps=8, seed=3)
     g = np.random.default_rng(1).normal(0, 0.5, (2, wmc.n_weights("full", 8, 8, 4)))
     assert np.array_equal(again.evaluate(NetSpec(n_in=g.shape[1], h=0), g).fitness,
                           runs[1, "full"])
-    assert again.tracks() != wmc.CarRacingProblem(eps, "full", 2, 12, seed=3).tracks()
+    assert again.tracks() != wmc.CarRacingProblem(eps, "full", 2, 8, seed=3).tracks()
 
 
 @pytest.mark.slow
 @needs_box2d
 def test_quick_pipeline(tmp_path: Path) -> None:
     """Real random rollouts -> V -> M -> C evolved in the real game (a smoke run: one
-    generation of four controllers on 30-step episodes), V only beside it, and the random
+    generation of four controllers on 25-step episodes), V only beside it, and the random
     policy; V's and M's held-out losses must fall."""
     res = run_experiment("world-models-carracing", out=tmp_path, scale="quick", seed=0)
     assert res["status"] == "ok"

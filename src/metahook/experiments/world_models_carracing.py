@@ -343,7 +343,8 @@ def _stage_v(ctx: RunContext, cfg: Config) -> dict[str, Any]:
     vae.eval()
     mu, logvar = wm.encode_frames(vae, frames)
     first = eps[0][0]
-    pick = np.linspace(min(60, len(first) - 1), len(first) - 1, 8).astype(int)
+    start = min(60, len(first) // 2)  # past the opening zoom of the camera
+    pick = np.linspace(start, min(len(first) - 1, start + 140), 8).astype(int)
     return {"stage": "M", "vae": vae.state_dict(), "v_curve": curve,
             "enc": {"mu": mu, "logvar": logvar, "lengths": lengths,
                     "starts": np.concatenate([[0], np.cumsum(lengths)[:-1]]),
@@ -527,14 +528,17 @@ def _plot_curves(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
     axes[0].plot(np.arange(1, len(st["v_curve"]) + 1), st["v_curve"], "o-")
     axes[0].set(xlabel="V epoch", ylabel="VAE loss per frame", title="V")
     axes[1].plot(np.arange(1, len(st["m_curve"]) + 1), st["m_curve"], "o-")
-    axes[1].axhline(st["m_heldout_before"], color="grey", ls=":", label="held out, untrained")
-    axes[1].axhline(st["m_heldout_after"], color="grey", ls="--", label="held out, trained")
-    axes[1].set(xlabel="M epoch", ylabel="z NLL per dimension", title="M")
+    axes[1].axhline(st["m_heldout_before"], color="grey", ls=":",
+                    label="held out (z = μ), untrained")
+    axes[1].axhline(st["m_heldout_after"], color="grey", ls="--",
+                    label="held out (z = μ), trained")
+    axes[1].set(xlabel="M epoch", ylabel="z NLL per dimension",
+                title="M (training: z drawn from V)")
     axes[1].legend(fontsize=8)
     for k, v in enumerate(cfg.variants):
         c = np.asarray(st["done"][v]["curve"])
-        axes[2].plot(np.arange(1, len(c) + 1), c[:, 0], color=f"C{k}", label=f"{LABELS[v]}")
-        axes[2].plot(np.arange(1, len(c) + 1), c[:, 1], color=f"C{k}", ls=":")
+        axes[2].plot(np.arange(1, len(c) + 1), c[:, 0], "o-", color=f"C{k}", label=LABELS[v])
+        axes[2].plot(np.arange(1, len(c) + 1), c[:, 1], "x:", color=f"C{k}")
     axes[2].set(xlabel="CMA-ES generation", ylabel="real reward",
                 title="C in the real game (solid: mean, dotted: best)")
     axes[2].legend(fontsize=8)
@@ -604,7 +608,7 @@ EXPERIMENT = register(Experiment(
     scales={"quick": Config(rollouts=4, rollout_steps=60, vae_channels=(4, 8, 16, 16),
                             vae_epochs=3, vae_batch=16, m_hidden=16, m_epochs=8, m_seq_len=20,
                             m_batch=8, heldout=0.25, popsize=4, c_rollouts=1, generations=1,
-                            train_steps=30, eval_episodes=2, eval_steps=50,
+                            train_steps=25, eval_episodes=2, eval_steps=30,
                             random_episodes=2, workers=1),
             "full": Config(rollouts=40, vae_epochs=2, vae_frames=20_000, popsize=16,
                            c_rollouts=2, generations=20, train_steps=500,
