@@ -81,7 +81,7 @@ def test_real_fitness_is_a_seeded_problem_and_processes_agree() -> None:
 
 @pytest.mark.slow
 @needs_box2d
-def test_quick_pipeline(tmp_path: Path) -> None:
+def test_quick_pipeline_smoke(tmp_path: Path) -> None:
     """Real random rollouts -> V -> M -> C evolved in the real game (a smoke run: one
     generation of four controllers on 25-step episodes), V only beside it, and the random
     policy; V's and M's held-out losses must fall."""
