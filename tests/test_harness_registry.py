@@ -180,6 +180,10 @@ def _smoke_cases() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         "srwm-fewshot": ({"chance": 0.2, "acc_after_first_deltanet": 0.26,
                           "acc_after_first_lstm": 0.28, "acc_after_first_srwm": 0.2},
                          {"acc_after_first_deltanet": 0.2}),
+        "srwm-fewshot-strokes": ({"chance": 0.2, "acc_srwm_1shot": 0.21, "acc_deltanet_1shot": 0.7,
+                                  "acc_lstm_1shot": 0.2},
+                                 {"chance": 0.2, "acc_srwm_1shot": 0.21, "acc_deltanet_1shot": 0.3,
+                                  "acc_lstm_1shot": 0.2}),
     }
 
 
