@@ -548,8 +548,6 @@ def _plot_curves(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
 def _plot_frames(ctx: RunContext, st: dict[str, Any], vae: wm.ConvVAE, m: wm.MDNRNN) -> None:
     """Real frames, V's reconstructions, and M's dream from the first frame shown under the
     same actions (τ = 1.0), decoded by V."""
-    import matplotlib.pyplot as plt
-
     strip = st["strip"]
     frames, steps = np.asarray(strip["frames"]), np.asarray(strip["steps"], int)
     acts = torch.from_numpy(np.asarray(strip["actions"], np.float32))
@@ -568,19 +566,9 @@ def _plot_frames(ctx: RunContext, st: dict[str, Any], vae: wm.ConvVAE, m: wm.MDN
             z = wm.mdn_sample(logpi[:, 0], mmu[:, 0], ls[:, 0], 1.0, gen)
             dreamed[t + 1] = z
         dream = vae.decode(torch.cat([dreamed[int(s)] for s in steps]))
-    rows = [("real frame", x), ("V reconstruction", recon), ("M's dream (τ 1.0)", dream)]
-    fig, axes = plt.subplots(3, len(steps), figsize=(1.6 * len(steps), 5.2), dpi=100)
-    for r, (name, imgs) in enumerate(rows):
-        for c in range(len(steps)):
-            ax = axes[r, c]
-            ax.imshow(imgs[c].permute(1, 2, 0).numpy())
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(f"t = {steps[c]}", fontsize=8)
-            if c == 0:
-                ax.set_ylabel(name, fontsize=8)
-    plots.save(fig, ctx.plot_path("frames"))
+    rows = [(name, imgs.permute(0, 2, 3, 1).numpy()) for name, imgs in
+            (("real frame", x), ("V reconstruction", recon), ("M's dream (τ 1.0)", dream))]
+    plots.image_grid(ctx.plot_path("frames"), rows, [f"t = {s}" for s in steps])
 
 
 def smoke(m: dict[str, Any]) -> tuple[bool, str]:

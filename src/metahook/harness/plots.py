@@ -35,3 +35,22 @@ def finish(fig: Any, ax: Any, path: Path, *, xlabel: str, ylabel: str, title: st
     if legend_size is not None:
         ax.legend(fontsize=legend_size)
     return save(fig, path)
+
+
+def image_grid(path: Path, rows: list[tuple[str, Any]], col_titles: list[str]) -> Path:
+    """Save a grid of images: one row per ``(name, images)`` pair, ``images`` indexable by column
+    and each an array (H, W, C) or (H, W) in [0, 1]; ``col_titles`` above the first row."""
+    n = len(col_titles)
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.6 * n, 1.75 * len(rows)), dpi=100,
+                             squeeze=False)
+    for r, (name, imgs) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(imgs[c])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(col_titles[c], fontsize=8)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=8)
+    return save(fig, path)
