@@ -7,6 +7,7 @@ The command runs in a subprocess with its own local Ray (one CPU).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -51,6 +52,8 @@ def _untimed(metrics: dict) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("METAHOOK_LONG_TESTS"),
+                    reason="two local Ray starts (about 70 s of a core); set METAHOOK_LONG_TESTS=1")
 def test_ctrl_c_on_reproduce_with_ray_then_resume_on_ray(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     folder = runs / "toy-counter"
