@@ -165,6 +165,11 @@ def test_study_results_do_not_depend_on_workers_or_order() -> None:
     assert s["solved"] == 4 and s["max_evaluations"] == max(ev)
     assert s["median_evaluations"] == float(np.median(ev))
     assert s["mean_evaluations"] == s["mean_evaluations_at_cap"] == float(np.mean(ev))
+    # cosyne-all simulates all m = 8 rows every generation (the last one possibly cut short when
+    # a network solves): m x generations bounds each run's evaluations from above
+    assert all(8 * (r["generations"] - 1) < r["evaluations"] <= 8 * r["generations"]
+               for r in serial)
+    assert s["mean_evaluations"] <= 8 * s["mean_generations"]
 
 
 def test_study_on_a_local_ray_cluster() -> None:

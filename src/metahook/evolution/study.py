@@ -132,6 +132,10 @@ def summarize(records: Iterable[dict[str, Any]], max_evaluations: int) -> dict[s
         "max_evaluations": int(ev.max()) if ev.size else None,
         "mean_generalization": float(np.mean(gen)) if gen else None,
         "mean_hidden": float(np.mean([r["hidden"] for r in solved])) if solved else None,
+        # generations to solve (solved runs): with a fixed population m, m x this is the count
+        # of a loop that simulates every network of every generation
+        "mean_generations": (float(np.mean([r["generations"] for r in solved]))
+                             if solved else None),
         "mean_wall_s": float(np.mean([r["wall_s"] for r in recs])) if recs else None,
         "evaluation_cap": max_evaluations,
     }
