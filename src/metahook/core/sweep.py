@@ -35,7 +35,6 @@ Ray task per job, with the same result as the local path:
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -204,7 +203,10 @@ def _root(ctx: Any) -> Any:
 
 def _pickle_for_workers(obj: Any, ctx: Any) -> bytes:
     """``obj`` (closures included) pickled with cloudpickle, every reference to the run's context
-    ``ctx`` (or the context under it) replaced by a :class:`JobContext` of its seed and scale."""
+    ``ctx`` (or the context under it) replaced by a :class:`JobContext` of its seed and scale.
+
+    Transport to Ray workers only, in memory: nothing pickled is ever written to disk (checkpoints
+    stay JSON + arrays, see ``harness/checkpoint.py``)."""
     from ray import cloudpickle
 
     targets = {id(ctx), id(_root(ctx))}
@@ -220,15 +222,16 @@ def _pickle_for_workers(obj: Any, ctx: Any) -> bytes:
     import io
 
     buf = io.BytesIO()
-    Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    Pickler(buf, protocol=cloudpickle.DEFAULT_PROTOCOL).dump(obj)
     return buf.getvalue()
 
 
 def _unpickle(payload: Any) -> Any:
     import ray
+    from ray import cloudpickle
 
     blob = ray.get(payload) if isinstance(payload, ray.ObjectRef) else payload
-    return pickle.loads(blob)
+    return cloudpickle.loads(blob)
 
 
 def _ray_job(arg: tuple[Any, int, dict[str, Any], dict[str, Any] | None]
