@@ -43,6 +43,7 @@ from metahook.envs import carracing as cr
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.network import NetSpec
 from metahook.evolution.problem import BatchResult
+from metahook.experiments._world_models_common import fit_m, fit_v
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.neural import world_models as wm
 from metahook.neural.training import set_threads
@@ -333,15 +334,7 @@ def _stage_v(ctx: RunContext, cfg: Config) -> dict[str, Any]:
     eps = collect(cfg, ctx.seed)
     frames = np.concatenate([f for f, _, _ in eps])
     lengths = np.array([len(f) for f, _, _ in eps])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(ctx.seed)
-        vae = wm.ConvVAE(cfg.z_dim, tuple(cfg.vae_channels))  # type: ignore[arg-type]
-    curve = wm.train_vae(vae, frames, epochs=cfg.vae_epochs, batch=cfg.vae_batch, lr=cfg.vae_lr,
-                         gen=ctx.torch_generator(1), max_frames=cfg.vae_frames)
-    for e, loss in enumerate(curve):
-        ctx.log(e + 1, stage="V", vae_loss=loss)
-    vae.eval()
-    mu, logvar = wm.encode_frames(vae, frames)
+    vae, curve, mu, logvar = fit_v(ctx, cfg, frames)
     first = eps[0][0]
     start = min(60, len(first) // 2)  # past the opening zoom of the camera
     pick = np.linspace(start, min(len(first) - 1, start + 140), 8).astype(int)
@@ -361,23 +354,7 @@ def _stage_m(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
         s, e = int(enc["starts"][k]), int(enc["starts"][k] + enc["lengths"][k])
         a = enc["actions"][s - k:e - k - 1]
         eps.append((enc["mu"][s:e], enc["logvar"][s:e], a, np.zeros(len(a), np.float32)))
-    n_held = max(1, round(cfg.heldout * len(eps)))
-    seq_train = wm.make_sequences(eps[:-n_held], cfg.m_seq_len)
-    seq_held = wm.make_sequences(eps[-n_held:], cfg.m_seq_len)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(ctx.seed + 2)
-        m = wm.MDNRNN(cfg.z_dim, A_DIM, cfg.m_hidden, 5)
-
-    def held_nll() -> float:
-        with torch.no_grad():
-            _, nll, _ = wm.m_loss(m, seq_held, np.arange(len(seq_held.mask)), None,
-                                  sample_z=False)
-        return float(nll)
-
-    before = held_nll()
-    curve = wm.train_m(m, seq_train, epochs=cfg.m_epochs, batch=cfg.m_batch, lr=cfg.m_lr,
-                       gen=ctx.torch_generator(2))
-    after = held_nll()
+    m, curve, (before, _), (after, _) = fit_m(ctx, cfg, eps, A_DIM, predict_done=False)
     for e, (nll, _) in enumerate(curve):
         ctx.log(e + 1, stage="M", m_nll=nll)
     st.update(stage="C", m=m.state_dict(), m_curve=[r[0] for r in curve],

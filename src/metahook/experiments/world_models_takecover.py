@@ -37,6 +37,7 @@ from metahook.envs import vizdoom_takecover as doom
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.dream import DreamProblem
 from metahook.evolution.network import NetSpec
+from metahook.experiments._world_models_common import fit_m, fit_v
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.neural import world_models as wm
 from metahook.neural.training import set_threads
@@ -215,16 +216,7 @@ def _stage_v(ctx: RunContext, cfg: Config) -> dict[str, Any]:
     eps = collect(cfg, ctx.seed)
     frames = np.concatenate([f for f, _, _ in eps])
     lengths = np.array([len(f) for f, _, _ in eps])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(ctx.seed)
-        vae = wm.ConvVAE(cfg.z_dim, tuple(cfg.vae_channels))  # type: ignore[arg-type]
-    gen = ctx.torch_generator(1)
-    curve = wm.train_vae(vae, frames, epochs=cfg.vae_epochs, batch=cfg.vae_batch, lr=cfg.vae_lr,
-                         gen=gen, max_frames=cfg.vae_frames)
-    for e, loss in enumerate(curve):
-        ctx.log(e + 1, stage="V", vae_loss=loss)
-    vae.eval()
-    mu, logvar = wm.encode_frames(vae, frames)
+    vae, curve, mu, logvar = fit_v(ctx, cfg, frames)
     first = eps[0][0]
     pick = np.linspace(0, len(first) - 1, 8).astype(int)
     return {"stage": "M", "vae": vae.state_dict(), "v_curve": curve,
@@ -237,26 +229,7 @@ def _stage_v(ctx: RunContext, cfg: Config) -> dict[str, Any]:
 
 
 def _stage_m(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
-    eps = _episodes_for_m(st["enc"])
-    n_held = max(1, round(cfg.heldout * len(eps)))
-    train, held = eps[:-n_held], eps[-n_held:]
-    seq_train = wm.make_sequences(train, cfg.m_seq_len)
-    seq_held = wm.make_sequences(held, cfg.m_seq_len)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(ctx.seed + 2)
-        m = wm.MDNRNN(cfg.z_dim, 2, cfg.m_hidden, 5, predict_done=True)
-    gen = ctx.torch_generator(2)
-
-    def held_loss() -> tuple[float, float]:
-        with torch.no_grad():
-            _, nll, bce = wm.m_loss(m, seq_held, np.arange(len(seq_held.mask)), None,
-                                    sample_z=False)
-        return float(nll), float(bce)
-
-    before = held_loss()
-    curve = wm.train_m(m, seq_train, epochs=cfg.m_epochs, batch=cfg.m_batch, lr=cfg.m_lr,
-                       gen=gen)
-    after = held_loss()
+    m, curve, before, after = fit_m(ctx, cfg, _episodes_for_m(st["enc"]), 2, predict_done=True)
     for e, (nll, bce) in enumerate(curve):
         ctx.log(e + 1, stage="M", m_nll=nll, m_done_bce=bce)
     st.update(stage="C", m=m.state_dict(), m_curve=[list(r) for r in curve],

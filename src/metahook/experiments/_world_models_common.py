@@ -1,0 +1,56 @@
+"""The V and M stages the World Models experiments share (Ha & Schmidhuber 2018).
+
+V: a convolutional VAE trained on the random rollouts' frames, then every frame encoded as
+(μ, log σ²). M: an LSTM with a mixture-density head trained on windows of those latents and the
+actions, its held-out loss measured before and after training. TakeCover's M also predicts
+``done``; CarRacing's does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from metahook.harness.api import RunContext
+from metahook.neural import world_models as wm
+
+
+def fit_v(ctx: RunContext, cfg: Any, frames: np.ndarray
+          ) -> tuple[wm.ConvVAE, list[float], np.ndarray, np.ndarray]:
+    """Train V (seeded from the run's seed) on ``frames``; log its loss per epoch; return it in
+    eval mode with its loss curve and the frames' (μ, log σ²)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)
+        vae = wm.ConvVAE(cfg.z_dim, tuple(cfg.vae_channels))
+    curve = wm.train_vae(vae, frames, epochs=cfg.vae_epochs, batch=cfg.vae_batch, lr=cfg.vae_lr,
+                         gen=ctx.torch_generator(1), max_frames=cfg.vae_frames)
+    for e, loss in enumerate(curve):
+        ctx.log(e + 1, stage="V", vae_loss=loss)
+    vae.eval()
+    mu, logvar = wm.encode_frames(vae, frames)
+    return vae, curve, mu, logvar
+
+
+def fit_m(ctx: RunContext, cfg: Any, eps: list[Any], a_dim: int, predict_done: bool
+          ) -> tuple[wm.MDNRNN, list[Any], tuple[float, float], tuple[float, float]]:
+    """Train M on all episodes but the last ``cfg.heldout`` fraction; return it with its training
+    curve ((nll, done BCE) per epoch) and its held-out (nll, done BCE) before and after."""
+    n_held = max(1, round(cfg.heldout * len(eps)))
+    seq_train = wm.make_sequences(eps[:-n_held], cfg.m_seq_len)
+    seq_held = wm.make_sequences(eps[-n_held:], cfg.m_seq_len)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed + 2)
+        m = wm.MDNRNN(cfg.z_dim, a_dim, cfg.m_hidden, 5, predict_done=predict_done)
+
+    def held_loss() -> tuple[float, float]:
+        with torch.no_grad():
+            _, nll, bce = wm.m_loss(m, seq_held, np.arange(len(seq_held.mask)), None,
+                                    sample_z=False)
+        return float(nll), float(bce)
+
+    before = held_loss()
+    curve = wm.train_m(m, seq_train, epochs=cfg.m_epochs, batch=cfg.m_batch, lr=cfg.m_lr,
+                       gen=ctx.torch_generator(2))
+    return m, curve, before, held_loss()
