@@ -13,13 +13,14 @@ import dataclasses
 import json
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from ray_helpers import local_ray, untimed
 
 ray = pytest.importorskip("ray")
 
@@ -28,24 +29,13 @@ from metahook.core.ray_pool import check_backend, ray_address  # noqa: E402
 from metahook.evolution.pole_fitness import PoleProblem  # noqa: E402
 from metahook.evolution.study import RunSpec, run_all  # noqa: E402
 
-TIMING = ("wall_s",)
-
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_cluster() -> Iterator[None]:
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the killing problem below
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
+    yield from local_ray(__name__)  # the killing problem below is shipped by value
 
 
-def _untimed(value: Any) -> Any:
-    """``value`` without its timing fields (any key ending in ``wall_s``)."""
-    if isinstance(value, dict):
-        return {k: _untimed(v) for k, v in value.items() if not k.endswith(TIMING)}
-    if isinstance(value, list):
-        return [_untimed(v) for v in value]
-    return value
+_untimed = untimed
 
 
 class MemoryCheckpointer:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from ray_helpers import local_ray, untimed
+
 ray = pytest.importorskip("ray")
 
 from metahook.harness import checkpoint as ckpt  # noqa: E402
@@ -28,9 +30,7 @@ ORIGINAL = [original_counts("1n2n", n) for n in (1, 2)]
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_cluster() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
+    yield from local_ray()
 
 
 def _key(events: list[Any]) -> list[tuple[Any, ...]]:
@@ -116,9 +116,4 @@ def test_oops_1n2n_with_ray_workers_gives_the_process_workers_result(tmp_path: P
 
 
 def _untimed(value: Any) -> Any:
-    skip = ("wall_s", "parallel_reruns", "per_s")
-    if isinstance(value, dict):
-        return {k: _untimed(v) for k, v in value.items() if not k.endswith(skip)}
-    if isinstance(value, list):
-        return [_untimed(v) for v in value]
-    return value
+    return untimed(value, ("wall_s", "parallel_reruns", "per_s"))

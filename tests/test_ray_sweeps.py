@@ -12,13 +12,14 @@ import copy
 import json
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from ray_helpers import local_ray, untimed
 
 ray = pytest.importorskip("ray")
 
@@ -29,18 +30,10 @@ from metahook.harness.runner import run_experiment  # noqa: E402
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_cluster() -> Iterator[None]:
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the toy jobs below
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
+    yield from local_ray(__name__)  # the toy jobs below are shipped by value
 
 
-def _untimed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _untimed(v) for k, v in value.items() if not k.endswith("wall_s")}
-    if isinstance(value, list):
-        return [_untimed(v) for v in value]
-    return value
+_untimed = untimed
 
 
 class Ctx:
