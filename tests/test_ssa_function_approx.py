@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import cli, read_json
 from metahook.envs import functions_curriculum as fc
@@ -42,3 +43,40 @@ def test_quick_scale(tmp_path: Path) -> None:
     # ... fast enough for the curriculum to move on to f2 (and f1 is solved faster than at first)
     assert m["curriculum_ptr"] >= 2 and m["f1_speedup"] > 2
     assert (out / "plots" / "trial_length.png").stat().st_size > 5_000
+
+
+def test_curriculum_ceiling_with_frozen_policies() -> None:
+    """The ceiling measurement: IncProb from a uniform cell reaches 1 - 6 (1/7) 0.3^2 (the MinP
+    guard refuses the third), a deterministic stage-4 program makes every trial 16, 20 or 24 time
+    steps (4 per instruction; no slot left for JumpHome in 20 cells) but for coincidences, and a
+    frozen policy at the best reachable probability passes every stage while a near-uniform one
+    passes none."""
+    from metahook.experiments.is_function_approx import Config
+    from metahook.rsi.function_life import (
+        INSTRUCTIONS,
+        FunctionCurriculumLife,
+        best_reachable_pmax,
+        frozen_stage_steps,
+        policy_for,
+        stage_program,
+    )
+
+    best = best_reachable_pmax(0.3, 0.004, 7)
+    assert abs(best - (1 - 6 * 0.09 / 7)) < 1e-12
+    params = Config().params(False)
+    life = FunctionCurriculumLife(params, seed=3)
+    life.smp.P[:] = policy_for(stage_program(4), 1.0, INSTRUCTIONS.n_ops)
+    life.freeze()
+    life.loop_regs[0] = 4  # LOOP_PTR
+    life.advance(200_000)
+    lengths = life.trials[5:, 0].astype(int)
+    # (a few shorter or longer ones where cell 6 matches early or late by coincidence, |s| ~ 1)
+    assert np.isin(lengths, [16, 20, 24]).mean() > 0.99 and len(lengths) > 5_000
+    for stage in range(1, 5):
+        good = policy_for(stage_program(stage), best, INSTRUCTIONS.n_ops)
+        steps, trials = frozen_stage_steps(good, params, stage, cap=5_000_000, seed=stage)
+        assert steps is not None and trials >= 100
+    flat = policy_for(stage_program(3), 0.2, INSTRUCTIONS.n_ops)
+    assert frozen_stage_steps(flat, params, 3, cap=2_000_000, seed=0)[0] is None
+    with pytest.raises(ValueError, match="SSA-off"):
+        FunctionCurriculumLife(Config().params(True), seed=0).freeze()

@@ -23,11 +23,19 @@ from typing import Any
 import numpy as np
 
 from metahook.core.ray_pool import check_backend
+from metahook.envs.functions_curriculum import INTAKE_THRESHOLD, N_FUNCTIONS, SOLVED_REWARD
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
 from metahook.machines.smp import SMPParams
-from metahook.machines.smp.machine import N_MODS
+from metahook.machines.smp.machine import N_EVALS, N_FORCED, N_INVALID, N_MODS, N_REFUSED, N_SMS
 from metahook.references import refs
-from metahook.rsi.function_life import INSTRUCTIONS, FunctionCurriculumLife
+from metahook.rsi.function_life import (
+    INSTRUCTIONS,
+    FunctionCurriculumLife,
+    best_reachable_pmax,
+    frozen_stage_steps,
+    policy_for,
+    stage_program,
+)
 from metahook.rsi.lives import run_lives
 
 
@@ -47,6 +55,12 @@ class Config:
     tail_trials: int = 1000
     chunk_steps: int = 20_000_000
     backend: str = "process"  # or "ray": one Ray task per life, same results
+    reward: float = SOLVED_REWARD  # a solved trial's reward (the paper's value was lost)
+    intake_threshold: float = INTAKE_THRESHOLD  # c falls when 2 trials' reward/step exceeds it
+    # the curriculum's ceiling: frozen policies giving each cell of the stage's shortest program
+    # this probability (besides the highest IncProb can reach); time steps to pass each stage
+    ceiling_pmax: tuple[float, ...] = (0.9, 0.85, 0.8)
+    ceiling_cap: int = 100_000_000  # time steps per stage and frozen policy
 
     def validate(self) -> None:
         check_backend(self.backend)
@@ -56,6 +70,11 @@ class Config:
             raise ValueError(f"n_work must be >= n_ops = {INSTRUCTIONS.n_ops} (cell 6 is read)")
         if self.head_trials < 1 or self.tail_trials < 1 or self.chunk_steps < 1:
             raise ValueError("head_trials, tail_trials, chunk_steps must be >= 1")
+        if self.reward <= 0 or self.intake_threshold <= 0 or self.ceiling_cap < 1:
+            raise ValueError("reward > 0, intake_threshold > 0 and ceiling_cap >= 1 required")
+        if any(not 1.0 / INSTRUCTIONS.n_ops < p < 1.0 for p in self.ceiling_pmax):
+            raise ValueError(f"ceiling_pmax values must lie in (1/n_ops, 1) = "
+                             f"({1.0 / INSTRUCTIONS.n_ops:.3f}, 1)")
         self.params(True).validate(INSTRUCTIONS)
 
     def params(self, ssa: bool) -> SMPParams:
@@ -81,12 +100,34 @@ def run(ctx: RunContext, cfg: Config) -> Result:
 
     done = run_lives(
         ctx, [f"{name}/{r}" for name, _, r in phases],
-        make=lambda index, seed: FunctionCurriculumLife(cfg.params(phases[index][1]), seed),
+        make=lambda index, seed: FunctionCurriculumLife(cfg.params(phases[index][1]), seed,
+                                                        cfg.reward, cfg.intake_threshold),
         step=step,
         summarise=lambda index, life: _summarise(ctx, cfg, phases[index][0], phases[index][2],
                                                  life),
         backend=cfg.backend)
-    return Result(metrics=_metrics(ctx, cfg, done))
+    metrics = _metrics(ctx, cfg, done)
+    metrics.update(_ceiling(ctx, cfg))
+    return Result(metrics=metrics)
+
+
+def _ceiling(ctx: RunContext, cfg: Config) -> dict[str, Any]:
+    """The curriculum's ceiling: how many time steps a frozen policy needs to pass each stage when
+    every sampled cell of the stage's shortest program (:func:`stage_program`) has probability
+    ``pmax`` -- the highest IncProb can reach from a uniform cell, and ``cfg.ceiling_pmax``."""
+    best = best_reachable_pmax(cfg.lam, cfg.minp, INSTRUCTIONS.n_ops)
+    table: dict[str, list[int | None]] = {}
+    for pmax in (best, *cfg.ceiling_pmax):
+        row = []
+        for stage in range(1, 5):
+            P = policy_for(stage_program(stage, cfg.n_cells), pmax, INSTRUCTIONS.n_ops)
+            steps, _ = frozen_stage_steps(P, cfg.params(False), stage, cfg.ceiling_cap,
+                                          seed=int(ctx.rng.integers(2**62)), reward=cfg.reward,
+                                          threshold=cfg.intake_threshold)
+            row.append(steps)
+        table[f"{pmax:.4g}"] = row
+    return {"best_reachable_pmax": best, "ceiling_steps": table,
+            "ceiling_pmax_list": [best, *cfg.ceiling_pmax]}
 
 
 def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: FunctionCurriculumLife
@@ -106,7 +147,7 @@ def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: FunctionCurr
         per_f[f"f{f}"] = float(lf_[-cfg.tail_trials :].mean()) if len(lf_) else None
     f1 = lengths[tr[:, 1] == 1] if len(tr) else np.zeros(0)
     s = lf.smp
-    return {
+    return {**_final_policy(cfg, lf), **_instruction_use(lf, tr),
         "f1_speedup": float(f1[: cfg.head_trials].mean() / f1[-cfg.tail_trials :].mean())
         if len(f1) > cfg.head_trials else None,
         "trials": len(tr), "time_steps": s.time, "ptr": lf.curriculum_pointer,
@@ -119,6 +160,46 @@ def _summarise(ctx: RunContext, cfg: Config, name: str, r: int, lf: FunctionCurr
             float(lengths[i : i + step].mean()) for i in range(0, len(tr), step)],
         "program": s.most_likely_program(),
     }
+
+
+def _final_policy(cfg: Config, lf: FunctionCurriculumLife) -> dict[str, Any]:
+    """The policy at death against its stage's shortest program: each sampled cell's probability
+    of that program's code, the probability of one error-free pass, and the time steps the frozen
+    policy needs to pass its stage (None: not within ``ceiling_cap``; at f5 there is no next)."""
+    P, stage = lf.smp.P, lf.curriculum_pointer
+    out: dict[str, Any] = {"cell_pmax": P.max(axis=1).round(4).tolist()}
+    if stage >= N_FUNCTIONS:
+        return {**out, "stage_program_cell_p": None, "frozen_steps": None}
+    prog = stage_program(stage, cfg.n_cells)
+    w = INSTRUCTIONS.width
+    n_slots = min(stage + 2, cfg.n_cells // w)  # the chain and its JumpHome, if any
+    cells = [k * w + a for k in range(n_slots)
+             for a in range(1 + int(INSTRUCTIONS.arity[prog[k * w]]))]
+    p = [float(P[i, prog[i]]) for i in cells]
+    steps, _ = frozen_stage_steps(P, cfg.params(False), stage, cfg.ceiling_cap,
+                                  seed=int(lf.rng.integers(2**62)), reward=cfg.reward,
+                                  threshold=cfg.intake_threshold)
+    return {**out, "stage_program_cell_p": [round(x, 4) for x in p],
+            "stage_program_pass_p": float(np.prod(p)), "frozen_steps": steps}
+
+
+def _instruction_use(lf: FunctionCurriculumLife, tr: np.ndarray) -> dict[str, Any]:
+    """Which instructions the life executed at each curriculum stage (shares), the machine's
+    counters, and the SSA stack's size when each stage began and at death."""
+    names = INSTRUCTIONS.general
+    share = {}
+    for k in range(N_FUNCTIONS):
+        n = lf.op_counts[k].sum()
+        if n:
+            share[f"ptr{k + 1}"] = {names[j]: round(float(lf.op_counts[k, j] / n), 4)
+                                    for j in range(len(names))}
+    ptr = tr[:, 3].astype(int) if len(tr) else np.zeros(0, dtype=int)
+    stack_at = {f"f{k}": int(tr[np.argmax(ptr >= k), 4]) for k in range(2, 6) if (ptr >= k).any()}
+    ir = lf.smp.iregs
+    return {"op_share": share, "stack_at_ptr": stack_at,
+            "counters": {"refused": int(ir[N_REFUSED]), "invalid": int(ir[N_INVALID]),
+                         "sms": int(ir[N_SMS]), "evaluations": int(ir[N_EVALS]),
+                         "forced_sms_ends": int(ir[N_FORCED])}}
 
 
 def _metrics(ctx: RunContext, cfg: Config, done: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +220,13 @@ def _metrics(ctx: RunContext, cfg: Config, done: dict[str, Any]) -> dict[str, An
         "stack_size": float(np.mean([m["stack"] for m in main])),
         "surviving_blocks": float(np.mean([m["surviving_blocks"] for m in main])),
         "self_modifications": float(np.mean([m["self_modifications"] for m in main])),
+        "final_cell_pmax_per_run": [m["cell_pmax"] for m in main],
+        "final_stage_program_cell_p_per_run": [m["stage_program_cell_p"] for m in main],
+        "final_stage_program_pass_p_per_run": [m.get("stage_program_pass_p") for m in main],
+        "final_policy_frozen_steps_per_run": [m["frozen_steps"] for m in main],
+        "op_share_per_run": [m["op_share"] for m in main],
+        "stack_at_ptr_per_run": [m["stack_at_ptr"] for m in main],
+        "counters_per_run": [m["counters"] for m in main],
     }
     if "no_ssa/0" in done:
         b = done["no_ssa/0"]
@@ -180,7 +268,8 @@ EXPERIMENT = register(
         config=Config,
         scales={
             "quick": Config(runs=1, time_steps=40_000_000, baseline_time_steps=10_000_000,
-                            head_trials=20, tail_trials=200, chunk_steps=10_000_000),
+                            head_trials=20, tail_trials=200, chunk_steps=10_000_000,
+                            ceiling_pmax=(0.85,), ceiling_cap=2_000_000),
             "full": Config(),
         },
         run=run,

@@ -35,11 +35,20 @@ from metahook.envs.functions_curriculum import (
     target,
 )
 from metahook.machines.smp import InstructionSet, SMPParams, SMPState
-from metahook.machines.smp.machine import P_SSA_ON, P_WIDTH, TIME, smp_reward, smp_step
+from metahook.machines.smp.machine import (
+    EVAL_COUNTDOWN,
+    MODS_ENABLED,
+    P_SSA_ON,
+    P_WIDTH,
+    TIME,
+    smp_reward,
+    smp_step,
+)
 
 (LOOP_PTR, LOOP_C, LOOP_F, LOOP_START, LOOP_PREV_LEN, LOOP_STARTED, LOOP_N_OUT,
  LOOP_TRIALS) = range(8)
 N_LOOP_REGS = 8
+LP_REWARD, LP_THRESHOLD = range(2)
 DONE, NEED_RANDOM, STACK_FULL, OUT_FULL = range(4)
 
 
@@ -59,11 +68,14 @@ def _new_trial(c: np.ndarray, iregs: np.ndarray, loop_regs: np.ndarray, xyz: np.
 def function_cycles(
     machine: tuple[np.ndarray, ...],
     u: np.ndarray, upos: np.ndarray, loop_regs: np.ndarray, xyz: np.ndarray, trial_out: np.ndarray,
-    max_time: int, out: np.ndarray,
+    max_time: int, out: np.ndarray, loop_params: np.ndarray, op_counts: np.ndarray,
 ) -> int:
     """Run until the SMP's time reaches ``max_time`` (``out``: int64 scratch of length 4).
 
-    ``machine``: the SMP's arrays and SSA stack (:meth:`SMPState.arrays`).
+    ``machine``: the SMP's arrays and SSA stack (:meth:`SMPState.arrays`). ``loop_params``:
+    (:data:`LP_REWARD`, :data:`LP_THRESHOLD`), the reward of a solved trial and the curriculum's
+    threshold on reward per time step over the last two trials. ``op_counts[ptr - 1, code]``
+    counts the instructions executed while the curriculum stood at ``ptr``.
 
     ``trial_out[i] = (length in time steps, function, time at the end, ptr, stack size)`` for each
     solved trial.
@@ -89,9 +101,11 @@ def function_cycles(
         c[2] = xyz[2]
         smp_step(P, c, iregs, fregs, kind, arity, env_id, iparams, fparams, tags, entries, mark,
                  counts, u, upos, out)
+        op_counts[loop_regs[LOOP_PTR] - 1, out[0]] += 1
         f = loop_regs[LOOP_F]
         if abs(target(f, xyz[0], xyz[1], xyz[2]) - c[OUTPUT_CELL]) < TOLERANCE:
-            smp_reward(P, iregs, fregs, iparams, tags, entries, counts, SOLVED_REWARD, True)
+            reward = loop_params[LP_REWARD]
+            smp_reward(P, iregs, fregs, iparams, tags, entries, counts, reward, True)
             length = iregs[TIME] - loop_regs[LOOP_START]
             k = loop_regs[LOOP_N_OUT]
             trial_out[k, 0] = length
@@ -103,8 +117,8 @@ def function_cycles(
             loop_regs[LOOP_TRIALS] += 1
             # curriculum: reward per time step over the last two trials
             if loop_regs[LOOP_PREV_LEN] > 0:
-                intake = 2.0 * SOLVED_REWARD / (length + loop_regs[LOOP_PREV_LEN])
-                if intake > INTAKE_THRESHOLD and loop_regs[LOOP_PTR] < N_FUNCTIONS:
+                intake = 2.0 * reward / (length + loop_regs[LOOP_PREV_LEN])
+                if intake > loop_params[LP_THRESHOLD] and loop_regs[LOOP_PTR] < N_FUNCTIONS:
                     loop_regs[LOOP_C] -= 1
                     if loop_regs[LOOP_C] <= 0:
                         loop_regs[LOOP_PTR] += 1
@@ -127,7 +141,8 @@ class FunctionCurriculumLife:
     pointer, stack size); the whole life is checkpoint data (:meth:`state_dict`).
     """
 
-    def __init__(self, params: SMPParams, seed: int) -> None:
+    def __init__(self, params: SMPParams, seed: int, reward: float = SOLVED_REWARD,
+                 threshold: float = INTAKE_THRESHOLD) -> None:
         self.smp = SMPState(INSTRUCTIONS, params)
         self.rng = np.random.default_rng(seed)
         self.u = self.rng.random(U_BLOCK)
@@ -135,8 +150,10 @@ class FunctionCurriculumLife:
         self.loop_regs = np.zeros(N_LOOP_REGS, dtype=np.int64)
         self.loop_regs[LOOP_PTR] = 1
         self.loop_regs[LOOP_C] = CURRICULUM_C
+        self.loop_params = np.array([reward, threshold], dtype=np.float64)
         self.xyz = np.zeros(3)
         self.trials = np.zeros((0, 5))
+        self.op_counts = np.zeros((N_FUNCTIONS, INSTRUCTIONS.n_ops), dtype=np.int64)
         self._buf = np.zeros((1 << 16, 5))
         self._out = np.zeros(4, dtype=np.int64)
 
@@ -157,7 +174,7 @@ class FunctionCurriculumLife:
         while s.time < target:
             self.loop_regs[LOOP_N_OUT] = 0
             st = function_cycles(s.arrays(), self.u, self.upos, self.loop_regs, self.xyz,
-                                 self._buf, target, self._out)
+                                 self._buf, target, self._out, self.loop_params, self.op_counts)
             n = int(self.loop_regs[LOOP_N_OUT])
             if n:
                 self.trials = np.concatenate([self.trials, self._buf[:n]])
@@ -170,7 +187,7 @@ class FunctionCurriculumLife:
     def state_dict(self) -> dict[str, Any]:
         return {"smp": self.smp.state_dict(), "rng": self.rng.bit_generator.state, "u": self.u,
                 "upos": self.upos, "loop_regs": self.loop_regs, "xyz": self.xyz,
-                "trials": self.trials}
+                "trials": self.trials, "op_counts": self.op_counts}
 
     def load_state_dict(self, st: dict[str, Any]) -> None:
         self.smp.load_state_dict(st["smp"])
@@ -180,3 +197,71 @@ class FunctionCurriculumLife:
         self.loop_regs = np.asarray(st["loop_regs"], dtype=np.int64)
         self.xyz = np.asarray(st["xyz"], dtype=np.float64)
         self.trials = np.asarray(st["trials"], dtype=np.float64).reshape(-1, 5)
+        if "op_counts" in st:  # checkpoints written before the counts existed resume with zeros
+            self.op_counts = np.asarray(st["op_counts"], dtype=np.int64).reshape(
+                self.op_counts.shape)
+
+    def freeze(self) -> None:
+        """Disable every learning instruction for good (the policy stays as it is now): with SSA
+        off and no evaluation pending, nothing re-enables them."""
+        s = self.smp
+        if s.params.ssa or s.iregs[EVAL_COUNTDOWN] > 0:
+            raise ValueError("freeze() needs an SSA-off machine with no evaluation pending")
+        s.iregs[MODS_ENABLED] = 0
+
+
+def stage_program(stage: int, n_cells: int = 20) -> list[int]:
+    """The shortest program for curriculum stage ``stage`` (f_stage mixed with f_stage+1), as
+    codes of ``n_cells`` cells: ``Add 0 1 6; Sub 6 2 6; Mul 6 6 6; ...`` (cell 6 goes through
+    f1, f2, ... after one, two, ... instructions) with ``JumpHome`` right after the slot that
+    computes f_stage+1 when a slot is left for it (stage < 4 with 20 cells), so that the next
+    trial starts at the top. Cells that are never sampled (JumpHome's arguments, unused slots)
+    hold code 0."""
+    code = {n: i for i, n in enumerate(INSTRUCTIONS.general)}
+    chain = [[code["Add"], 0, 1, 6], [code["Sub"], 6, 2, 6]] + [
+        [code["Mul"], 6, 6, 6] for _ in range(N_FUNCTIONS - 2)]
+    w = INSTRUCTIONS.width
+    n_slots = n_cells // w
+    slots = chain[: min(stage + 1, N_FUNCTIONS)]
+    if len(slots) < n_slots:
+        slots.append([code["JumpHome"], 0, 0, 0])
+    slots += [[0] * w for _ in range(n_slots - len(slots))]
+    return [c for s in slots[:n_slots] for c in s]
+
+
+def best_reachable_pmax(lam: float, minp: float, n_ops: int) -> float:
+    """The highest probability IncProb can give one code of a uniform cell: apply it until
+    the MinP guard refuses (every other code would fall below MinP)."""
+    row = np.full(n_ops, 1.0 / n_ops)
+    while lam * row[1] >= minp:
+        row[1:] *= lam
+        row[0] = 1.0 - row[1:].sum()
+    return float(row[0])
+
+
+def frozen_stage_steps(P: np.ndarray, params: SMPParams, stage: int, cap: int, seed: int,
+                       reward: float = SOLVED_REWARD, threshold: float = INTAKE_THRESHOLD,
+                       chunk: int = 20_000) -> tuple[int | None, int]:
+    """Time steps a frozen policy ``P`` (no learning, SSA off) needs for the curriculum to move
+    from stage ``stage`` (c = 100) to the next: ``(steps, trials)``, steps None if not within
+    ``cap``. Measures whether the curriculum's rule can be passed by a given policy at all."""
+    p = SMPParams(n_cells=params.n_cells, n_work=params.n_work, lam=params.lam,
+                  minp=params.minp, eval_delay=params.eval_delay,
+                  sms_max_steps=params.sms_max_steps, eval_max_steps=params.eval_max_steps,
+                  ssa=False)
+    life = FunctionCurriculumLife(p, seed, reward=reward, threshold=threshold)
+    life.smp.P[:] = P
+    life.freeze()
+    life.loop_regs[LOOP_PTR] = stage
+    while life.curriculum_pointer == stage and life.time < cap:
+        life.advance(min(chunk, cap - life.time))
+    steps = life.time if life.curriculum_pointer > stage else None
+    return steps, len(life.trials)
+
+
+def policy_for(program: list[int], pmax: float, n_ops: int) -> np.ndarray:
+    """A policy whose cell ``i`` gives ``program[i]`` probability ``pmax`` and every other code
+    an equal share of the rest."""
+    P = np.full((len(program), n_ops), (1.0 - pmax) / (n_ops - 1))
+    P[np.arange(len(program)), program] = pmax
+    return P
