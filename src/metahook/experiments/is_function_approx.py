@@ -30,6 +30,7 @@ from metahook.machines.smp.machine import N_EVALS, N_FORCED, N_INVALID, N_MODS, 
 from metahook.references import refs
 from metahook.rsi.function_life import (
     INSTRUCTIONS,
+    LOOP_C,
     FunctionCurriculumLife,
     best_reachable_pmax,
     frozen_stage_steps,
@@ -94,6 +95,11 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         if life.time >= budget:
             return False
         life.advance(min(cfg.chunk_steps, budget - life.time))
+        # the policy's course: how sharp it is (mean over cells of the top probability), the
+        # curriculum's state and the SSA stack, once per chunk
+        ctx.log(life.time, phase=name, run=r, kind="policy", ptr=life.curriculum_pointer,
+                c=int(life.loop_regs[LOOP_C]), pmax_mean=round(float(
+                    life.smp.P.max(axis=1).mean()), 4), stack=int(life.smp.ssa.stack_size))
         ctx.progress(index + life.time / budget, len(phases),
                      f"{name} run {r}: f{life.curriculum_pointer}, {len(life.trials)} trials")
         return True
