@@ -58,6 +58,10 @@ class Config:
     backend: str = "process"  # or "ray": one Ray task per life, same results
     reward: float = SOLVED_REWARD  # a solved trial's reward (the paper's value was lost)
     intake_threshold: float = INTAKE_THRESHOLD  # c falls when 2 trials' reward/step exceeds it
+    # diagnostic, not the paper's: the SMP (and so SSA) receives k x reward for solving f_k,
+    # so that a harder function's best reward per time step equals an easier one's
+    reward_by_function: bool = False
+    ssa_rule: str = "chain"  # pop until the whole SSC holds, or "top": ML97's SSA.2 (top pair)
     # the curriculum's ceiling: frozen policies giving each cell of the stage's shortest program
     # this probability (besides the highest IncProb can reach); time steps to pass each stage
     ceiling_pmax: tuple[float, ...] = (0.9, 0.85, 0.8)
@@ -71,6 +75,8 @@ class Config:
             raise ValueError(f"n_work must be >= n_ops = {INSTRUCTIONS.n_ops} (cell 6 is read)")
         if self.head_trials < 1 or self.tail_trials < 1 or self.chunk_steps < 1:
             raise ValueError("head_trials, tail_trials, chunk_steps must be >= 1")
+        if self.ssa_rule not in ("chain", "top"):
+            raise ValueError(f"ssa_rule must be 'chain' or 'top', got {self.ssa_rule!r}")
         if self.reward <= 0 or self.intake_threshold <= 0 or self.ceiling_cap < 1:
             raise ValueError("reward > 0, intake_threshold > 0 and ceiling_cap >= 1 required")
         if any(not 1.0 / INSTRUCTIONS.n_ops < p < 1.0 for p in self.ceiling_pmax):
@@ -81,7 +87,8 @@ class Config:
     def params(self, ssa: bool) -> SMPParams:
         return SMPParams(n_cells=self.n_cells, n_work=self.n_work, lam=self.lam, minp=self.minp,
                          eval_delay=self.eval_delay, sms_max_steps=self.sms_max_steps,
-                         eval_max_steps=self.eval_max_steps, ssa=ssa)
+                         eval_max_steps=self.eval_max_steps, ssa=ssa,
+                         ssa_top_only=self.ssa_rule == "top")
 
 
 def run(ctx: RunContext, cfg: Config) -> Result:
@@ -107,7 +114,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     done = run_lives(
         ctx, [f"{name}/{r}" for name, _, r in phases],
         make=lambda index, seed: FunctionCurriculumLife(cfg.params(phases[index][1]), seed,
-                                                        cfg.reward, cfg.intake_threshold),
+                                                        cfg.reward, cfg.intake_threshold,
+                                                        cfg.reward_by_function),
         step=step,
         summarise=lambda index, life: _summarise(ctx, cfg, phases[index][0], phases[index][2],
                                                  life),

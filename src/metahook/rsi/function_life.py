@@ -48,7 +48,7 @@ from metahook.machines.smp.machine import (
 (LOOP_PTR, LOOP_C, LOOP_F, LOOP_START, LOOP_PREV_LEN, LOOP_STARTED, LOOP_N_OUT,
  LOOP_TRIALS) = range(8)
 N_LOOP_REGS = 8
-LP_REWARD, LP_THRESHOLD = range(2)
+LP_REWARD, LP_THRESHOLD, LP_SCALE_BY_FUNCTION = range(3)
 DONE, NEED_RANDOM, STACK_FULL, OUT_FULL = range(4)
 
 
@@ -73,9 +73,13 @@ def function_cycles(
     """Run until the SMP's time reaches ``max_time`` (``out``: int64 scratch of length 4).
 
     ``machine``: the SMP's arrays and SSA stack (:meth:`SMPState.arrays`). ``loop_params``:
-    (:data:`LP_REWARD`, :data:`LP_THRESHOLD`), the reward of a solved trial and the curriculum's
-    threshold on reward per time step over the last two trials. ``op_counts[ptr - 1, code]``
-    counts the instructions executed while the curriculum stood at ``ptr``.
+    (:data:`LP_REWARD`, :data:`LP_THRESHOLD`, :data:`LP_SCALE_BY_FUNCTION`), the reward of a
+    solved trial, the curriculum's threshold on reward per time step over the last two trials,
+    and whether the reward the SMP receives for f_k is multiplied by k (a diagnostic: f_k's
+    shortest program is k instructions, so the best reward per time step is then the same for
+    every function; the curriculum's intake always uses the unscaled reward).
+    ``op_counts[ptr - 1, code]`` counts the instructions executed while the curriculum stood at
+    ``ptr``.
 
     ``trial_out[i] = (length in time steps, function, time at the end, ptr, stack size)`` for each
     solved trial.
@@ -105,7 +109,9 @@ def function_cycles(
         f = loop_regs[LOOP_F]
         if abs(target(f, xyz[0], xyz[1], xyz[2]) - c[OUTPUT_CELL]) < TOLERANCE:
             reward = loop_params[LP_REWARD]
-            smp_reward(P, iregs, fregs, iparams, tags, entries, counts, reward, True)
+            # SSA sees f_k's reward times k when scaled (the curriculum's intake does not)
+            given = reward * f if loop_params[LP_SCALE_BY_FUNCTION] != 0 else reward
+            smp_reward(P, iregs, fregs, iparams, tags, entries, counts, given, True)
             length = iregs[TIME] - loop_regs[LOOP_START]
             k = loop_regs[LOOP_N_OUT]
             trial_out[k, 0] = length
@@ -142,7 +148,7 @@ class FunctionCurriculumLife:
     """
 
     def __init__(self, params: SMPParams, seed: int, reward: float = SOLVED_REWARD,
-                 threshold: float = INTAKE_THRESHOLD) -> None:
+                 threshold: float = INTAKE_THRESHOLD, scale_by_function: bool = False) -> None:
         self.smp = SMPState(INSTRUCTIONS, params)
         self.rng = np.random.default_rng(seed)
         self.u = self.rng.random(U_BLOCK)
@@ -150,7 +156,8 @@ class FunctionCurriculumLife:
         self.loop_regs = np.zeros(N_LOOP_REGS, dtype=np.int64)
         self.loop_regs[LOOP_PTR] = 1
         self.loop_regs[LOOP_C] = CURRICULUM_C
-        self.loop_params = np.array([reward, threshold], dtype=np.float64)
+        self.loop_params = np.array([reward, threshold, float(scale_by_function)],
+                                    dtype=np.float64)
         self.xyz = np.zeros(3)
         self.trials = np.zeros((0, 5))
         self.op_counts = np.zeros((N_FUNCTIONS, INSTRUCTIONS.n_ops), dtype=np.int64)
