@@ -111,3 +111,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
                               "--set", setting, "--out", str(tmp_path / "x"))
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+@needs_box2d
+def test_rollouts_resume_from_their_cache(tmp_path: Path) -> None:
+    """Each random episode is written to the cache as it finishes; a run that stopped after one
+    of three episodes plays only the other two and returns the same three as an uncached run."""
+    cfg = wmc.Config(rollouts=3, rollout_steps=15, workers=1)
+    fresh = wmc.collect(cfg, seed=5)
+    cache = tmp_path / "rollouts"
+    wmc.collect(wmc.Config(rollouts=1, rollout_steps=15, workers=1), seed=5, cache=cache)
+    assert sorted(p.name for p in cache.iterdir()) == ["episode-00000.npz"]
+    before = (cache / "episode-00000.npz").stat().st_mtime_ns
+    resumed = wmc.collect(cfg, seed=5, cache=cache)
+    assert (cache / "episode-00000.npz").stat().st_mtime_ns == before  # read back, not replayed
+    assert len(list(cache.iterdir())) == 3
+    for (f1, a1, r1), (f2, a2, r2) in zip(fresh, resumed, strict=True):
+        assert np.array_equal(f1, f2) and np.array_equal(a1, a2) and r1 == r2

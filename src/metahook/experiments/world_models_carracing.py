@@ -6,7 +6,7 @@ Ha & Schmidhuber, "World Models" (arXiv 1803.10122, 2018), the car racing experi
 1. **Rollouts**: ``rollouts`` episodes of a random policy in Gymnasium's ``CarRacing-v3``
    (:mod:`metahook.envs.carracing`, frames 64×64, headless); each random action (steer
    U(−1, 1), gas U(0, 1), brake 0 or, one time in ten, U(0, 1)) is held for 1 to ``hold_max``
-   steps.
+   steps. Each episode is saved as it finishes, so an interrupted run resumes them too.
 2. **V** (:class:`~metahook.neural.world_models.ConvVAE`, ``z = 32``) is trained on every frame;
    each frame is stored as V's (μ, log σ²).
 3. **M** (:class:`~metahook.neural.world_models.MDNRNN`: LSTM + 5-Gaussian mixture head, no done
@@ -30,10 +30,13 @@ layer 788 ± 141. The cost measure is real episodes (the paper's controller stag
 
 from __future__ import annotations
 
+import io
 import multiprocessing
+import shutil
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,7 +47,14 @@ from metahook.evolution.cmaes import CMAES
 from metahook.evolution.network import NetSpec
 from metahook.evolution.problem import BatchResult
 from metahook.experiments._world_models_common import fit_m, fit_v
-from metahook.harness.api import Experiment, Result, RunContext, plots, register
+from metahook.harness.api import (
+    Experiment,
+    Result,
+    RunContext,
+    atomic_write_bytes,
+    plots,
+    register,
+)
 from metahook.neural import world_models as wm
 from metahook.neural.training import set_threads
 from metahook.references import refs
@@ -56,6 +66,7 @@ LABELS = {"full": "V + M + C (z, h)", "v_only": "V only (C on z)",
           "v_hidden": "V + hidden layer"}
 Task = tuple[str, Any, int, int, int]  # variant, params, track seed, max steps, action seed
 PAPER = {"full": (906, 21), "v_only": (632, 251), "v_hidden": (788, 141)}
+ROLLOUT_CACHE = "rollouts"  # finished random episodes, kept in the run folder until V is saved
 
 
 @dataclass(frozen=True)
@@ -320,18 +331,46 @@ def _rollout(task: tuple[int, int, int, int, int]) -> tuple[np.ndarray, np.ndarr
     return np.array(frames), np.array(acts, np.float32), total
 
 
-def collect(cfg: Config, seed: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """``rollouts`` random episodes (:func:`_rollout`), over ``workers`` spawned processes."""
+def collect(cfg: Config, seed: int, cache: Path | None = None
+            ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """``rollouts`` random episodes (:func:`_rollout`), over ``workers`` spawned processes.
+
+    With ``cache`` (a folder), each finished episode is written there at once (atomically, one
+    ``.npz`` per episode) and episodes already there are read back instead of played again: an
+    interrupted run resumes its rollouts where they stopped (an episode is a function of
+    ``(seed, k)``, so a cached one is the one that would be played).
+    """
     tasks = [(seed, k, cfg.rollout_steps, cfg.hold_max, 1) for k in range(cfg.rollouts)]
-    if cfg.workers == 1:
-        return [_rollout(t) for t in tasks]
-    with ProcessPoolExecutor(cfg.workers,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_rollout, tasks))
+    done: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        for k in range(cfg.rollouts):
+            f = cache / f"episode-{k:05d}.npz"
+            if f.exists():
+                with np.load(f) as z:
+                    done[k] = (z["frames"], z["actions"], float(z["reward"]))
+    todo = [t for t in tasks if t[1] not in done]
+
+    def keep(k: int, ep: tuple[np.ndarray, np.ndarray, float]) -> None:
+        done[k] = ep
+        if cache is not None:
+            buf = io.BytesIO()
+            np.savez(buf, frames=ep[0], actions=ep[1], reward=np.float64(ep[2]))
+            atomic_write_bytes(cache / f"episode-{k:05d}.npz", buf.getvalue())
+
+    if cfg.workers == 1 or len(todo) <= 1:
+        for t in todo:
+            keep(t[1], _rollout(t))
+    else:
+        with ProcessPoolExecutor(cfg.workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            for t, ep in zip(todo, pool.map(_rollout, todo), strict=True):
+                keep(t[1], ep)
+    return [done[k] for k in range(cfg.rollouts)]
 
 
 def _stage_v(ctx: RunContext, cfg: Config) -> dict[str, Any]:
-    eps = collect(cfg, ctx.seed)
+    eps = collect(cfg, ctx.seed, ctx.out / ROLLOUT_CACHE)
     frames = np.concatenate([f for f, _, _ in eps])
     lengths = np.array([len(f) for f, _, _ in eps])
     vae, curve, mu, logvar = fit_v(ctx, cfg, frames)
@@ -426,6 +465,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     if st is None:
         st = _stage_v(ctx, cfg)
         ctx.checkpoint(lambda: st, force=True)
+    shutil.rmtree(ctx.out / ROLLOUT_CACHE, ignore_errors=True)  # V's checkpoint holds them now
     if st["stage"] == "M":
         _stage_m(ctx, cfg, st)
         ctx.checkpoint(lambda: st, force=True)
