@@ -17,6 +17,7 @@ end than at the start (``f1_speedup``), and the stack.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,8 +122,43 @@ def run(ctx: RunContext, cfg: Config) -> Result:
                                                  life),
         backend=cfg.backend)
     metrics = _metrics(ctx, cfg, done)
+    metrics["policy_course_per_run"] = [_course(ctx, "ssa", r) for r in range(cfg.runs)]
     metrics.update(_ceiling(ctx, cfg))
     return Result(metrics=metrics)
+
+
+def _course(ctx: RunContext, phase: str, r: int, window: int = 1_000_000_000
+            ) -> dict[str, Any]:
+    """The policy's course in one life, from the run's own ``policy`` rows (one per chunk):
+    at each step of the curriculum, the mean top probability over cells and the SSA stack at the
+    end of the chunk in which it happened, and their lowest values in the next ``window`` time
+    steps; and since when the
+    stack stayed unchanged until death."""
+    path = ctx.out / "metrics.jsonl"
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            d = json.loads(line)
+            if d.get("kind") == "policy" and d.get("phase") == phase and d.get("run") == r:
+                rows.append(d)
+    switches = []
+    for i in range(1, len(rows)):
+        if rows[i]["ptr"] > rows[i - 1]["ptr"]:
+            t = rows[i]["step"]
+            after = [d for d in rows[i:] if d["step"] <= t + window]
+            switches.append({"to": rows[i]["ptr"], "t": t, "pmax_mean": rows[i]["pmax_mean"],
+                             "stack": rows[i]["stack"],
+                             "min_pmax_mean_after": min(d["pmax_mean"] for d in after),
+                             "min_stack_after": min(d["stack"] for d in after)})
+    still = None
+    if rows:
+        k = len(rows) - 1
+        while k > 0 and rows[k - 1]["stack"] == rows[-1]["stack"] and (
+                rows[k - 1]["pmax_mean"] == rows[-1]["pmax_mean"]):
+            k -= 1
+        still = rows[k]["step"] if k < len(rows) - 1 else None
+    return {"switches": switches, "policy_unchanged_since": still,
+            "pmax_mean_max": max((d["pmax_mean"] for d in rows), default=None)}
 
 
 def _ceiling(ctx: RunContext, cfg: Config) -> dict[str, Any]:
