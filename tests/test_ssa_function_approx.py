@@ -100,3 +100,16 @@ def test_quick_scale_reports_the_policy_course_and_the_ceiling(tmp_path: Path) -
     assert m["counters_per_run"][0]["refused"] >= 0 and m["stack_at_ptr_per_run"][0]["f2"] > 0
     best = m["ceiling_steps"][f"{m['best_reachable_pmax']:.4g}"]
     assert all(s is not None for s in best)  # the best reachable policy passes every stage
+
+
+@pytest.mark.parametrize("label", ["full", "minp0005"])
+def test_ledger_policy_course_is_its_own_log(label: str) -> None:
+    """The ledger runs' policy courses (docs/ssa.md quotes them) are what course_from_log reads
+    from the same run's metrics.jsonl."""
+    from metahook.experiments.is_function_approx import course_from_log
+
+    run = Path(__file__).resolve().parent.parent / "results" / "is-function-approx" / label
+    m = read_json(run / "result.json")["metrics"]
+    runs = len(m["curriculum_ptr_per_run"])
+    assert m["policy_course_per_run"] == [
+        course_from_log(run / "metrics.jsonl", "ssa", r) for r in range(runs)]

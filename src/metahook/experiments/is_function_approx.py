@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -127,14 +128,17 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     return Result(metrics=metrics)
 
 
-def _course(ctx: RunContext, phase: str, r: int, window: int = 1_000_000_000
-            ) -> dict[str, Any]:
-    """The policy's course in one life, from the run's own ``policy`` rows (one per chunk):
-    at each step of the curriculum, the mean top probability over cells and the SSA stack at the
-    end of the chunk in which it happened, and their lowest values in the next ``window`` time
-    steps; and since when the
-    stack stayed unchanged until death."""
-    path = ctx.out / "metrics.jsonl"
+def _course(ctx: RunContext, phase: str, r: int) -> dict[str, Any]:
+    return course_from_log(ctx.out / "metrics.jsonl", phase, r)
+
+
+def course_from_log(path: Path, phase: str, r: int, window: int = 1_000_000_000
+                    ) -> dict[str, Any]:
+    """The policy's course in one life, from a run's own ``policy`` rows (one per chunk): at each
+    step of the curriculum (a life starts at f1), the mean top probability over cells and the SSA
+    stack at the end of the chunk in which it happened, and their lowest values in the next
+    ``window`` time steps; and since when the policy (mean top probability and stack) stayed
+    unchanged until death (the first row, if it never changed)."""
     rows = []
     if path.exists():
         for line in path.read_text().splitlines():
@@ -142,8 +146,8 @@ def _course(ctx: RunContext, phase: str, r: int, window: int = 1_000_000_000
             if d.get("kind") == "policy" and d.get("phase") == phase and d.get("run") == r:
                 rows.append(d)
     switches = []
-    for i in range(1, len(rows)):
-        if rows[i]["ptr"] > rows[i - 1]["ptr"]:
+    for i in range(len(rows)):
+        if rows[i]["ptr"] > (rows[i - 1]["ptr"] if i else 1):
             t = rows[i]["step"]
             after = [d for d in rows[i:] if d["step"] <= t + window]
             switches.append({"to": rows[i]["ptr"], "t": t, "pmax_mean": rows[i]["pmax_mean"],
