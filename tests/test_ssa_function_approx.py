@@ -43,6 +43,19 @@ def test_quick_scale(tmp_path: Path) -> None:
     # ... fast enough for the curriculum to move on to f2 (and f1 is solved faster than at first)
     assert m["curriculum_ptr"] >= 2 and m["f1_speedup"] > 2
     assert (out / "plots" / "trial_length.png").stat().st_size > 5_000
+    # the investigation's figures: the policy's course around each curriculum step (read from
+    # the run's own policy rows), the policy at death against its stage's shortest program, the
+    # instructions executed per stage, and the ceiling table
+    course = m["policy_course_per_run"][0]
+    assert course["switches"] and course["switches"][0]["to"] == 2
+    sw = course["switches"][0]
+    assert 0 < sw["min_pmax_mean_after"] <= sw["pmax_mean"] <= course["pmax_mean_max"] <= 1
+    assert len(m["final_cell_pmax_per_run"][0]) == 20
+    share = m["op_share_per_run"][0]["ptr1"]
+    assert abs(sum(share.values()) - 1) < 1e-3 and set(share) >= {"IncProb", "Add", "JumpHome"}
+    assert m["counters_per_run"][0]["refused"] >= 0 and m["stack_at_ptr_per_run"][0]["f2"] > 0
+    best = m["ceiling_steps"][f"{m['best_reachable_pmax']:.4g}"]
+    assert all(s is not None for s in best)  # the best reachable policy passes every stage
 
 
 def test_curriculum_ceiling_with_frozen_policies() -> None:
@@ -80,26 +93,6 @@ def test_curriculum_ceiling_with_frozen_policies() -> None:
     assert frozen_stage_steps(flat, params, 3, cap=2_000_000, seed=0)[0] is None
     with pytest.raises(ValueError, match="SSA-off"):
         FunctionCurriculumLife(Config().params(True), seed=0).freeze()
-
-
-def test_quick_scale_reports_the_policy_course_and_the_ceiling(tmp_path: Path) -> None:
-    """The investigation's figures are in result.json: the policy's course around each curriculum
-    step (read from the run's own policy rows), the policy at death against its stage's shortest
-    program, the instructions executed per stage, and the ceiling table."""
-    out = tmp_path / "run"
-    proc = cli("run", "is-function-approx", "--scale", "quick", "--out", str(out), "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    m = read_json(out / "result.json")["metrics"]
-    course = m["policy_course_per_run"][0]
-    assert course["switches"] and course["switches"][0]["to"] == 2
-    sw = course["switches"][0]
-    assert 0 < sw["min_pmax_mean_after"] <= sw["pmax_mean"] <= course["pmax_mean_max"] <= 1
-    assert len(m["final_cell_pmax_per_run"][0]) == 20
-    share = m["op_share_per_run"][0]["ptr1"]
-    assert abs(sum(share.values()) - 1) < 1e-3 and set(share) >= {"IncProb", "Add", "JumpHome"}
-    assert m["counters_per_run"][0]["refused"] >= 0 and m["stack_at_ptr_per_run"][0]["f2"] > 0
-    best = m["ceiling_steps"][f"{m['best_reachable_pmax']:.4g}"]
-    assert all(s is not None for s in best)  # the best reachable policy passes every stage
 
 
 @pytest.mark.parametrize("label", ["full", "minp0005"])
