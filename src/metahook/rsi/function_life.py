@@ -14,6 +14,7 @@ start time, the last trial's length), so that the loop resumes exactly where it 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -252,11 +253,8 @@ def frozen_stage_steps(P: np.ndarray, params: SMPParams, stage: int, cap: int, s
     """Time steps a frozen policy ``P`` (no learning, SSA off) needs for the curriculum to move
     from stage ``stage`` (c = 100) to the next: ``(steps, trials)``, steps None if not within
     ``cap``. Measures whether the curriculum's rule can be passed by a given policy at all."""
-    p = SMPParams(n_cells=params.n_cells, n_work=params.n_work, lam=params.lam,
-                  minp=params.minp, eval_delay=params.eval_delay,
-                  sms_max_steps=params.sms_max_steps, eval_max_steps=params.eval_max_steps,
-                  ssa=False)
-    life = FunctionCurriculumLife(p, seed, reward=reward, threshold=threshold)
+    life = FunctionCurriculumLife(dataclasses.replace(params, ssa=False), seed, reward=reward,
+                                  threshold=threshold)
     life.smp.P[:] = P
     life.freeze()
     life.loop_regs[LOOP_PTR] = stage
