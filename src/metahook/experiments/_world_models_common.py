@@ -8,12 +8,13 @@ actions, its held-out loss measured before and after training. TakeCover's M als
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from metahook.harness.api import RunContext
+from metahook.harness.api import RunContext, plots
 from metahook.neural import world_models as wm
 
 
@@ -54,3 +55,30 @@ def fit_m(ctx: RunContext, cfg: Any, eps: list[Any], a_dim: int, predict_done: b
     curve = wm.train_m(m, seq_train, epochs=cfg.m_epochs, batch=cfg.m_batch, lr=cfg.m_lr,
                        gen=ctx.torch_generator(2))
     return m, curve, before, held_loss()
+
+
+def plot_dream_strip(ctx: RunContext, strip: dict[str, Any], vae: wm.ConvVAE, m: wm.MDNRNN,
+                     actions: Callable[[np.ndarray], torch.Tensor]) -> None:
+    """Real frames of the first rollout, V's reconstructions, and M's dream (τ = 1.0) from the
+    strip's first frame under the rollout's own actions, decoded by V.  ``actions`` turns the
+    stored actions into M's (T, action dim) inputs."""
+    frames, steps = np.asarray(strip["frames"]), np.asarray(strip["steps"], int)
+    acts = actions(np.asarray(strip["actions"]))
+    gen = torch.Generator()
+    gen.manual_seed(ctx.seed + 11)
+    with torch.no_grad():
+        x = wm.frames_to_tensor(frames)
+        mu, _ = vae.encode(x)
+        recon = vae.decode(mu)
+        z = mu[:1]
+        state = None
+        dreamed = {int(steps[0]): z}
+        for t in range(int(steps[0]), int(steps[-1])):
+            a = acts[min(t, len(acts) - 1)][None, None]
+            logpi, mmu, ls, _, state = m(z.unsqueeze(1), a, state)
+            z = wm.mdn_sample(logpi[:, 0], mmu[:, 0], ls[:, 0], 1.0, gen)
+            dreamed[t + 1] = z
+        dream = vae.decode(torch.cat([dreamed[int(s)] for s in steps]))
+    rows = [(name, imgs.permute(0, 2, 3, 1).numpy()) for name, imgs in
+            (("real frame", x), ("V reconstruction", recon), ("M's dream (τ 1.0)", dream))]
+    plots.image_grid(ctx.plot_path("frames"), rows, [f"t = {s}" for s in steps])

@@ -46,7 +46,7 @@ from metahook.envs import carracing as cr
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.network import NetSpec
 from metahook.evolution.problem import BatchResult
-from metahook.experiments._world_models_common import fit_m, fit_v
+from metahook.experiments._world_models_common import fit_m, fit_v, plot_dream_strip
 from metahook.harness.api import (
     Experiment,
     Result,
@@ -517,7 +517,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         vae, mm = _models(cfg, st)
         _plot_table(ctx, cfg, m)
         _plot_curves(ctx, cfg, st)
-        _plot_frames(ctx, st, vae, mm)
+        plot_dream_strip(ctx, st["strip"], vae, mm,
+                         lambda a: torch.from_numpy(a.astype(np.float32)))
     return Result(metrics=m)
 
 
@@ -560,32 +561,6 @@ def _plot_curves(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
                 title="C in the real game (solid: mean, dotted: best)")
     axes[2].legend(fontsize=8)
     plots.save(fig, ctx.plot_path("learning_curves"))
-
-
-def _plot_frames(ctx: RunContext, st: dict[str, Any], vae: wm.ConvVAE, m: wm.MDNRNN) -> None:
-    """Real frames, V's reconstructions, and M's dream from the first frame shown under the
-    same actions (τ = 1.0), decoded by V."""
-    strip = st["strip"]
-    frames, steps = np.asarray(strip["frames"]), np.asarray(strip["steps"], int)
-    acts = torch.from_numpy(np.asarray(strip["actions"], np.float32))
-    gen = torch.Generator()
-    gen.manual_seed(ctx.seed + 11)
-    with torch.no_grad():
-        x = wm.frames_to_tensor(frames)
-        mu, _ = vae.encode(x)
-        recon = vae.decode(mu)
-        z = mu[:1]
-        state = None
-        dreamed = {int(steps[0]): z}
-        for t in range(int(steps[0]), int(steps[-1])):
-            a = acts[min(t, len(acts) - 1)][None, None]
-            logpi, mmu, ls, _, state = m(z.unsqueeze(1), a, state)
-            z = wm.mdn_sample(logpi[:, 0], mmu[:, 0], ls[:, 0], 1.0, gen)
-            dreamed[t + 1] = z
-        dream = vae.decode(torch.cat([dreamed[int(s)] for s in steps]))
-    rows = [(name, imgs.permute(0, 2, 3, 1).numpy()) for name, imgs in
-            (("real frame", x), ("V reconstruction", recon), ("M's dream (τ 1.0)", dream))]
-    plots.image_grid(ctx.plot_path("frames"), rows, [f"t = {s}" for s in steps])
 
 
 def smoke(m: dict[str, Any]) -> tuple[bool, str]:
