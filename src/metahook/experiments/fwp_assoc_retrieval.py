@@ -201,10 +201,12 @@ EXPERIMENT = register(
         description="Associative retrieval c9k8j3f1??c -> 9: fast weights vs LSTM, R hidden units",
         config=Config,
         scales={
-            # quick: lr 3e-3 (full: 1e-3) lets the fast-weight net leave the ~62 % plateau
-            # within 1200 steps (seeds 0-2: 16-43 % test error), while the LSTM stays on it
+            # quick: lr 2e-3 (full: 1e-3) lets the fast-weight net leave the ~62 % plateau
+            # within 1200 steps (seeds 0-5: validation error 10-42 % at the end), while the LSTM
+            # stays on it; when the net leaves the plateau varies with the seed (at 3e-3 seeds 0
+            # and 4 stayed on it for 2000 steps)
             "quick": Config(hidden_sizes=(20,), n_train=20_000, n_val=1000, n_test=2000,
-                            steps=1200, lr=3e-3, eval_every=200),
+                            steps=1200, lr=2e-3, eval_every=200),
             "full": Config(hidden_sizes=(20, 50, 100), steps=60_000),
         },
         run=run,

@@ -455,22 +455,26 @@ class BaFastWeights(nn.Module):
         A0 = None if state is None else state[1]
         lam, eta = self.lam, self.eta
         cx = self.C(x)
+        # decay weights eta lam^(T-1) .. eta lam^0; step t uses the last t+1 of them
+        w_all = eta * lam ** torch.arange(T - 1, -1, -1, dtype=x.dtype, device=x.device)
         hist = [h]  # h(-1) .. h(t-1): the states stored in A(t)
         for t in range(T):
             P = torch.stack(hist, dim=1)  # (B, t+1, H)
-            w = eta * lam ** torch.arange(t, -1, -1, dtype=x.dtype, device=x.device)
+            w = w_all[T - 1 - t :]
             z = self.W(h) + cx[:, t]
             hs_ = F.relu(z)
             for _ in range(self.inner_steps):
-                Ah = torch.einsum("bkr,bk->br", P, w * torch.einsum("bkr,br->bk", P, hs_))
+                # products and sums rather than batched matmuls: these matrices are tiny, and
+                # elementwise ops are ~1.4x faster here (forward + backward) than bmm's
+                dots = (P * hs_[:, None, :]).sum(-1) * w  # (B, t+1)
+                Ah = (P * dots[:, :, None]).sum(1)
                 if A0 is not None:
                     Ah = Ah + lam ** (t + 1) * torch.einsum("bij,bj->bi", A0, hs_)
                 hs_ = F.relu(self.ln(z + Ah))
             h = hs_
             hist.append(h)
         P = torch.stack(hist[:-1], dim=1)  # the states in A(T-1), the last one used
-        w = eta * lam ** torch.arange(T - 1, -1, -1, dtype=x.dtype, device=x.device)
-        A = torch.einsum("bk,bki,bkj->bij", w.expand(B, T), P, P)
+        A = torch.einsum("bk,bki,bkj->bij", w_all.expand(B, T), P, P)
         if A0 is not None:
             A = A + lam**T * A0
         return self.readout(torch.stack(hist[1:], dim=1)), (h, A)
