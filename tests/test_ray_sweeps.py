@@ -212,8 +212,46 @@ def test_ssa_lives_on_ray_give_the_same_result_json(tmp_path: Path) -> None:
 def test_a_bad_backend_is_one_line_and_exit_2(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r"
-    for name in ("curiosity-1991", "is-function-approx", "ssa-doors-keys"):
+    for name in ("curiosity-1991", "is-function-approx", "ssa-doors-keys",
+                 "world-models-carracing"):
         assert main(["run", name, "--set", "backend=dask", "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "unknown backend 'dask'" in err, err
         assert not out.exists()
+
+
+def test_carracing_episodes_and_rollouts_on_ray_equal_the_local_ones() -> None:
+    """world-models-carracing's real episodes (C's fitness, the random policy) and its random
+    rollouts as Ray tasks: the same rewards, steps, frames and actions as played inline."""
+    from metahook.envs import carracing
+    from metahook.evolution.network import NetSpec
+    from metahook.experiments import world_models_carracing as wmc
+    from metahook.neural import world_models as wm
+
+    if not carracing.available():
+        pytest.skip("the box2d or pygame-ce wheel is missing")
+    payload = {"z_dim": 8, "channels": (4, 4, 8, 8), "m_hidden": 8, "v_hidden_units": 4,
+               "vae": wm.ConvVAE(8, (4, 4, 8, 8)).state_dict(),
+               "m": wm.MDNRNN(8, 3, 8, 5).state_dict(), "hold_max": 5}
+    fitness = {}
+    for backend in ("process", "ray"):
+        eps = wmc.Episodes(1 if backend == "process" else 2, payload, backend)
+        try:
+            n = wmc.n_weights("full", 8, 8, 4)
+            genomes = np.random.default_rng(1).normal(0, 0.5, (2, n))
+            prob = wmc.CarRacingProblem(eps, "full", rollouts=2, max_steps=8, seed=3)
+            res = prob.evaluate(NetSpec(n_in=n, h=0), genomes)
+            assert np.all(res.steps == 16)
+            fitness[backend, "full"] = res.fitness
+            fitness[backend, "random"] = np.array(eps.map([("random", None, 7, 8, 1)]))
+        finally:
+            eps.close()
+    for key in ("full", "random"):
+        assert np.array_equal(fitness["process", key], fitness["ray", key]), key
+    assert ray.is_initialized()  # the module's cluster was used and left running
+    cfg = wmc.Config(rollouts=2, rollout_steps=10, workers=1)
+    local = wmc.collect(cfg, seed=5)
+    on_ray = wmc.collect(wmc.Config(rollouts=2, rollout_steps=10, workers=2, backend="ray"),
+                         seed=5)
+    for (f1, a1, r1), (f2, a2, r2) in zip(local, on_ray, strict=True):
+        assert np.array_equal(f1, f2) and np.array_equal(a1, a2) and r1 == r2

@@ -15,11 +15,13 @@ Ha & Schmidhuber, "World Models" (arXiv 1803.10122, 2018), the car racing experi
 4. **C** is evolved by CMA-ES (pycma through :class:`~metahook.evolution.cmaes.CMAES`) *in the
    real environment* (:class:`CarRacingProblem`, a ``Problem``): fitness = mean reward over
    ``c_rollouts`` episodes on the same tracks for the whole population of a generation, episodes
-   played in parallel over ``workers`` processes. Variants: ``full`` (linear on ``[z, h]``,
-   ``a = tanh(W [z, h] + b)``: 867 weights with ``h`` of 256), ``v_only`` (linear on ``z``
-   alone: 99 weights) and, optionally, ``v_hidden`` (``z`` → ``v_hidden_units`` tanh units → 3
-   outputs). The action is (steer ``a₀``, gas ``(a₁ + 1) / 2``, brake ``max(a₂, 0)``). The
-   controller kept is CMA-ES's final mean.
+   played in parallel over ``workers`` processes or, with ``backend="ray"``, as Ray tasks on a
+   cluster (``metahook run --ray-address``; a local Ray of ``workers`` CPUs without one): every
+   episode is a function of its task alone, so both backends give the same result. Variants:
+   ``full`` (linear on ``[z, h]``, ``a = tanh(W [z, h] + b)``: 867 weights with ``h`` of
+   256), ``v_only`` (linear on ``z`` alone: 99 weights) and, optionally, ``v_hidden`` (``z`` →
+   ``v_hidden_units`` tanh units → 3 outputs). The action is (steer ``a₀``, gas
+   ``(a₁ + 1) / 2``, brake ``max(a₂, 0)``). The controller kept is CMA-ES's final mean.
 5. Each variant's **score**: mean ± sd of the reward over ``eval_episodes`` real episodes of
    ``eval_steps`` steps on fresh tracks, beside the random policy.
 
@@ -30,9 +32,11 @@ layer 788 ± 141. The cost measure is real episodes (the paper's controller stag
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import shutil
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from metahook.core.ray_pool import check_backend, ray_imap, ray_session
 from metahook.envs import carracing as cr
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.network import NetSpec
@@ -97,7 +102,8 @@ class Config:
     eval_episodes: int = 100
     eval_steps: int = 1000
     random_episodes: int = 20
-    workers: int = 2  # processes playing episodes side by side
+    workers: int = 2  # processes playing episodes side by side (CPUs of a local Ray)
+    backend: str = "process"  # or "ray": episodes and rollouts as Ray tasks, same results
     threads: int = 1
     plots: bool = True
 
@@ -124,6 +130,7 @@ class Config:
             raise ValueError("learning rates and sigma0 must be > 0, vae_frames >= 0")
         if self.threads < 0:
             raise ValueError("threads must be >= 0")
+        check_backend(self.backend)
 
 
 def n_weights(variant: str, z_dim: int, m_hidden: int, v_hidden_units: int) -> int:
@@ -245,13 +252,34 @@ def _episode(task: Task) -> tuple[float, int]:
             return total, t
 
 
-class Episodes:
-    """Plays episodes in ``workers`` spawned processes (inline when ``workers`` is 1); results
-    in the order of the tasks."""
+def _ray_episode(key: str, payload: list[Any], task: Task) -> tuple[float, int]:
+    """:func:`_episode` in a Ray worker: V and M are built once per worker and payload
+    (``payload`` holds the payload's object reference, fetched only when ``key`` is new)."""
+    if _WORKER.get("key") != key:
+        import ray
 
-    def __init__(self, workers: int, payload: dict[str, Any]) -> None:
+        _worker_init(ray.get(payload[0]))
+        _WORKER["key"] = key
+    return _episode(task)
+
+
+class Episodes:
+    """Plays episodes in ``workers`` spawned processes (inline when ``workers`` is 1) or, with
+    ``backend="ray"``, one Ray task per episode on the cluster of
+    :func:`~metahook.core.ray_pool.ray_session` (a local Ray of ``workers`` CPUs without an
+    address); results in the order of the tasks, the same on every backend."""
+
+    def __init__(self, workers: int, payload: dict[str, Any], backend: str = "process") -> None:
         self.pool: ProcessPoolExecutor | None = None
-        if workers > 1:
+        self._ray: contextlib.ExitStack | None = None
+        if check_backend(backend) == "ray":
+            self._ray = contextlib.ExitStack()
+            ray = self._ray.enter_context(ray_session(workers))
+            self._remote = ray.remote(num_cpus=1, max_retries=3,
+                                      retry_exceptions=False)(_ray_episode)
+            self._key = uuid.uuid4().hex
+            self._payload = [ray.put(payload)]  # in a list, so that tasks get the reference
+        elif workers > 1:
             self.pool = ProcessPoolExecutor(workers,
                                             mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_worker_init, initargs=(payload,))
@@ -259,6 +287,11 @@ class Episodes:
             _worker_init(payload)
 
     def map(self, tasks: Sequence[Task]) -> list[tuple[float, int]]:
+        if self._ray is not None:
+            import ray
+
+            refs = [self._remote.remote(self._key, self._payload, t) for t in tasks]
+            return [tuple(r) for r in ray.get(refs)]
         if self.pool is None:
             return [_episode(t) for t in tasks]
         return list(self.pool.map(_episode, tasks))
@@ -267,6 +300,9 @@ class Episodes:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
+        if self._ray is not None:
+            self._ray.close()
+            self._ray = None
 
 
 @dataclass
@@ -331,9 +367,16 @@ def _rollout(task: tuple[int, int, int, int, int]) -> tuple[np.ndarray, np.ndarr
     return np.array(frames), np.array(acts, np.float32), total
 
 
+def _keyed_rollout(task: tuple[int, int, int, int, int]
+                   ) -> tuple[int, tuple[np.ndarray, np.ndarray, float]]:
+    """(rollout k, :func:`_rollout`): Ray returns rollouts as they finish, in any order."""
+    return task[1], _rollout(task)
+
+
 def collect(cfg: Config, seed: int, cache: Path | None = None
             ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """``rollouts`` random episodes (:func:`_rollout`), over ``workers`` spawned processes.
+    """``rollouts`` random episodes (:func:`_rollout`), over ``workers`` spawned processes (or
+    Ray tasks with ``backend="ray"``).
 
     With ``cache`` (a folder), each finished episode is written there at once (atomically, one
     ``.npz`` per episode) and episodes already there are read back instead of played again: an
@@ -358,7 +401,10 @@ def collect(cfg: Config, seed: int, cache: Path | None = None
             np.savez(buf, frames=ep[0], actions=ep[1], reward=np.float64(ep[2]))
             atomic_write_bytes(cache / f"episode-{k:05d}.npz", buf.getvalue())
 
-    if cfg.workers == 1 or len(todo) <= 1:
+    if cfg.backend == "ray" and todo:
+        for k, ep in ray_imap(_keyed_rollout, todo, num_cpus=cfg.workers):
+            keep(k, ep)
+    elif cfg.workers == 1 or len(todo) <= 1:
         for t in todo:
             keep(t[1], _rollout(t))
     else:
@@ -470,7 +516,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         _stage_m(ctx, cfg, st)
         ctx.checkpoint(lambda: st, force=True)
     if any(v not in st["done"] for v in cfg.variants) or "random" not in st:
-        episodes = Episodes(cfg.workers, _payload(cfg, st))
+        episodes = Episodes(cfg.workers, _payload(cfg, st), cfg.backend)
         try:
             for k, variant in enumerate(cfg.variants):
                 if variant not in st["done"]:
