@@ -59,6 +59,9 @@ def test_fwp_assoc_retrieval_quick_fast_weights_beat_the_lstm(tmp_path: Path) ->
     # plateau; chance is 90 %)
     ok, why = get_experiment("fwp-assoc-retrieval").smoke(m)
     assert ok, why
+    for key in ("fast_weights_R20", "lstm_R20"):  # early stopping: the best validation is kept
+        assert 0 < m[f"best_step_{key}"] <= 1200
+        assert m[f"best_val_error_pct_{key}"] <= m[f"last_val_error_pct_{key}"]
 
 
 def test_fwp_capacity_quick_sum_rule_breaks_past_d_dot(tmp_path: Path) -> None:

@@ -171,6 +171,10 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         metrics[f"test_error_pct_{key}"] = round(d["test_error_pct"], 2)
         metrics[f"params_{key}"] = d["params"]
         metrics[f"train_wall_s_{key}"] = round(d["wall_s"], 1)
+        # early stopping: the step whose parameters were tested, its and the last validation error
+        metrics[f"best_step_{key}"] = d["best_step"]
+        metrics[f"best_val_error_pct_{key}"] = round(d["best_val_error_pct"], 2)
+        metrics[f"last_val_error_pct_{key}"] = round(100 * d["curve"][-1][1], 2)
     metrics["sequences_seen_per_model"] = cfg.steps * cfg.batch
     metrics["n_pairs"] = cfg.n_pairs
     fig, ax = plots.figure()
