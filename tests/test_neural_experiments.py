@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from metahook.envs import assoc_retrieval as ar
 from metahook.envs import digits_fewshot, functions, key_value
@@ -229,3 +230,30 @@ def test_fwp_assoc_retrieval_regularised_lstm_trains_differently(tmp_path: Path)
     assert len(plain) == 2
     assert losses("decay", ["weight_decay=0.5"]) != plain
     assert losses("dropout", ["dropout=0.5"]) != plain
+
+
+@pytest.mark.parametrize("kind", ["srwm", "deltanet", "lstm"])
+def test_fewshot_learners_build_in_both_block_arrangements(kind: str) -> None:
+    """block=paper: the SRWM has no input projection and adds its output to the normalised
+    stream, DeltaNet and FF are pre-LN; post_ln keeps the first arrangement. Both train."""
+    from metahook.experiments import srwm_fewshot as sf
+
+    outs = {}
+    for block in ("post_ln", "paper"):
+        cfg = sf.Config(dataset="strokes", d_model=16, n_heads=2, layers=1, conv_channels=4,
+                        block=block)
+        torch.manual_seed(0)
+        model = sf.ImageLearner(kind, cfg)
+        images = torch.rand(2, 6, 28, 28)
+        shown = torch.tensor([[0, 1, 2, 3, 4, -1]] * 2)
+        out = model(images, shown)
+        assert out.shape == (2, 6, 5) and torch.isfinite(out).all()
+        out.sum().backward()
+        outs[block] = out.detach()
+        if kind == "srwm":
+            has_inp = any("core.inp" in n for n, _ in model.named_parameters())
+            assert has_inp == (block == "post_ln")
+    if kind == "lstm":  # the arrangement concerns the fast-weight blocks only
+        torch.testing.assert_close(outs["post_ln"], outs["paper"])
+    with pytest.raises(ValueError, match="unknown block"):
+        sf.Config(block="pre").validate()

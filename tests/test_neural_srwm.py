@@ -37,6 +37,28 @@ def test_modern_srwm_rewrites_every_block_and_carries_state() -> None:
     torch.testing.assert_close(W2, W)
 
 
+def test_modern_srwm_without_input_projection_reads_the_stream_itself() -> None:
+    """The authors' few-shot layer: x split into the heads, no bias on the output; the first
+    step's update is the rule applied to x itself."""
+    torch.manual_seed(3)
+    m = ModernSRWM(8, 8, n_heads=2, d_head=4, in_proj=False, out_bias=False).double()
+    assert {n for n, _ in m.named_parameters()} == {"W0", "out.weight"}
+    x = torch.randn(1, 1, 8, dtype=D64)
+    _, W1 = m(x)
+    for h in range(2):
+        W, xt = m.W0[h].detach(), x[0, 0, 4 * h : 4 * h + 4]
+        _, q, k, b = (W @ xt).split([4, 4, 4, 4])
+        q, k, b = torch.softmax(q, 0), torch.softmax(k, 0), torch.sigmoid(b)
+        lr = b.repeat_interleave(4)
+        torch.testing.assert_close(W1[0, h], W + torch.outer(lr * (W @ q - W @ k), k))
+    try:
+        ModernSRWM(6, 8, n_heads=2, d_head=4, in_proj=False)
+    except ValueError as e:
+        assert "n_heads * d_head" in str(e)
+    else:
+        raise AssertionError("a width mismatch without projection must be refused")
+
+
 def test_modern_srwm_gradcheck() -> None:
     torch.manual_seed(2)
     m = ModernSRWM(2, 2, n_heads=1, d_head=3).double()

@@ -49,6 +49,7 @@ from metahook.references import refs
 
 MODELS = ("srwm", "deltanet", "lstm")
 DATASETS = ("digits", "strokes")
+BLOCKS = ("post_ln", "paper")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Config(Placement):
     samples: int = 20  # drawings per class (Omniglot has 20)
     conv_channels: int = 32
     data_seed: int = 0  # the character set itself (fixed across run seeds)
+    # how the fast-weight layers sit in their blocks: "post_ln" (our first arrangement: the SRWM
+    # with its own input projection, h <- LN(h + layer(h)), h <- LN(h + FF(h))) or "paper" (the
+    # authors' few-shot code: the SRWM without input projection, h <- LN(h) + layer(h); DeltaNet
+    # h <- h + layer(LN(h)); FF h <- h + FF(LN(h)))
+    block: str = "post_ln"
 
     def validate(self) -> None:
         if self.dataset not in DATASETS:
@@ -90,6 +96,8 @@ class Config(Placement):
                 raise ValueError("max(k_shots) + queries must be <= samples")
             if min(self.train_classes, self.test_classes) < self.n_way:
                 raise ValueError("train_classes and test_classes must be >= n_way")
+        if self.block not in BLOCKS:
+            raise ValueError(f"unknown block {self.block!r}; valid: {', '.join(BLOCKS)}")
         bad = [m for m in self.models if m not in MODELS]
         if bad or not self.models:
             raise ValueError(f"unknown models {bad}; valid: {', '.join(MODELS)}")
@@ -107,14 +115,26 @@ class Config(Placement):
 
 
 class Block(nn.Module):
-    def __init__(self, core: nn.Module, d: int) -> None:
+    """A fast-weight layer and a feed-forward layer (4 d), each with a residual and a LayerNorm
+    placed as ``arrangement`` says (see ``Config.block``): ``post_ln``, ``paper_srwm`` (the
+    layer reads the raw stream, its output is added to the normalised stream) or
+    ``paper_delta`` (pre-LN)."""
+
+    def __init__(self, core: nn.Module, d: int, arrangement: str = "post_ln") -> None:
         super().__init__()
         self.core, self.ln1, self.ln2 = core, nn.LayerNorm(d), nn.LayerNorm(d)
         self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, d))
+        self.arrangement = arrangement
 
     def forward(self, h: Tensor) -> Tensor:
-        h = self.ln1(h + self.core(h)[0])
-        return self.ln2(h + self.ff(h))
+        if self.arrangement == "post_ln":
+            h = self.ln1(h + self.core(h)[0])
+            return self.ln2(h + self.ff(h))
+        if self.arrangement == "paper_srwm":
+            h = self.ln1(h) + self.core(h)[0]
+        else:
+            h = h + self.core(self.ln1(h))[0]
+        return h + self.ff(self.ln2(h))
 
 
 class Learner(nn.Module):
@@ -128,10 +148,14 @@ class Learner(nn.Module):
             self.body = nn.LSTM(d_in, d, num_layers=cfg.layers, batch_first=True)
         else:
             blocks: list[nn.Module] = [nn.Linear(d_in, d)]
+            paper = cfg.block == "paper"
             for _ in range(cfg.layers):
-                core: nn.Module = (ModernSRWM(d, d, n_heads=H, d_head=d // H) if kind == "srwm"
+                core: nn.Module = (ModernSRWM(d, d, n_heads=H, d_head=d // H, in_proj=not paper,
+                                              out_bias=not paper) if kind == "srwm"
                                    else DeltaNet(d, d, n_heads=H, d_head=d // H, chunk_size=16))
-                blocks.append(Block(core, d))
+                arrangement = ("post_ln" if not paper
+                               else "paper_srwm" if kind == "srwm" else "paper_delta")
+                blocks.append(Block(core, d, arrangement))
             self.body = nn.Sequential(*blocks)
         self.head = nn.Linear(d, cfg.n_way)
 

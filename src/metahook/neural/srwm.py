@@ -50,17 +50,25 @@ class ModernSRWM(nn.Module):
     ``x: (B, T, d_in)`` -> input projection -> ``H`` heads of size ``d`` -> each head's
     self-referential matrix ``(3 d + 4, d)`` -> output projection -> ``y: (B, T, d_out)``.
     ``state``: the heads' current matrices ``(B, H, 3 d + 4, d)`` (``W_0`` when ``None``).
+    ``in_proj=False`` (the authors' few-shot layer) splits ``x`` itself into the heads (then
+    ``d_in`` must be ``H d``): the self-referential matrices are the layer's only input weights;
+    ``out_bias=False`` drops the output projection's bias, as there.
     """
 
     block: Tensor
 
-    def __init__(self, d_in: int, d_out: int, *, n_heads: int = 1, d_head: int = 16) -> None:
+    def __init__(self, d_in: int, d_out: int, *, n_heads: int = 1, d_head: int = 16,
+                 in_proj: bool = True, out_bias: bool = True) -> None:
         super().__init__()
         self.n_heads, self.d_head = n_heads, d_head
         self.rows = 3 * d_head + 4
-        self.inp = nn.Linear(d_in, n_heads * d_head, bias=False)
+        if not in_proj and d_in != n_heads * d_head:
+            raise ValueError(f"without an input projection d_in ({d_in}) must be n_heads * "
+                             f"d_head ({n_heads * d_head})")
+        self.inp: nn.Module = (nn.Linear(d_in, n_heads * d_head, bias=False) if in_proj
+                               else nn.Identity())
         self.W0 = nn.Parameter(torch.randn(n_heads, self.rows, d_head) / math.sqrt(d_head))
-        self.out = nn.Linear(n_heads * d_head, d_out)
+        self.out = nn.Linear(n_heads * d_head, d_out, bias=out_bias)
         d = d_head
         block = torch.tensor([0] * d + [1] * d + [2] * d + [3] * 4)
         self.register_buffer("block", block, persistent=False)
