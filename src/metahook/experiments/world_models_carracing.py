@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from metahook.core.ray_pool import check_backend, ray_imap, ray_session
+from metahook.core.ray_pool import MAX_RETRIES, check_backend, ray_imap, ray_session
 from metahook.envs import carracing as cr
 from metahook.evolution.cmaes import CMAES
 from metahook.evolution.network import NetSpec
@@ -275,7 +275,7 @@ class Episodes:
         if check_backend(backend) == "ray":
             self._ray = contextlib.ExitStack()
             ray = self._ray.enter_context(ray_session(workers))
-            self._remote = ray.remote(num_cpus=1, max_retries=3,
+            self._remote = ray.remote(num_cpus=1, max_retries=MAX_RETRIES,
                                       retry_exceptions=False)(_ray_episode)
             self._key = uuid.uuid4().hex
             self._payload = [ray.put(payload)]  # in a list, so that tasks get the reference
