@@ -53,16 +53,27 @@ def test_meta_lstm_quadratic_quick_learns_within_the_stream_faster_than_backprop
 
 def test_fwp_assoc_retrieval_quick_fast_weights_beat_the_lstm(tmp_path: Path) -> None:
     """Ba et al.'s headline at R = 20: the fast-weight net retrieves, the LSTM stays on the plateau
-    of guessing among the listed digits (61.7 % error). Quick scale, seed 0: fast weights 24.6 %,
-    LSTM 59.9 % test error; seeds 0-5: the fast-weight net's validation error 10-42 % at the end."""
-    m = _quick("fwp-assoc-retrieval", tmp_path)
-    # the smoke criterion: fast weights 10 points below the LSTM, and under 50 % (off the
-    # plateau; chance is 90 %)
-    ok, why = get_experiment("fwp-assoc-retrieval").smoke(m)
-    assert ok, why
-    for key in ("fast_weights_R20", "lstm_R20"):  # early stopping: the best validation is kept
-        assert 0 < m[f"best_step_{key}"] <= 1200
-        assert m[f"best_val_error_pct_{key}"] <= m[f"last_val_error_pct_{key}"]
+    of guessing among the listed digits (61.7 % error). When the fast-weight net leaves the
+    plateau is chaotic (seed, and the CPU's vector width: torch's AVX-512 and AVX2 kernels sum in
+    different orders), so the test asks it of two of three seeds. Quick scale, seeds 0-2, test
+    error of fast weights / LSTM: AVX2 21.8 / 59.2, 20.8 / 61.0, 5.1 / 61.5; AVX-512 34.5 / 59.2,
+    61.2 / 61.0 (still on the plateau), 5.4 / 61.5."""
+    passed = []
+    for seed in (0, 1, 2):
+        doc = run_experiment("fwp-assoc-retrieval", out=tmp_path / f"s{seed}", scale="quick",
+                             seed=seed)
+        assert doc["status"] == "ok"
+        assert list((tmp_path / f"s{seed}" / "plots").glob("*.png"))
+        m = doc["metrics"]
+        # the smoke criterion: fast weights 10 points below the LSTM, and under 50 % (off the
+        # plateau; chance is 90 %)
+        ok, why = get_experiment("fwp-assoc-retrieval").smoke(m)
+        passed.append(ok)
+        assert m["test_error_pct_lstm_R20"] > 55.0, why  # the LSTM stays on the plateau
+        for key in ("fast_weights_R20", "lstm_R20"):  # early stopping: the best validation is kept
+            assert 0 < m[f"best_step_{key}"] <= 2400
+            assert m[f"best_val_error_pct_{key}"] <= m[f"last_val_error_pct_{key}"]
+    assert sum(passed) >= 2, passed
 
 
 def test_fwp_capacity_quick_sum_rule_breaks_past_d_dot(tmp_path: Path) -> None:

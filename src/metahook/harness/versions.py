@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -20,6 +21,12 @@ def versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    torch = sys.modules.get("torch")  # only where the run used torch (importing it costs time)
+    if torch is not None:
+        # the kernels torch chose at start-up (AVX2, AVX512, ...): they sum in different orders,
+        # so a seed's trajectory can differ between CPUs (docs/neural.md)
+        with contextlib.suppress(AttributeError, RuntimeError):
+            out["torch_cpu_kernels"] = str(torch.backends.cpu.get_cpu_capability())
     return out
 
 
