@@ -17,10 +17,11 @@ from metahook.harness.runner import run_experiment
 from resume_helpers import check_killed_and_resumed
 
 
-def _quick(name: str, tmp_path: Path) -> dict:
-    doc = run_experiment(name, out=tmp_path / name, scale="quick", seed=0)
+def _quick(name: str, tmp_path: Path, seed: int = 0) -> dict:
+    out = tmp_path / f"{name}-s{seed}"
+    doc = run_experiment(name, out=out, scale="quick", seed=seed)
     assert doc["status"] == "ok"
-    assert list((tmp_path / name / "plots").glob("*.png"))
+    assert list((out / "plots").glob("*.png"))
     return doc["metrics"]
 
 
@@ -60,11 +61,7 @@ def test_fwp_assoc_retrieval_quick_fast_weights_beat_the_lstm(tmp_path: Path) ->
     61.2 / 61.0 (still on the plateau), 5.4 / 61.5."""
     passed = []
     for seed in (0, 1, 2):
-        doc = run_experiment("fwp-assoc-retrieval", out=tmp_path / f"s{seed}", scale="quick",
-                             seed=seed)
-        assert doc["status"] == "ok"
-        assert list((tmp_path / f"s{seed}" / "plots").glob("*.png"))
-        m = doc["metrics"]
+        m = _quick("fwp-assoc-retrieval", tmp_path, seed)
         # the smoke criterion: fast weights 10 points below the LSTM, and under 50 % (off the
         # plateau; chance is 90 %)
         ok, why = get_experiment("fwp-assoc-retrieval").smoke(m)
