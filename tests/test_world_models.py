@@ -116,11 +116,44 @@ def test_the_dream_is_a_problem_with_seeded_scores() -> None:
             res = DreamProblem(m, z0, 1.0, 4, 50).evaluate(spec, genomes)
             assert res.n_evaluated == 3 and np.all(res.fitness == steps)
         m.head.bias[-1] = -3.0
-    a = DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
-    b = DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
+    a = DreamProblem(m, z0, 1.15, 4, 50, seed=3, done="sample").evaluate(spec, genomes)
+    b = DreamProblem(m, z0, 1.15, 4, 50, seed=3, done="sample").evaluate(spec, genomes)
     assert np.array_equal(a.fitness, b.fitness) and np.all((a.fitness >= 1) & (a.fitness <= 50))
+    assert a.fitness.mean() < 40  # a done probability near 1/20 ends most dreams of 50 steps
     with pytest.raises(ValueError, match="tau"):
         DreamProblem(m, z0, 0.0, 4, 50)
+    with pytest.raises(ValueError, match="done must be one of threshold, sample"):
+        DreamProblem(m, z0, 1.0, 4, 50, done="coin")
+
+
+def test_the_thresholded_dream_ends_when_done_is_more_likely_than_not() -> None:
+    """The authors' dream ends when M's done logit is positive: no draw, so a controller that
+    keeps M's done probability below 1/2 lives to the step limit, one above it dies at once."""
+    m = wm.seeded_mdnrnn(4, 2, 8, predict_done=True, seed=0)
+    z0 = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    n_w = wm.controller_size(4, 8, 1, with_cell=True, bias=False)
+    genomes = np.random.default_rng(1).normal(size=(3, n_w))
+    spec = NetSpec(n_in=n_w, h=0)
+    with torch.no_grad():
+        m.head.weight[-1] = 0.0
+        for bias, steps in ((-0.05, 50.0), (0.05, 1.0), (-3.0, 50.0)):
+            m.head.bias[-1] = bias
+            res = DreamProblem(m, z0, 1.15, 4, 50, seed=3).evaluate(spec, genomes)
+            assert np.all(res.fitness == steps), (bias, res.fitness)
+
+
+def test_death_steps_weigh_done_pos_weight_times_in_ms_loss() -> None:
+    seq = wm.make_sequences(_toy_episodes(np.random.default_rng(0)), 20)
+    m = wm.seeded_mdnrnn(2, 2, 16, predict_done=True, seed=0)
+    idx = np.arange(len(seq.mask))
+    with torch.no_grad():
+        _, _, bce1 = wm.m_loss(m, seq, idx, None, sample_z=False)
+        _, _, bce10 = wm.m_loss(m, seq, idx, None, sample_z=False, done_pos_weight=10.0)
+        _, _, _, dl, _ = m(torch.from_numpy(seq.mu[:, :-1]), torch.from_numpy(seq.action))
+    d, mask = torch.from_numpy(seq.done), torch.from_numpy(seq.mask)
+    pos = (-torch.nn.functional.logsigmoid(dl) * d * mask).sum() / mask.sum()
+    assert d.sum() > 0 and float(pos) > 0
+    assert float(bce10) == pytest.approx(float(bce1) + 9 * float(pos), rel=1e-5)
 
 
 @needs_vizdoom
@@ -165,7 +198,9 @@ def test_quick_pipeline(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("setting, words", [("env=doom2", "unknown environment"),
                                             ("taus=0.0,1.15", "tau"),
-                                            ("taus=-1", "tau")])
+                                            ("taus=-1", "tau"),
+                                            ("dream_done=coin", "threshold, sample"),
+                                            ("done_pos_weight=0", "done_pos_weight")])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           setting: str, words: str) -> None:
     code, _, err = cli_inproc(capsys, "run", "world-models-takecover", "--scale", "quick",

@@ -23,6 +23,8 @@ from metahook.neural.world_models import (
     takecover_action,
 )
 
+DONE_RULES = ("threshold", "sample")
+
 
 @dataclass
 class DreamProblem:
@@ -30,7 +32,9 @@ class DreamProblem:
 
     ``z0``: latents of real first frames to start dreams from; each genome is scored by the mean
     number of steps it survives over ``rollouts`` dreams. ``seed`` and the call count fix the
-    dreams' random stream, so the same calls give the same scores.
+    dreams' random stream, so the same calls give the same scores. ``done``: how a dream ends:
+    ``"threshold"`` when M's done probability exceeds 1/2 (the authors' code: a positive done
+    logit), ``"sample"`` by a Bernoulli draw from it each step.
     """
 
     m: MDNRNN
@@ -42,10 +46,13 @@ class DreamProblem:
     bias: bool = False
     seed: int = 0
     calls: int = 0
+    done: str = "threshold"
 
     def __post_init__(self) -> None:
         if self.tau <= 0:
             raise ValueError(f"temperature tau must be > 0, got {self.tau}")
+        if self.done not in DONE_RULES:
+            raise ValueError(f"done must be one of {', '.join(DONE_RULES)}, got {self.done!r}")
 
     @torch.no_grad()
     def dream(self, genomes: np.ndarray, gen: torch.Generator, record: int = 0
@@ -74,7 +81,10 @@ class DreamProblem:
                 if alive[r]:
                     trace[r].append(z[r].numpy().copy())
             if done_logit is not None:
-                died = torch.rand(B, generator=gen) < torch.sigmoid(done_logit[:, 0])
+                if self.done == "threshold":
+                    died = done_logit[:, 0] > 0
+                else:
+                    died = torch.rand(B, generator=gen) < torch.sigmoid(done_logit[:, 0])
                 alive &= ~died
             if not alive.any():
                 break

@@ -53,7 +53,8 @@ def fit_m(ctx: RunContext, cfg: Any, eps: list[Any], a_dim: int, predict_done: b
 
     before = held_loss()
     curve = wm.train_m(m, seq_train, epochs=cfg.m_epochs, batch=cfg.m_batch, lr=cfg.m_lr,
-                       gen=ctx.torch_generator(2))
+                       gen=ctx.torch_generator(2),
+                       done_pos_weight=getattr(cfg, "done_pos_weight", 1.0))
     return m, curve, before, held_loss()
 
 

@@ -35,7 +35,7 @@ import torch
 
 from metahook.envs import vizdoom_takecover as doom
 from metahook.evolution.cmaes import CMAES
-from metahook.evolution.dream import DreamProblem
+from metahook.evolution.dream import DONE_RULES, DreamProblem
 from metahook.evolution.network import NetSpec
 from metahook.experiments._world_models_common import fit_m, fit_v, plot_dream_strip
 from metahook.harness.api import Experiment, Result, RunContext, plots, register
@@ -66,6 +66,8 @@ class Config:
     m_batch: int = 32
     m_lr: float = 1e-3
     heldout: float = 0.1  # share of episodes held out to measure M's loss
+    done_pos_weight: float = 10.0  # weight of the death steps in M's done loss (authors' code)
+    dream_done: str = "threshold"  # a dream ends when M's done probability > 1/2, or "sample"
     with_cell: bool = True  # C reads [z, h, c] (the paper's 1,088 weights) or [z, h]
     taus: tuple[float, ...] = (0.10, 1.00, 1.15, 1.30)
     popsize: int = 32  # paper 64
@@ -96,6 +98,11 @@ class Config:
             raise ValueError("rollouts >= 2 and 0 < heldout < 1 required")
         if self.popsize < 4:
             raise ValueError("popsize must be >= 4")
+        if self.dream_done not in DONE_RULES:
+            raise ValueError(f"dream_done must be one of {', '.join(DONE_RULES)}, "
+                             f"got {self.dream_done!r}")
+        if self.done_pos_weight <= 0:
+            raise ValueError("done_pos_weight must be > 0")
         if self.vae_lr <= 0 or self.m_lr <= 0 or self.sigma0 <= 0 or self.vae_frames < 0:
             raise ValueError("learning rates and sigma0 must be > 0, vae_frames >= 0")
         if self.threads < 0:
@@ -267,7 +274,8 @@ def _stage_c(ctx: RunContext, cfg: Config, st: dict[str, Any], k: int, tau: floa
         rng = np.random.default_rng()
         rng.bit_generator.state = run["rng"]
     problem = DreamProblem(m, _z0(st), tau, cfg.dream_rollouts, cfg.max_steps,
-                              cfg.with_cell, False, seed=ctx.seed * 1000 + k, calls=run["gen"])
+                           cfg.with_cell, False, seed=ctx.seed * 1000 + k, calls=run["gen"],
+                           done=cfg.dream_done)
     while run["gen"] < cfg.generations:
         pop = algo.ask(es, rng)
         res = problem.evaluate(spec, pop.genomes)
@@ -284,7 +292,8 @@ def _stage_c(ctx: RunContext, cfg: Config, st: dict[str, Any], k: int, tau: floa
     params = np.asarray(es.es.mean, np.float32)
     gen = torch.Generator()
     gen.manual_seed(ctx.seed * 7 + 31 * k + 5)
-    virt = DreamProblem(m, _z0(st), tau, cfg.virtual_episodes, cfg.max_steps, cfg.with_cell)
+    virt = DreamProblem(m, _z0(st), tau, cfg.virtual_episodes, cfg.max_steps, cfg.with_cell,
+                        done=cfg.dream_done)
     vsteps, _ = virt.dream(params[None], gen)
     agent = _ControllerAgent(vae, m, params, min(cfg.games, cfg.eval_episodes), cfg.with_cell)
     real = play(cfg, agent, cfg.eval_episodes, seed=ctx.seed * 1000 + 10 + k)

@@ -231,11 +231,13 @@ def make_sequences(episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 def m_loss(m: MDNRNN, seq: Sequences, idx: np.ndarray, gen: torch.Generator | None,
-           done_weight: float = 1.0, sample_z: bool = True
+           done_weight: float = 1.0, sample_z: bool = True, done_pos_weight: float = 1.0
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(loss, z NLL per dimension, done BCE) of M on the windows ``idx`` (teacher forcing).
 
     Each ``z`` is drawn from V's posterior N(μ, σ²) when ``sample_z`` (the paper's data), else μ.
+    ``done_pos_weight`` weighs the steps where the agent died in the done BCE (the World Models
+    authors' code weighs them 10: deaths are rare, about one step in 300 of a random rollout).
     """
     mu = torch.from_numpy(seq.mu[idx])
     if sample_z:
@@ -250,14 +252,15 @@ def m_loss(m: MDNRNN, seq: Sequences, idx: np.ndarray, gen: torch.Generator | No
     bce = torch.zeros(())
     if m.predict_done and done_logit is not None:
         d = torch.from_numpy(seq.done[idx])
-        bce = (F.binary_cross_entropy_with_logits(done_logit, d, reduction="none")
+        pw = torch.tensor(float(done_pos_weight))
+        bce = (F.binary_cross_entropy_with_logits(done_logit, d, reduction="none", pos_weight=pw)
                * mask).sum() / mask.sum()
     return nll + done_weight * bce, nll, bce
 
 
 def train_m(m: MDNRNN, seq: Sequences, *, epochs: int, batch: int, lr: float,
-            gen: torch.Generator, done_weight: float = 1.0, grad_clip: float = 1.0
-            ) -> list[tuple[float, float]]:
+            gen: torch.Generator, done_weight: float = 1.0, grad_clip: float = 1.0,
+            done_pos_weight: float = 1.0) -> list[tuple[float, float]]:
     """Adam over shuffled windows; per epoch the mean (z NLL, done BCE) over its batches."""
     opt = torch.optim.Adam(m.parameters(), lr=lr)
     curve = []
@@ -267,7 +270,8 @@ def train_m(m: MDNRNN, seq: Sequences, *, epochs: int, batch: int, lr: float,
         tot_nll = tot_bce = 0.0
         nb = 0
         for i in range(0, n, batch):
-            loss, nll, bce = m_loss(m, seq, order[i:i + batch], gen, done_weight)
+            loss, nll, bce = m_loss(m, seq, order[i:i + batch], gen, done_weight,
+                                    done_pos_weight=done_pos_weight)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(m.parameters(), grad_clip)
