@@ -15,6 +15,7 @@ from metahook.envs import carracing
 from metahook.envs import vizdoom_takecover as doom
 from metahook.evolution.dream import DreamProblem
 from metahook.evolution.network import NetSpec
+from metahook.experiments import world_models_takecover as wmt
 from metahook.harness.registry import get_experiment
 from metahook.harness.runner import run_experiment
 from metahook.neural import world_models as wm
@@ -142,6 +143,43 @@ def test_the_thresholded_dream_ends_when_done_is_more_likely_than_not() -> None:
             assert np.all(res.fitness == steps), (bias, res.fitness)
 
 
+def test_fixed_policies_act_as_named_and_held_actions_last_1_to_hold_max_steps() -> None:
+    rng = np.random.default_rng(0)
+    for name, a in (("left", 0), ("stay", 1), ("right", 2)):
+        assert np.all(wmt._FixedAgent(name, 3, rng, 10).act([0, 2]) == a)
+    assert set(wmt._FixedAgent("random", 2, rng, 10).act(list(range(300)))) == {0, 1, 2}
+    held = wmt._FixedAgent("held", 2, rng, 4)
+    acts, left = [], []
+    for _ in range(400):
+        acts.append(held.act([0, 1]))
+        left.append(held.hold.copy())  # steps the current action still has to run
+    a, h = np.array(acts), np.array(left)
+    for j in range(2):
+        starts = np.flatnonzero(np.r_[True, h[:-1, j] == 0])  # a draw happens after a run ends
+        lengths = np.diff(np.r_[starts, len(h)])[:-1]
+        assert set(lengths) == {1, 2, 3, 4}  # held 1..hold_max steps, uniformly drawn
+        for s0, n in zip(starts, lengths, strict=False):
+            assert len(set(a[s0:s0 + n, j])) == 1 and h[s0, j] == n - 1
+        assert set(a[:, j]) == {0, 1, 2}
+    held.hold[0] = 3
+    held.reset(0)
+    assert held.hold[0] == 0  # a new episode draws a new action at once
+
+
+def test_a_fixed_policy_dreams_like_a_controller_that_acts_the_same() -> None:
+    m = wm.seeded_mdnrnn(4, 2, 8, predict_done=True, seed=0)
+    with torch.no_grad():
+        m.head.bias[-1] = -0.05
+        m.head.weight[-1] *= 20
+    z0 = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    dp = DreamProblem(m, z0, 1.15, 6, 200)
+    zeros = np.zeros((1, wm.controller_size(4, 8, 1, with_cell=True, bias=False)), np.float32)
+    by_c, _ = dp.dream(zeros, torch.Generator().manual_seed(3))  # tanh(0) = 0: stay
+    stay = wmt._FixedAgent("stay", 6, np.random.default_rng(0), 10)
+    by_policy = dp.dream_policy(stay.act, 6, torch.Generator().manual_seed(3))
+    assert np.array_equal(by_c[0], by_policy) and 1 < by_policy.mean() < 200
+
+
 def test_death_steps_weigh_done_pos_weight_times_in_ms_loss() -> None:
     seq = wm.make_sequences(_toy_episodes(np.random.default_rng(0)), 20)
     m = wm.seeded_mdnrnn(2, 2, 16, predict_done=True, seed=0)
@@ -192,7 +230,11 @@ def test_quick_pipeline(tmp_path: Path) -> None:
     assert m["v_loss_last"] < m["v_loss_first"]
     assert 100 < m["random_mean"] < 400  # the paper's random policy: 210 +- 108
     assert 1 <= m["actual_mean_tau_1.15"] <= 1000 and m["virtual_mean_tau_1.15"] >= 1
-    for name in ("tau_table", "learning_curves", "frames"):
+    for p in wmt.POLICIES:
+        assert 1 <= m[f"policy_{p}_actual_mean"] <= 1000
+        assert 1 <= m[f"policy_{p}_virtual_mean_tau_1.15"] <= 1000
+    assert m["policy_random_actual_mean"] == m["random_mean"]
+    for name in ("tau_table", "learning_curves", "frames", "policies"):
         assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
 
 

@@ -8,6 +8,7 @@ layer, so that any ask/tell algorithm of the project (pycma's CMA-ES in particul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,10 +60,33 @@ class DreamProblem:
               ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Steps survived by each of ``(k, P)`` genomes in each of ``rollouts`` dreams
         ``(k, rollouts)``; and, for the first ``record`` dreams, their latents ``(T, z)``."""
-        m = self.m
         k = len(genomes)
-        B = k * self.rollouts
         params = torch.from_numpy(np.repeat(genomes, self.rollouts, axis=0)).float()
+
+        def choose(z: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            feats = [z, h[0], c[0]] if self.with_cell else [z, h[0]]
+            return takecover_action(controller_act(params, torch.cat(feats, 1), 1, self.bias))
+
+        steps, trace = self._unroll(k * self.rollouts, choose, gen, record)
+        return steps.reshape(k, self.rollouts), trace
+
+    @torch.no_grad()
+    def dream_policy(self, act: Callable[[list[int]], np.ndarray], n: int,
+                     gen: torch.Generator) -> np.ndarray:
+        """Steps survived in ``n`` dreams by a policy that does not look at M's state:
+        ``act(idx)`` gives the actions (0 left, 1 stay, 2 right) of the dreams ``idx``."""
+        every = list(range(n))
+
+        def choose(z: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(np.asarray(act(every), dtype=np.int64))
+
+        return self._unroll(n, choose, gen, 0)[0]
+
+    def _unroll(self, B: int, choose: Callable[[torch.Tensor, torch.Tensor, torch.Tensor],
+                                               torch.Tensor],
+                gen: torch.Generator, record: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``B`` dreams side by side, ``choose(z, h, c)`` acting; steps survived by each."""
+        m = self.m
         start = torch.randint(len(self.z0), (B,), generator=gen)
         z = torch.from_numpy(self.z0)[start]
         h = torch.zeros(1, B, m.hidden)
@@ -71,8 +95,7 @@ class DreamProblem:
         steps = torch.zeros(B)
         trace: list[list[np.ndarray]] = [[] for _ in range(record)]
         for _ in range(self.max_steps):
-            feats = [z, h[0], c[0]] if self.with_cell else [z, h[0]]
-            act = takecover_action(controller_act(params, torch.cat(feats, 1), 1, self.bias))
+            act = choose(z, h, c)
             logpi, mu, logsig, done_logit, (h, c) = m(z.unsqueeze(1),
                                                       BUTTONS[act].unsqueeze(1), (h, c))
             steps += alive.float()
@@ -88,7 +111,7 @@ class DreamProblem:
                 alive &= ~died
             if not alive.any():
                 break
-        return steps.numpy().reshape(k, self.rollouts), [np.array(t) for t in trace]
+        return steps.numpy(), [np.array(t) for t in trace]
 
     def evaluate(self, spec: NetSpec, genomes: np.ndarray,
                  tested: dict[bytes, int] | None = None) -> BatchResult:

@@ -161,15 +161,35 @@ class _ControllerAgent:
         return a.numpy()
 
 
-class _RandomAgent:
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
+POLICIES = ("random", "stay", "left", "right", "held")
+"""Policies that ignore what they see, scored in the game and in M's dream beside C: a random
+action each step (the paper's random policy), one action always, or a random action held for
+1..``hold_max`` steps (the rollouts' policy). Where the dream ranks them as the game does, M has
+learned what keeps the player alive."""
+
+
+class _FixedAgent:
+    """One of :data:`POLICIES`, for ``n`` games (or dreams) side by side."""
+
+    def __init__(self, name: str, n: int, rng: np.random.Generator, hold_max: int) -> None:
+        self.name, self.rng, self.hold_max = name, rng, hold_max
+        self.hold = np.zeros(n, np.int64)
+        self.cur = np.ones(n, np.int64)
 
     def reset(self, j: int) -> None:
-        pass
+        self.hold[j] = 0
 
-    def act(self, idx: list[int], frames: np.ndarray) -> np.ndarray:
-        return self.rng.integers(3, size=len(idx))
+    def act(self, idx: list[int], frames: np.ndarray | None = None) -> np.ndarray:
+        if self.name == "random":
+            return self.rng.integers(3, size=len(idx))
+        if self.name != "held":
+            return np.full(len(idx), ("left", "stay", "right").index(self.name))
+        ix = np.asarray(idx)
+        new = ix[self.hold[ix] == 0]
+        self.cur[new] = self.rng.integers(3, size=len(new))
+        self.hold[new] = self.rng.integers(1, self.hold_max + 1, size=len(new))
+        self.hold[ix] -= 1
+        return self.cur[ix].copy()
 
 
 def play(cfg: Config, agent: Any, episodes: int, seed: int) -> np.ndarray:
@@ -305,6 +325,35 @@ def _stage_c(ctx: RunContext, cfg: Config, st: dict[str, Any], k: int, tau: floa
     ctx.checkpoint(lambda: st, force=True)
 
 
+def _stage_policies(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
+    """Each of :data:`POLICIES` in the real game (``random_episodes`` episodes; the random
+    policy's are those of the random stage) and in M's dream at each τ (``virtual_episodes``)."""
+    _, m = _models(cfg, st)
+    done = st.setdefault("policies", {})
+    for i, name in enumerate(POLICIES):
+        if name in done:
+            continue
+        if name == "random":
+            real = np.asarray(st["random"])
+        else:
+            agent = _FixedAgent(name, min(cfg.games, cfg.random_episodes),
+                                np.random.default_rng([ctx.seed, 40 + i]), cfg.hold_max)
+            real = play(cfg, agent, cfg.random_episodes, seed=ctx.seed * 1000 + 40 + i)
+        virtual = {}
+        for k, tau in enumerate(cfg.taus):
+            gen = torch.Generator()
+            gen.manual_seed(ctx.seed * 7 + 31 * k + 1000 + i)
+            dreamer = _FixedAgent(name, cfg.virtual_episodes,
+                                  np.random.default_rng([ctx.seed, 60 + i, k]), cfg.hold_max)
+            virtual[f"{tau:.2f}"] = DreamProblem(
+                m, _z0(st), tau, 1, cfg.max_steps, cfg.with_cell, done=cfg.dream_done
+            ).dream_policy(dreamer.act, cfg.virtual_episodes, gen).tolist()
+        done[name] = {"actual": real.tolist(), "virtual": virtual}
+        ctx.log(i, stage="policies", policy=name, actual_mean=float(real.mean()),
+                **{f"virtual_mean_tau_{key}": float(np.mean(v)) for key, v in virtual.items()})
+        ctx.checkpoint(lambda: st, force=True)
+
+
 def run(ctx: RunContext, cfg: Config) -> Result:
     set_threads(cfg.threads)
     st = ctx.restore()
@@ -318,10 +367,12 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         if f"{tau:.2f}" not in st["taus_done"]:
             _stage_c(ctx, cfg, st, k, tau)
     if "random" not in st:
-        rand = play(cfg, _RandomAgent(np.random.default_rng([ctx.seed, 3])),
+        rand = play(cfg, _FixedAgent("random", min(cfg.games, cfg.random_episodes),
+                                      np.random.default_rng([ctx.seed, 3]), cfg.hold_max),
                     cfg.random_episodes, seed=ctx.seed * 1000 + 3)
         st["random"] = rand.tolist()
         ctx.checkpoint(lambda: st, force=True)
+    _stage_policies(ctx, cfg, st)
     rand = np.asarray(st["random"])
     m: dict[str, Any] = {
         "random_mean": float(rand.mean()), "random_sd": float(rand.std()),
@@ -345,6 +396,11 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         m[f"actual_sd_tau_{tau:.2f}"] = float(a.std())
         m[f"actual_solved_tau_{tau:.2f}"] = bool(a.mean() > 750)
         real_steps += float(a.sum())
+    for name, d in st["policies"].items():
+        m[f"policy_{name}_actual_mean"] = float(np.mean(d["actual"]))
+        for key, v in d["virtual"].items():
+            m[f"policy_{name}_virtual_mean_tau_{key}"] = float(np.mean(v))
+        real_steps += float(np.sum(d["actual"])) if name != "random" else 0.0
     m["real_eval_steps"] = real_steps
     best = max(cfg.taus, key=lambda t: m[f"actual_mean_tau_{t:.2f}"])
     m["best_tau"] = best
@@ -354,6 +410,7 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         vae, mm = _models(cfg, st)
         _plot_table(ctx, cfg, m)
         _plot_curves(ctx, cfg, st)
+        _plot_policies(ctx, cfg, m)
         plot_dream_strip(ctx, st["strip"], vae, mm,
                          lambda a: wm.BUTTONS[torch.from_numpy(a.astype(np.int64))])
     return Result(metrics=m)
@@ -405,6 +462,22 @@ def _plot_curves(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
     plots.save(fig, ctx.plot_path("learning_curves"))
 
 
+def _plot_policies(ctx: RunContext, cfg: Config, m: dict[str, Any]) -> None:
+    fig, ax = plots.figure(8.0, 4.5)
+    x = np.arange(len(POLICIES))
+    width = 0.8 / (len(cfg.taus) + 1)
+    ax.bar(x - 0.4 + width / 2, [m[f"policy_{p}_actual_mean"] for p in POLICIES], width,
+           color="k", label="real game")
+    for k, tau in enumerate(cfg.taus):
+        ax.bar(x - 0.4 + width * (k + 1.5),
+               [m[f"policy_{p}_virtual_mean_tau_{tau:.2f}"] for p in POLICIES], width,
+               color=f"C{k}", label=f"M's dream, τ {tau:.2f}")
+    ax.set_xticks(x, list(POLICIES))
+    plots.finish(fig, ax, ctx.plot_path("policies"), xlabel="policy (ignores what it sees)",
+                 ylabel="steps survived (mean)",
+                 title="Fixed policies in the game and in M's dream: does M rank them right?")
+
+
 def smoke(m: dict[str, Any]) -> tuple[bool, str]:
     """V's loss falls, and M's held-out losses (next z, done) fall below their untrained values;
     the controller's real-game score is reported beside the random policy's, not judged: at the
@@ -434,7 +507,7 @@ EXPERIMENT = register(Experiment(
                             m_seq_len=50, m_batch=16, taus=(1.15,), popsize=8, dream_rollouts=2,
                             generations=4, max_steps=1000, virtual_episodes=8, eval_episodes=8,
                             random_episodes=8, games=4),
-            "full": Config(rollouts=80, vae_epochs=2, vae_batch=32, vae_frames=20_000,
+            "full": Config(rollouts=1000, vae_epochs=10, vae_batch=32, vae_frames=25_000,
                            generations=20)},
     run=run,
     smoke=smoke,
