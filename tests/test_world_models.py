@@ -19,6 +19,7 @@ from metahook.experiments import world_models_takecover as wmt
 from metahook.harness.registry import get_experiment
 from metahook.harness.runner import run_experiment
 from metahook.neural import world_models as wm
+from resume_helpers import check_killed_and_resumed
 
 needs_vizdoom = pytest.mark.skipif(not doom.available(),
                                    reason="the vizdoom wheel is not installed here")
@@ -234,15 +235,27 @@ def test_quick_pipeline(tmp_path: Path) -> None:
         assert 1 <= m[f"policy_{p}_actual_mean"] <= 1000
         assert 1 <= m[f"policy_{p}_virtual_mean_tau_1.15"] <= 1000
     assert m["policy_random_actual_mean"] == m["random_mean"]
+    assert m["iterations"] == 2 and 1 <= m["iter_1_real_mean"] <= 1000  # one round of C's data
     for name in ("tau_table", "learning_curves", "frames", "policies"):
         assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+@needs_vizdoom
+def test_the_iterative_procedure_resumes_to_the_same_result(tmp_path: Path) -> None:
+    """Killed right after its first round of the paper's iterative procedure (C's real rollouts
+    added to M's data, M trained on), the run resumes and ends as an uninterrupted one."""
+    check_killed_and_resumed("world-models-takecover", ["iterations=3", "plots=false"],
+                             stop_at=0.0, tmp_path=tmp_path, seed=0)
 
 
 @pytest.mark.parametrize("setting, words", [("env=doom2", "unknown environment"),
                                             ("taus=0.0,1.15", "tau"),
                                             ("taus=-1", "tau"),
                                             ("dream_done=coin", "threshold, sample"),
-                                            ("done_pos_weight=0", "done_pos_weight")])
+                                            ("done_pos_weight=0", "done_pos_weight"),
+                                            ("iter_tau=0", "iter_tau"),
+                                            ("iterations=0", "iterations")])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           setting: str, words: str) -> None:
     code, _, err = cli_inproc(capsys, "run", "world-models-takecover", "--scale", "quick",

@@ -70,6 +70,14 @@ class Config:
     dream_done: str = "threshold"  # a dream ends when M's done probability > 1/2, or "sample"
     with_cell: bool = True  # C reads [z, h, c] (the paper's 1,088 weights) or [z, h]
     taus: tuple[float, ...] = (0.10, 1.00, 1.15, 1.30)
+    # the paper's iterative training procedure: before the tau table, iterations - 1 rounds of
+    # (evolve C in the dream at iter_tau, play iter_rollouts real episodes with it, add them to
+    # M's data, train M iter_m_epochs more epochs); 1 = the single pass of the paper's experiment
+    iterations: int = 1
+    iter_tau: float = 1.15
+    iter_generations: int = 6
+    iter_rollouts: int = 40
+    iter_m_epochs: int = 3
     popsize: int = 32  # paper 64
     dream_rollouts: int = 4  # paper 16
     generations: int = 30
@@ -84,6 +92,8 @@ class Config:
     def validate(self) -> None:
         if self.env not in ENVIRONMENTS:
             raise ValueError(f"unknown environment {self.env!r}; have {', '.join(ENVIRONMENTS)}")
+        if not self.iter_tau > 0:
+            raise ValueError(f"iter_tau must be > 0, got {self.iter_tau}")
         if not self.taus or any(not t > 0 for t in self.taus):
             raise ValueError(f"every temperature tau must be > 0, got {list(self.taus)}")
         if len(self.vae_channels) != 4 or min(self.vae_channels) < 1:
@@ -91,7 +101,8 @@ class Config:
         for name in ("rollouts", "hold_max", "max_steps", "z_dim", "vae_epochs", "vae_batch",
                      "m_hidden", "m_epochs", "m_seq_len", "m_batch", "popsize",
                      "dream_rollouts", "generations", "virtual_episodes", "eval_episodes",
-                     "random_episodes", "games"):
+                     "random_episodes", "games", "iterations", "iter_generations",
+                     "iter_rollouts", "iter_m_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.rollouts < 2 or not 0 < self.heldout < 1:
@@ -325,6 +336,82 @@ def _stage_c(ctx: RunContext, cfg: Config, st: dict[str, Any], k: int, tau: floa
     ctx.checkpoint(lambda: st, force=True)
 
 
+def _evolve_in_dream(cfg: Config, m: wm.MDNRNN, z0: np.ndarray, tau: float, generations: int,
+                    seed: int) -> np.ndarray:
+    """CMA-ES's mean after ``generations`` generations of C in M's dream at ``tau``."""
+    n_w = wm.controller_size(cfg.z_dim, cfg.m_hidden, 1, cfg.with_cell, bias=False)
+    spec = NetSpec(n_in=n_w, h=0)
+    algo = CMAES(sigma0=cfg.sigma0, popsize=cfg.popsize, min_std_frac=0.0)
+    rng = np.random.default_rng([seed, 7])
+    es = algo.init(spec, rng)
+    problem = DreamProblem(m, z0, tau, cfg.dream_rollouts, cfg.max_steps, cfg.with_cell, False,
+                           seed=seed, done=cfg.dream_done)
+    for _ in range(generations):
+        pop = algo.ask(es, rng)
+        algo.tell(es, problem.evaluate(spec, pop.genomes).fitness, rng)
+    return np.asarray(es.es.mean, np.float32)
+
+
+def _record(cfg: Config, vae: wm.ConvVAE, m: wm.MDNRNN, params: np.ndarray, episodes: int,
+            seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``episodes`` real episodes played by C: (frames (T+1, 64, 64, 3), actions, done)."""
+    game = doom.TakeCover(cfg.max_steps, seed, cfg.hud, cfg.flashes)
+    eps = []
+    for _ in range(episodes):
+        agent = _ControllerAgent(vae, m, params, 1, cfg.with_cell)
+        f = game.reset()
+        frames, acts, dones = [f], [], []
+        while True:
+            a = int(agent.act([0], f[None])[0])
+            f, _, term, trunc = game.step(a)
+            frames.append(f)
+            acts.append(a)
+            dones.append(float(term))
+            if term or trunc:
+                break
+        eps.append((np.array(frames), np.array(acts, np.int64), np.array(dones, np.float32)))
+    game.close()
+    return eps
+
+
+def _stage_iterate(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
+    """The paper's iterative training procedure ("Iterative Training Procedure": roll out C in
+    the real environment, add what it saw to M's data, train M, train C in M again): each round
+    shows M the states C's exploits lead to, so the next C cannot exploit them."""
+    st.setdefault("iter_log", [])
+    vae, m = _models(cfg, st)
+    while len(st["iter_log"]) < cfg.iterations - 1:
+        it = len(st["iter_log"])
+        base = ctx.seed * 1000 + 500 + it
+        params = _evolve_in_dream(cfg, m, _z0(st), cfg.iter_tau, cfg.iter_generations, base)
+        eps = _record(cfg, vae, m, params, cfg.iter_rollouts, base + 100)
+        enc = st["enc"]
+        for frames, acts, dones in eps:
+            mu, lv = wm.encode_frames(vae, frames)
+            enc["starts"] = np.append(enc["starts"], len(enc["mu"]))
+            enc["lengths"] = np.append(enc["lengths"], len(frames))
+            enc["mu"] = np.concatenate([enc["mu"], mu])
+            enc["logvar"] = np.concatenate([enc["logvar"], lv])
+            enc["actions"] = np.concatenate([enc["actions"], acts])
+            enc["dones"] = np.concatenate([enc["dones"], dones])
+        gen = torch.Generator()
+        gen.manual_seed(base + 200)
+        m.train()
+        curve = wm.train_m(m, wm.make_sequences(_episodes_for_m(enc), cfg.m_seq_len),
+                           epochs=cfg.iter_m_epochs, batch=cfg.m_batch, lr=cfg.m_lr, gen=gen,
+                           done_pos_weight=cfg.done_pos_weight)
+        m.eval()
+        real = [len(a) for _, a, _ in eps]
+        left = float(np.mean(np.concatenate([a for _, a, _ in eps]) == 0))
+        st["iter_log"].append({"real": real, "frames": sum(len(f) for f, _, _ in eps),
+                               "left_share": left, "m_nll": curve[-1][0]})
+        st["m"] = {k: v.clone() for k, v in m.state_dict().items()}
+        ctx.log(it + 1, stage="iterate", real_mean=float(np.mean(real)), left_share=left,
+                m_nll=curve[-1][0])
+        ctx.checkpoint(lambda: st, force=True)
+        ctx.progress(0, len(cfg.taus), f"iteration {it + 1} of {cfg.iterations}")
+
+
 def _stage_policies(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
     """Each of :data:`POLICIES` in the real game (``random_episodes`` episodes; the random
     policy's are those of the random stage) and in M's dream at each τ (``virtual_episodes``)."""
@@ -363,6 +450,8 @@ def run(ctx: RunContext, cfg: Config) -> Result:
     if st["stage"] == "M":
         _stage_m(ctx, cfg, st)
         ctx.checkpoint(lambda: st, force=True)
+    if not st["taus_done"]:
+        _stage_iterate(ctx, cfg, st)
     for k, tau in enumerate(cfg.taus):
         if f"{tau:.2f}" not in st["taus_done"]:
             _stage_c(ctx, cfg, st, k, tau)
@@ -401,6 +490,11 @@ def run(ctx: RunContext, cfg: Config) -> Result:
         for key, v in d["virtual"].items():
             m[f"policy_{name}_virtual_mean_tau_{key}"] = float(np.mean(v))
         real_steps += float(np.sum(d["actual"])) if name != "random" else 0.0
+    m["iterations"] = cfg.iterations
+    for i, rec in enumerate(st.get("iter_log", [])):
+        m[f"iter_{i + 1}_real_mean"] = float(np.mean(rec["real"]))
+        m[f"iter_{i + 1}_left_share"] = rec["left_share"]
+        m["real_frames_seen"] += rec["frames"]
     m["real_eval_steps"] = real_steps
     best = max(cfg.taus, key=lambda t: m[f"actual_mean_tau_{t:.2f}"])
     m["best_tau"] = best
@@ -506,7 +600,8 @@ EXPERIMENT = register(Experiment(
                             vae_frames=1500, vae_batch=16, m_hidden=32, m_epochs=10,
                             m_seq_len=50, m_batch=16, taus=(1.15,), popsize=8, dream_rollouts=2,
                             generations=4, max_steps=1000, virtual_episodes=8, eval_episodes=8,
-                            random_episodes=8, games=4),
+                            random_episodes=8, games=4, iterations=2, iter_generations=1,
+                            iter_rollouts=2, iter_m_epochs=1),
             "full": Config(rollouts=1000, vae_epochs=10, vae_batch=32, vae_frames=25_000,
                            generations=20)},
     run=run,
