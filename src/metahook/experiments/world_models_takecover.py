@@ -27,6 +27,7 @@ in the game. The cost measures: real frames seen, dream steps, real evaluation s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,16 +126,34 @@ def collect(cfg: Config, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.nda
     """``rollouts`` random episodes: (frames (T+1, 64, 64, 3), actions (T,), done (T,))."""
     rng = np.random.default_rng([seed, 1])
     game = doom.TakeCover(cfg.max_steps, seed * 7919 + 1, cfg.hud, cfg.flashes)
+
+    def held() -> Callable[[np.ndarray], int]:
+        state = [0, 1]  # steps left to hold, action
+
+        def act(_frame: np.ndarray) -> int:
+            if state[0] == 0:
+                state[1], state[0] = int(rng.integers(3)), int(rng.integers(1, cfg.hold_max + 1))
+            state[0] -= 1
+            return state[1]
+        return act
+
+    eps = _play_episodes(game, cfg.rollouts, held)
+    game.close()
+    return eps
+
+
+def _play_episodes(game: doom.TakeCover, episodes: int,
+                   new_policy: Callable[[], Callable[[np.ndarray], int]]
+                   ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``episodes`` episodes of ``game``, each acted by a fresh ``new_policy()`` (frame -> action):
+    (frames (T+1, 64, 64, 3), actions (T,), done (T,)) per episode."""
     eps = []
-    for _ in range(cfg.rollouts):
-        frames = [game.reset()]
-        acts: list[int] = []
-        dones: list[float] = []
-        hold, a = 0, 1
+    for _ in range(episodes):
+        act = new_policy()
+        f = game.reset()
+        frames, acts, dones = [f], [], []
         while True:
-            if hold == 0:
-                a, hold = int(rng.integers(3)), int(rng.integers(1, cfg.hold_max + 1))
-            hold -= 1
+            a = act(f)
             f, _, term, trunc = game.step(a)
             frames.append(f)
             acts.append(a)
@@ -142,7 +161,6 @@ def collect(cfg: Config, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.nda
             if term or trunc:
                 break
         eps.append((np.array(frames), np.array(acts, np.int64), np.array(dones, np.float32)))
-    game.close()
     return eps
 
 
@@ -356,20 +374,12 @@ def _record(cfg: Config, vae: wm.ConvVAE, m: wm.MDNRNN, params: np.ndarray, epis
             seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``episodes`` real episodes played by C: (frames (T+1, 64, 64, 3), actions, done)."""
     game = doom.TakeCover(cfg.max_steps, seed, cfg.hud, cfg.flashes)
-    eps = []
-    for _ in range(episodes):
+
+    def controller() -> Callable[[np.ndarray], int]:
         agent = _ControllerAgent(vae, m, params, 1, cfg.with_cell)
-        f = game.reset()
-        frames, acts, dones = [f], [], []
-        while True:
-            a = int(agent.act([0], f[None])[0])
-            f, _, term, trunc = game.step(a)
-            frames.append(f)
-            acts.append(a)
-            dones.append(float(term))
-            if term or trunc:
-                break
-        eps.append((np.array(frames), np.array(acts, np.int64), np.array(dones, np.float32)))
+        return lambda frame: int(agent.act([0], frame[None])[0])
+
+    eps = _play_episodes(game, episodes, controller)
     game.close()
     return eps
 
