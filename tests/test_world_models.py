@@ -106,12 +106,17 @@ def test_m_learns_to_predict_the_next_latent() -> None:
     assert curve[-1][1] < curve[0][1]
 
 
-def test_the_dream_is_a_problem_with_seeded_scores() -> None:
+def _small_dream() -> tuple[wm.MDNRNN, np.ndarray, np.ndarray, NetSpec]:
+    """A small seeded M, five start latents and three random controllers for it."""
     m = wm.seeded_mdnrnn(4, 2, 8, predict_done=True, seed=0)
     z0 = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     n_w = wm.controller_size(4, 8, 1, with_cell=True, bias=False)
     genomes = np.random.default_rng(1).normal(size=(3, n_w))
-    spec = NetSpec(n_in=n_w, h=0)
+    return m, z0, genomes, NetSpec(n_in=n_w, h=0)
+
+
+def test_the_dream_is_a_problem_with_seeded_scores() -> None:
+    m, z0, genomes, spec = _small_dream()
     with torch.no_grad():
         for bias, steps in ((30.0, 1.0), (-30.0, 50.0)):
             m.head.bias[-1] = bias  # done certain / impossible
@@ -131,11 +136,7 @@ def test_the_dream_is_a_problem_with_seeded_scores() -> None:
 def test_the_thresholded_dream_ends_when_done_is_more_likely_than_not() -> None:
     """The authors' dream ends when M's done logit is positive: no draw, so a controller that
     keeps M's done probability below 1/2 lives to the step limit, one above it dies at once."""
-    m = wm.seeded_mdnrnn(4, 2, 8, predict_done=True, seed=0)
-    z0 = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
-    n_w = wm.controller_size(4, 8, 1, with_cell=True, bias=False)
-    genomes = np.random.default_rng(1).normal(size=(3, n_w))
-    spec = NetSpec(n_in=n_w, h=0)
+    m, z0, genomes, spec = _small_dream()
     with torch.no_grad():
         m.head.weight[-1] = 0.0
         for bias, steps in ((-0.05, 50.0), (0.05, 1.0), (-3.0, 50.0)):
