@@ -16,6 +16,9 @@ worldmodels.github.io, "Learning Inside of a Dream"). Pipeline, each stage check
    evolved by CMA-ES (pycma through :class:`~metahook.evolution.cmaes.CMAES`) *only inside M's
    dream* (:class:`~metahook.evolution.dream.DreamProblem`) at each temperature τ: fitness =
    mean steps survived over ``dream_rollouts`` dreams; the controller kept is CMA-ES's final mean.
+   With ``iterations`` > 1 (the full scale: 6), the paper's iterative training procedure runs
+   first: ``iterations`` − 1 rounds of (evolve C in the dream at ``iter_tau``, play
+   ``iter_rollouts`` real episodes with it, add them to M's data, train M on).
 5. Its **virtual score** (mean steps over ``virtual_episodes`` dreams) and its **actual score**
    (mean steps over ``eval_episodes`` episodes of the real game, V encoding real frames and M
    tracking them) per τ, beside the random policy (a uniformly random action every step).
@@ -561,7 +564,7 @@ def _plot_curves(ctx: RunContext, cfg: Config, st: dict[str, Any]) -> None:
         axes[2].plot(np.arange(1, len(c) + 1), c[:, 0], color=f"C{k}", label=f"τ {tau:.2f} mean")
         axes[2].plot(np.arange(1, len(c) + 1), c[:, 1], color=f"C{k}", ls=":")
     axes[2].set(xlabel="CMA-ES generation", ylabel="steps survived in the dream",
-                title="C in M's dream (solid: population mean, dotted: best)")
+                title="C in M's dream\n(solid: population mean, dotted: best)")
     axes[2].legend(fontsize=8)
     plots.save(fig, ctx.plot_path("learning_curves"))
 
@@ -612,8 +615,11 @@ EXPERIMENT = register(Experiment(
                             generations=4, max_steps=1000, virtual_episodes=8, eval_episodes=8,
                             random_episodes=8, games=4, iterations=2, iter_generations=1,
                             iter_rollouts=2, iter_m_epochs=1),
+            # the full scale runs the paper's iterative procedure (5 rounds before the tau
+            # table): a single pass on our 1,000 rollouts (paper: 10,000) transfers at no tau
+            # (ledger: world-models-takecover/full-single-pass, --set iterations=1)
             "full": Config(rollouts=1000, vae_epochs=10, vae_batch=32, vae_frames=25_000,
-                           generations=20)},
+                           generations=20, iterations=6)},
     run=run,
     smoke=smoke,
     reference=refs("world_models", "world-models-takecover"),
