@@ -179,8 +179,14 @@ def next_candidate(M, F):
     qp = M[R_QP]
     i = M[QSQ0 + qp]
     if i != 0:
-        unmark(M, M[QSP0 + qp])
-        popcells(M, M[QSP0 + qp])
+        ptr = M[QSP0 + qp]
+        sp = M[R_SP]
+        while sp > ptr:  # unmark and restore the slot's cells, newest first (one pass)
+            k = M[S0 + 2 * sp]
+            M[k + MOFF] = 0
+            M[k] = M[S0 + 2 * sp + 1]
+            sp -= 1
+        M[R_SP] = sp
         restore_tasks(M, M[QLAST0 + qp])
         M[R_TIME] = M[QT0 + qp]
         F[F_P] = F[QPPP0 + qp]
