@@ -287,3 +287,13 @@ def test_scalar_fast_path_is_bit_identical_to_the_array_path(n_poles: int, frict
                 assert fell[b] == done_slow[b]
                 assert np.array_equal(single[b], slow[b])
         assert np.array_equal(states, slow) and np.array_equal(done, done_slow)
+
+
+def test_pole_bench_quick_reports_every_figure() -> None:
+    from metahook.benchmarks.pole import bench
+
+    figures = bench(True)
+    assert set(figures) == {"steps_per_s_jit", "steps_per_s_jit_restarting",
+                            "steps_per_s_reference", "speedup", "evaluations_per_s_damping",
+                            "network_steps_per_s_damping"}
+    assert all(v > 0 for v in figures.values())
