@@ -66,13 +66,7 @@ _fresh_cache()
 def _restore(M):
     """Undo every tape cell the last run changed, from the machine's undo stack (as the search
     backtracks): the tape is clean again."""
-    sp = M[vm.R_SP]
-    while sp > 0:
-        i = M[vm.S0 + 2 * sp]
-        M[i] = M[vm.S0 + 2 * sp + 1]
-        M[i + vm.MOFF] = 0
-        sp -= 1
-    M[vm.R_SP] = 0
+    vm.restore_cells(M, 0)
 
 
 @njit(cache=True, forceinline=True)

@@ -127,20 +127,10 @@ def unmark(M, ptr):
         pp -= 1
 
 
-@njit(cache=True, forceinline=True)
-def popcells(M, ptr):
-    sp = M[R_SP]
-    while sp > ptr:
-        M[M[S0 + 2 * sp]] = M[S0 + 2 * sp + 1]
-        sp -= 1
-    M[R_SP] = sp
-
-
 @njit(cache=True)
 def reset_all(M):
     """After a search: every tape back to its initial state, every solved task back in the list."""
-    unmark(M, 0)
-    popcells(M, 0)
+    vm.restore_cells(M, 0)
     restore_tasks(M, 0)
 
 
@@ -179,14 +169,7 @@ def next_candidate(M, F):
     qp = M[R_QP]
     i = M[QSQ0 + qp]
     if i != 0:
-        ptr = M[QSP0 + qp]
-        sp = M[R_SP]
-        while sp > ptr:  # unmark and restore the slot's cells, newest first (one pass)
-            k = M[S0 + 2 * sp]
-            M[k + MOFF] = 0
-            M[k] = M[S0 + 2 * sp + 1]
-            sp -= 1
-        M[R_SP] = sp
+        vm.restore_cells(M, M[QSP0 + qp])
         restore_tasks(M, M[QLAST0 + qp])
         M[R_TIME] = M[QT0 + qp]
         F[F_P] = F[QPPP0 + qp]

@@ -315,6 +315,19 @@ def wr(M, a, val):
 
 
 @njit(cache=True, forceinline=True)
+def restore_cells(M, ptr):
+    """Undo the writes recorded above undo-stack entry ``ptr``, newest first (a cell recorded
+    at several slot levels ends with its oldest value), clearing their marks; Sp := ptr."""
+    sp = M[R_SP]
+    while sp > ptr:
+        i = M[S0 + 2 * sp]
+        M[i + MOFF] = 0
+        M[i] = M[S0 + 2 * sp + 1]
+        sp -= 1
+    M[R_SP] = sp
+
+
+@njit(cache=True, forceinline=True)
 def z(M, a):
     """Token or value at any address: code q for a > 0, else the current tape."""
     if a <= 0:
